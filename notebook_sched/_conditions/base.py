@@ -1,0 +1,240 @@
+"""The condition protocol, the evaluation context and the combinators."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from datetime import tzinfo
+
+__all__ = [
+    "All",
+    "Any",
+    "Condition",
+    "Context",
+    "FuncCondition",
+    "Not",
+    "StaticContext",
+    "condition",
+    "false",
+    "true",
+]
+
+
+class Context:
+    """What a condition may look at when it is evaluated.
+
+    ``now`` is epoch seconds; ``tz`` the zone of the wall clock that
+    time-of-day conditions read (``None``: the system's local zone); ``task`` the
+    name of the task whose condition is being evaluated (``None`` for a
+    scheduler-level condition); ``started_at`` when the scheduler last started;
+    ``cycle_sleep`` how often unpredictable conditions are re-checked.
+    """
+
+    now: float
+    tz: tzinfo | None
+    task: str | None
+    started_at: float
+    cycle_sleep: float
+
+    def last_start(self, task: str) -> float | None:
+        """When ``task`` last started (any scheduler session, from the history)."""
+        raise NotImplementedError
+
+    def last_finish(self, task: str, how: str) -> float | None:
+        """When ``task`` last finished ``how``: ``"success"``, ``"fail"`` or ``"finish"`` (any end)."""
+        raise NotImplementedError
+
+    def running_since(self, task: str) -> float | None:
+        """The start of ``task``'s live run, or ``None`` when it has none."""
+        raise NotImplementedError
+
+
+@dataclass
+class StaticContext(Context):
+    """A context built from plain values; the default for ``is_true()`` with no
+    argument, and handy in tests."""
+
+    now: float = field(default_factory=time.time)
+    tz: tzinfo | None = None
+    task: str | None = None
+    started_at: float | None = None  # type: ignore[assignment]
+    cycle_sleep: float = 0.1
+    starts: dict[str, float] = field(default_factory=dict)
+    finishes: dict[tuple[str, str], float] = field(default_factory=dict)
+    running: dict[str, float] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        if self.started_at is None:
+            self.started_at = self.now
+
+    def last_start(self, task: str) -> float | None:
+        return self.starts.get(task)
+
+    def last_finish(self, task: str, how: str) -> float | None:
+        if how == "finish":
+            ends = [t for (name, _), t in self.finishes.items() if name == task]
+            return max(ends, default=None)
+        return self.finishes.get((task, how))
+
+    def running_since(self, task: str) -> float | None:
+        return self.running.get(task)
+
+
+class Condition:
+    """Base of every condition. Subclasses implement ``is_true``,
+    ``next_change`` and ``__str__``; ``task_refs`` when they watch other tasks."""
+
+    def is_true(self, ctx: Context | None = None) -> bool:
+        """Whether the condition holds in ``ctx`` (default: now, with no history)."""
+        return self._is_true(ctx if ctx is not None else StaticContext())
+
+    def next_change(self, ctx: Context) -> float | None:
+        """The earliest time after ``ctx.now`` at which ``is_true`` may change by
+        the passing of time alone, or ``None`` when time alone never changes it
+        (a run starting or finishing is an event the scheduler reacts to anyway)."""
+        return None
+
+    def task_refs(self) -> frozenset[str]:
+        """Names of the tasks whose runs this condition watches."""
+        return frozenset()
+
+    def _is_true(self, ctx: Context) -> bool:
+        raise NotImplementedError
+
+    def __and__(self, other: Condition) -> Condition:
+        return All(self, _check(other, "&"))
+
+    def __or__(self, other: Condition) -> Condition:
+        return Any(self, _check(other, "|"))
+
+    def __invert__(self) -> Condition:
+        return Not(self)
+
+    def __bool__(self) -> bool:
+        raise TypeError(
+            f"the truth of condition {str(self)!r} depends on when it is asked: "
+            "use .is_true(), and &, |, ~ instead of and, or, not"
+        )
+
+    def __repr__(self) -> str:
+        return f"<condition {self}>"
+
+
+def _check(other: object, op: str) -> Condition:
+    if not isinstance(other, Condition):
+        raise TypeError(f"cannot combine a condition with {other!r} using {op!r}")
+    return other
+
+
+def _earliest(times: Iterable[float | None]) -> float | None:
+    return min((t for t in times if t is not None), default=None)
+
+
+class _Combination(Condition):
+    symbol = ""
+
+    def __init__(self, *conditions: Condition) -> None:
+        flat: list[Condition] = []
+        for cond in conditions:
+            # (a & b) & c is kept as one flat a & b & c: shorter str(), cheaper checks
+            flat.extend(cond.conditions if type(cond) is type(self) else [cond])
+        self.conditions: tuple[Condition, ...] = tuple(flat)
+
+    def next_change(self, ctx: Context) -> float | None:
+        return _earliest(c.next_change(ctx) for c in self.conditions)
+
+    def task_refs(self) -> frozenset[str]:
+        return frozenset().union(*(c.task_refs() for c in self.conditions))
+
+    def __str__(self) -> str:
+        return "(" + f" {self.symbol} ".join(map(str, self.conditions)) + ")"
+
+    def __eq__(self, other: object) -> bool:
+        return type(other) is type(self) and other.conditions == self.conditions  # type: ignore[attr-defined]
+
+    def __hash__(self) -> int:
+        return hash((type(self), self.conditions))
+
+
+class All(_Combination):
+    """True when every condition is true (``a & b``)."""
+
+    symbol = "&"
+
+    def _is_true(self, ctx: Context) -> bool:
+        return all(c._is_true(ctx) for c in self.conditions)
+
+
+class Any(_Combination):
+    """True when at least one condition is true (``a | b``)."""
+
+    symbol = "|"
+
+    def _is_true(self, ctx: Context) -> bool:
+        return any(c._is_true(ctx) for c in self.conditions)
+
+
+class Not(Condition):
+    """True when the condition is false (``~a``)."""
+
+    def __init__(self, condition: Condition) -> None:
+        self.condition = condition
+
+    def _is_true(self, ctx: Context) -> bool:
+        return not self.condition._is_true(ctx)
+
+    def next_change(self, ctx: Context) -> float | None:
+        return self.condition.next_change(ctx)
+
+    def task_refs(self) -> frozenset[str]:
+        return self.condition.task_refs()
+
+    def __str__(self) -> str:
+        return f"~{self.condition}"
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Not) and other.condition == self.condition
+
+    def __hash__(self) -> int:
+        return hash((Not, self.condition))
+
+
+class _Constant(Condition):
+    def __init__(self, value: bool) -> None:
+        self.value = value
+
+    def _is_true(self, ctx: Context) -> bool:
+        return self.value
+
+    def __str__(self) -> str:
+        return "true" if self.value else "false"
+
+
+true = _Constant(True)
+false = _Constant(False)
+
+
+class FuncCondition(Condition):
+    """Any callable returning bool; it cannot say when it changes, so the
+    scheduler re-checks it every ``cycle_sleep`` seconds."""
+
+    def __init__(self, func: Callable[[], object], name: str | None = None) -> None:
+        if not callable(func):
+            raise TypeError(f"condition() needs a callable returning bool, got {func!r}")
+        self.func = func
+        self.name = name or getattr(func, "__name__", repr(func))
+
+    def _is_true(self, ctx: Context) -> bool:
+        return bool(self.func())
+
+    def next_change(self, ctx: Context) -> float | None:
+        return ctx.now + ctx.cycle_sleep
+
+    def __str__(self) -> str:
+        return f"condition({self.name})"
+
+
+def condition(func: Callable[[], object]) -> Condition:
+    """Wrap a callable returning bool as a condition (usable as a decorator)."""
+    return FuncCondition(func)

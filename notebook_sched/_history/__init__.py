@@ -1,0 +1,1 @@
+"""The run history: one ``RunRecord`` per run, kept in SQLite."""

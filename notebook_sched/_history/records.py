@@ -1,0 +1,58 @@
+"""``RunRecord``: what one run of a task did."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Literal
+
+__all__ = ["FINAL_STATUSES", "REASONS", "Reason", "RunRecord", "RunStatus"]
+
+RunStatus = Literal["run", "success", "fail", "terminate", "crash"]
+Reason = Literal["timeout", "end_cond", "shutdown", "manual"]
+
+FINAL_STATUSES: tuple[str, ...] = ("success", "fail", "terminate", "crash")
+REASONS: tuple[str, ...] = ("timeout", "end_cond", "shutdown", "manual")
+
+
+@dataclass(frozen=True)
+class RunRecord:
+    """One run of a task.
+
+    ``status`` is ``"run"`` while the run is alive, then one of
+    ``"success" | "fail" | "terminate" | "crash"``. ``reason`` says why a run
+    was terminated (``"timeout" | "end_cond" | "shutdown" | "manual"``).
+    ``start`` and ``end`` are timezone-aware; ``end`` is ``None`` while alive.
+    ``error`` holds the traceback or error text of a failed or crashed run;
+    ``result`` a short ``repr()`` of the return value, taken where it ran.
+    """
+
+    task: str
+    run_id: int
+    status: RunStatus
+    reason: Reason | None
+    start: datetime
+    end: datetime | None
+    error: str | None = None
+    result: str | None = None
+
+    @property
+    def runtime(self) -> float | None:
+        """Seconds from start to end (``None`` while the run is alive)."""
+        if self.end is None:
+            return None
+        return (self.end - self.start).total_seconds()
+
+    @property
+    def is_alive(self) -> bool:
+        return self.status == "run"
+
+    def __repr__(self) -> str:
+        parts = [f"task={self.task!r}", f"run_id={self.run_id}", f"status={self.status!r}"]
+        if self.reason:
+            parts.append(f"reason={self.reason!r}")
+        if self.runtime is not None:
+            parts.append(f"runtime={self.runtime:.3f}")
+        if self.result is not None:
+            parts.append(f"result={self.result}")
+        return f"RunRecord({', '.join(parts)})"
