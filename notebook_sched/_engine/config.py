@@ -1,0 +1,102 @@
+"""The session configuration: validated once, at construction."""
+
+from __future__ import annotations
+
+import math
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from .._conditions.base import Condition
+
+__all__ = ["EXECUTIONS", "SessionConfig", "build_config"]
+
+EXECUTIONS = ("async", "thread", "process", "main")
+
+
+@dataclass(frozen=True)
+class SessionConfig:
+    """The validated config. ``timeout`` is seconds, or ``None`` for none."""
+
+    timeout: float | None = None
+    instant_shutdown: bool = False
+    shut_cond: Condition | None = None
+    execution: str | None = None
+    cycle_sleep: float = 0.1
+    terminate_grace: float = 3.0
+    runs_db: str | None = None
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "timeout": self.timeout,
+            "instant_shutdown": self.instant_shutdown,
+            "shut_cond": self.shut_cond,
+            "execution": self.execution,
+            "cycle_sleep": self.cycle_sleep,
+            "terminate_grace": self.terminate_grace,
+            "runs_db": self.runs_db,
+        }
+
+
+def _positive(key: str, value: object, *, allow_zero: bool = False) -> float:
+    ok = isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
+    if ok and (value > 0 or (allow_zero and value == 0)):
+        return float(value)  # type: ignore[arg-type]
+    kind = "a number >= 0" if allow_zero else "a number > 0"
+    raise ValueError(f"config {key!r} must be {kind} of seconds, got {value!r}")
+
+
+def build_config(config: Mapping[str, Any] | None, kwargs: Mapping[str, Any]) -> SessionConfig:
+    """Merge ``config`` and keyword arguments, and validate every value."""
+    from .._conditions.parse import to_condition
+    from .._durations import parse_timeout
+
+    if config is not None and not isinstance(config, Mapping):
+        raise TypeError(f"config must be a dict, got {config!r}")
+    merged = dict(config or {})
+    for key in kwargs:
+        if key in merged:
+            raise ValueError(f"config {key!r} is given twice: in config and as a keyword")
+    merged.update(kwargs)
+    known = SessionConfig.__dataclass_fields__
+    for key in merged:
+        if key not in known:
+            raise ValueError(
+                f"unknown config key {key!r}; the keys are: {', '.join(sorted(known))}"
+            )
+    values: dict[str, Any] = {}
+    if (timeout := merged.get("timeout")) is not None:
+        try:
+            values["timeout"] = parse_timeout(timeout)
+        except (TypeError, ValueError) as exc:
+            raise ValueError(f"config 'timeout': {exc}") from None
+    if "instant_shutdown" in merged:
+        if not isinstance(merged["instant_shutdown"], bool):
+            raise ValueError(
+                f"config 'instant_shutdown' must be True or False, got {merged['instant_shutdown']!r}"
+            )
+        values["instant_shutdown"] = merged["instant_shutdown"]
+    if merged.get("shut_cond") is not None:
+        try:
+            values["shut_cond"] = to_condition(merged["shut_cond"], what="config 'shut_cond'")
+        except TypeError as exc:
+            raise ValueError(str(exc)) from None
+    if (execution := merged.get("execution")) is not None:
+        if execution not in EXECUTIONS:
+            raise ValueError(
+                f"config 'execution' must be one of {', '.join(map(repr, EXECUTIONS))}, "
+                f"got {execution!r}"
+            )
+        values["execution"] = execution
+    if "cycle_sleep" in merged:
+        values["cycle_sleep"] = _positive("cycle_sleep", merged["cycle_sleep"])
+    if "terminate_grace" in merged:
+        values["terminate_grace"] = _positive(
+            "terminate_grace", merged["terminate_grace"], allow_zero=True
+        )
+    if (runs_db := merged.get("runs_db")) is not None:
+        if not isinstance(runs_db, str | os.PathLike):
+            raise ValueError(f"config 'runs_db' must be a path or None, got {runs_db!r}")
+        values["runs_db"] = os.fspath(runs_db)
+    return SessionConfig(**values)

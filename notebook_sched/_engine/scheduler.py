@@ -1,0 +1,749 @@
+"""The scheduler: tasks, their runs, and the loop that starts and ends them.
+
+The loop does not poll. Each task has one "check at" time — when its start
+condition (or, while a run is alive, its end condition) may next change — kept
+in a heap; events (a run started or finished, a task defined or enabled) mark
+tasks dirty. The loop evaluates what is due or dirty, then sleeps until the
+nearest check. Deadlines of runs live on the watchdog thread, not here.
+
+Threads: the loop's thread owns the state. Calls from other threads (a widget
+callback, a script's main thread while the loop runs on a thread of its own)
+take ``_lock`` and hand work to the loop with ``call_soon_threadsafe``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import atexit
+import heapq
+import itertools
+import logging
+import threading
+import types
+import warnings
+from collections.abc import Callable, Mapping
+from datetime import tzinfo
+from functools import partial
+from typing import Any, Literal, TypeVar
+
+from .._conditions.base import Condition
+from .._execution import async_, main, process, thread
+from .._execution.base import Job, Outcome
+from .._history.records import RunRecord
+from .._history.store import RunStore
+from .clock import Clock, SystemClock
+from .config import build_config
+from .context import EngineContext
+from .events import Event, RunFinished, RunStarted, RunTerminating, StateChanged, TaskChanged
+from .run import Run
+from .task import Task, define_task
+from .timers import Watchdog
+
+__all__ = ["Scheduler", "Session"]
+
+log = logging.getLogger("notebook_sched")
+
+State = Literal["stopped", "running", "shutting_down"]
+F = TypeVar("F", bound=Callable[..., Any])
+
+_EXECUTORS = {
+    "async": async_.start,
+    "thread": thread.start,
+    "process": process.start,
+    "main": main.start,
+}
+
+
+class Session:
+    """``app.session``: the Rocketry-style handle on a scheduler."""
+
+    def __init__(self, scheduler: Scheduler) -> None:
+        self._scheduler = scheduler
+
+    @property
+    def config(self) -> dict[str, Any]:
+        """The validated configuration (a copy)."""
+        return self._scheduler._config.as_dict()
+
+    @property
+    def tasks(self) -> Mapping[str, Task]:
+        return self._scheduler.tasks
+
+    def shut_down(self, force: bool = False) -> None:
+        """Same as ``Scheduler.shut_down``."""
+        self._scheduler.shut_down(force=force)
+
+    def __repr__(self) -> str:
+        return f"<Session of {self._scheduler!r}>"
+
+
+class Scheduler:
+    """A task scheduler that runs on an asyncio loop (in a notebook: the kernel's).
+
+    ``Scheduler(config=None, **config_kwargs)``; the config keys are
+    ``timeout``, ``instant_shutdown``, ``shut_cond``, ``execution``,
+    ``cycle_sleep``, ``terminate_grace`` and ``runs_db``. ``clock`` and ``tz``
+    (keyword only) inject a clock and the zone of wall-clock conditions.
+    """
+
+    def __init__(
+        self,
+        config: Mapping[str, Any] | None = None,
+        *,
+        clock: Clock | None = None,
+        tz: tzinfo | None = None,
+        **config_kwargs: Any,
+    ) -> None:
+        self._config = build_config(config, config_kwargs)
+        self._clock: Clock = clock if clock is not None else SystemClock()
+        self._tz = tz
+        self._store = RunStore(self._config.runs_db)
+        self._lock = threading.RLock()
+        self._tasks: dict[str, Task] = {}
+        self._state: State = "stopped"
+        self._forced = False
+        self._forced_at: float | None = None
+        self._started_at = self._clock.time()
+        self._gen = 0
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._loop_thread: int | None = None
+        self._thread: threading.Thread | None = None
+        self._wake: asyncio.Event | None = None
+        self._watchdog = Watchdog(self._clock)
+        self._session = Session(self)
+        self._subscribers: list[Callable[[Event], None]] = []
+        self._stopped = threading.Event()
+        self._stopped.set()
+        self._waiters: list[tuple[asyncio.AbstractEventLoop, asyncio.Future[None]]] = []
+        # Run state
+        self._live: dict[str, Run] = {}
+        self._pending: set[str] = set()  # manual runs handed to the loop, not yet launched
+        self._starts, self._finishes = self._store.last_times()
+        self._last_records: dict[str, RunRecord] = {}
+        # Schedule state
+        self._heap: list[tuple[float, int, str]] = []
+        self._check_at: dict[str, float] = {}
+        self._seq = itertools.count()
+        self._dirty: set[str] = set()
+        self._dependents: dict[str, set[str]] = {}
+
+    # ------------------------------------------------------------ public API
+
+    @property
+    def state(self) -> State:
+        """``"stopped" | "running" | "shutting_down"``."""
+        return self._state
+
+    @property
+    def session(self) -> Session:
+        return self._session
+
+    @property
+    def config(self) -> dict[str, Any]:
+        return self._config.as_dict()
+
+    @property
+    def tasks(self) -> Mapping[str, Task]:
+        """The tasks by name (read-only view)."""
+        return types.MappingProxyType(self._tasks)
+
+    def task(
+        self,
+        start_cond: Condition | str | None | Callable[..., Any] = None,
+        *,
+        name: str | None = None,
+        execution: str | None = None,
+        timeout: Any = None,
+        end_cond: Condition | str | None = None,
+        disabled: bool = False,
+    ) -> Callable[[F], F]:
+        """Decorator defining a task; returns the function unchanged.
+
+        Bad arguments raise ``ValueError``/``TypeError`` here, naming the task
+        and the value. Defining a name again replaces the definition.
+        """
+        if callable(start_cond) and not isinstance(start_cond, Condition):
+            # Used bare, as @app.task: the "condition" is the function itself.
+            func, start_cond = start_cond, None
+            return self.task(name=name, execution=execution, timeout=timeout,
+                             end_cond=end_cond, disabled=disabled)(func)  # type: ignore[return-value]
+        if not isinstance(disabled, bool):
+            raise TypeError(f"disabled must be True or False, got {disabled!r}")
+
+        def decorate(func: F) -> F:
+            definition = define_task(
+                func, self._config, start_cond=start_cond, name=name,
+                execution=execution, timeout=timeout, end_cond=end_cond,
+            )
+            self._define(definition, disabled)
+            return func
+
+        return decorate
+
+    def runs(self, task: str | Task | None = None, status: str | None = None) -> list[RunRecord]:
+        """The run records, oldest first, including runs still alive."""
+        name = task.name if isinstance(task, Task) else task
+        return self._store.runs(task=name, status=status)
+
+    def subscribe(self, callback: Callable[[Event], None]) -> Callable[[], None]:
+        """Call ``callback(event)`` on the scheduler's loop for every event;
+        returns a function that unsubscribes."""
+        self._subscribers.append(callback)
+        return lambda: self._subscribers.remove(callback) if callback in self._subscribers else None
+
+    def start(self) -> None:
+        """Start in the background and return at once: on the running loop (in
+        a notebook, the kernel's), or, with none running, on a thread of its own."""
+        with self._lock:
+            if self._state != "stopped":
+                warnings.warn(f"the scheduler is already {self._state}: start() does nothing",
+                              UserWarning, stacklevel=2)
+                return
+            try:
+                loop = asyncio.get_running_loop()
+            except RuntimeError:
+                loop = None
+            if loop is not None:
+                gen = self._begin(loop)
+                loop.create_task(self._serve(gen), name="notebook_sched:scheduler")
+                return
+            loop = asyncio.new_event_loop()
+            gen = self._begin(loop, own_thread=True)
+            self._thread = threading.Thread(
+                target=self._thread_main, args=(loop, gen), name="notebook_sched-loop", daemon=True
+            )
+            self._thread.start()
+
+    async def serve(self) -> None:
+        """Run on the current loop until the scheduler stops. A cancellation
+        (a kernel interrupt of the cell) shuts down gracefully, a second forces."""
+        loop = asyncio.get_running_loop()
+        with self._lock:
+            if self._state == "stopped":
+                gen = self._begin(loop)
+                loop.create_task(self._serve(gen), name="notebook_sched:scheduler")
+        interrupts = 0
+        while True:
+            try:
+                await asyncio.shield(self._stopped_future(loop))
+                return
+            except asyncio.CancelledError:
+                interrupts += 1
+                self.shut_down(force=interrupts >= 2)
+                task = asyncio.current_task()
+                if task is not None:
+                    task.uncancel()
+
+    def run(self) -> None:
+        """Block until the scheduler stops; in a script or a notebook cell.
+        The first ``KeyboardInterrupt`` shuts down gracefully, the second forces."""
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:
+            loop = None
+        if loop is None:
+            loop = asyncio.new_event_loop()
+            try:
+                self._run_until_stopped(loop)
+            finally:
+                loop.run_until_complete(loop.shutdown_asyncgens())
+                loop.close()
+        else:
+            import nest_asyncio2  # the maintained fork; applied only for a nested run
+
+            nest_asyncio2.apply(loop)
+            self._run_until_stopped(loop)
+
+    def shut_down(self, force: bool = False) -> None:
+        """Shut down without blocking. Graceful: no new run starts and live
+        runs go on to their end. Forced (``force=True``, ``instant_shutdown``,
+        or a second call): live runs are terminated at once, reason ``"shutdown"``."""
+        with self._lock:
+            if self._state == "stopped":
+                return
+            force = force or self._config.instant_shutdown or self._state == "shutting_down"
+            if self._state == "shutting_down" and (self._forced or not force):
+                return
+            self._begin_shutdown(force, self._clock.time())
+
+    async def wait(self, timeout: float | None = None) -> None:
+        """Wait until the scheduler is stopped; every run then has its final record."""
+        future = self._stopped_future(asyncio.get_running_loop())
+        await asyncio.wait_for(asyncio.shield(future), timeout)
+
+    def join(self, timeout: float | None = None) -> bool:
+        """Block the calling thread until stopped (not on the scheduler's loop)."""
+        if self._loop_thread == threading.get_ident() and self._state != "stopped":
+            raise RuntimeError("join() would block the scheduler's own loop; use await app.wait()")
+        return self._stopped.wait(timeout)
+
+    def __repr__(self) -> str:
+        counts: dict[str, int] = {}
+        for task in list(self._tasks.values()):
+            counts[task.status] = counts.get(task.status, 0) + 1
+        detail = ", ".join(f"{n} {s}" for s, n in sorted(counts.items()))
+        return f"<Scheduler {self._state}: {len(self._tasks)} tasks{' (' + detail + ')' if detail else ''}>"
+
+    # ------------------------------------------------------ running the loop
+
+    def _begin(self, loop: asyncio.AbstractEventLoop, own_thread: bool = False) -> int:
+        """Enter "running" (under the lock); returns the new generation."""
+        self._gen += 1
+        self._state = "running"
+        self._forced = False
+        self._forced_at = None
+        self._started_at = self._clock.time()
+        self._loop = loop
+        self._loop_thread = None if own_thread else threading.get_ident()
+        self._stopped.clear()
+        self._dirty.update(self._tasks)
+        if own_thread:
+            atexit.register(self._at_exit)
+        self._emit(StateChanged("running"))
+        return self._gen
+
+    def _thread_main(self, loop: asyncio.AbstractEventLoop, gen: int) -> None:
+        self._loop_thread = threading.get_ident()
+        asyncio.set_event_loop(loop)
+        try:
+            loop.run_until_complete(self._serve(gen))
+        finally:
+            loop.run_until_complete(loop.shutdown_asyncgens())
+            loop.close()
+
+    def _at_exit(self) -> None:
+        # The interpreter is exiting under a scheduler on its own thread: stop
+        # the runs so their records are final, and do not wait forever.
+        atexit.unregister(self._at_exit)
+        if self._state != "stopped":
+            self.shut_down(force=True)
+            self._stopped.wait(self._config.terminate_grace * 2 + 2)
+
+    def _run_until_stopped(self, loop: asyncio.AbstractEventLoop) -> None:
+        with self._lock:
+            if self._state == "stopped":
+                gen = self._begin(loop)
+                loop.create_task(self._serve(gen), name="notebook_sched:scheduler")
+        interrupts = 0
+        while True:
+            try:
+                if self._loop is loop:
+                    loop.run_until_complete(self._stopped_future(loop))
+                else:  # already running on a thread of its own
+                    while not self._stopped.wait(0.1):
+                        pass
+                return
+            except KeyboardInterrupt:
+                interrupts += 1
+                self.shut_down(force=interrupts >= 2)
+
+    async def _serve(self, gen: int) -> None:
+        loop = asyncio.get_running_loop()
+        wake = self._wake = asyncio.Event()
+        on_jump = partial(loop.call_soon_threadsafe, wake.set)
+        self._clock.add_listener(on_jump)
+        try:
+            while self._gen == gen and self._state != "stopped":
+                wake.clear()
+                now = self._clock.time()
+                with self._lock:
+                    launches = self._step(now)
+                for run in launches:
+                    self._start_handle(run, loop)
+                if launches:
+                    continue  # a main run may have taken time: look again before sleeping
+                await self._sleep(wake, self._next_wake())
+        except Exception as exc:  # a bug of the scheduler itself: stop, but lose nothing
+            log.exception("notebook_sched: the scheduler failed; shutting down (forced)")
+            with self._lock:
+                self._fatal = exc
+                if self._state != "stopped":
+                    self._begin_shutdown(True, self._clock.time())
+            while self._gen == gen and self._state != "stopped":
+                wake.clear()
+                with self._lock:
+                    self._step_shutdown(self._clock.time())
+                await self._sleep(wake, self._abandon_at())
+        finally:
+            self._clock.remove_listener(on_jump)
+
+    async def _sleep(self, wake: asyncio.Event, when: float | None) -> None:
+        if self._dirty:
+            await asyncio.sleep(0)
+            return
+        delay = None if when is None else self._clock.seconds_until(when)
+        if delay == 0:
+            await asyncio.sleep(0)
+            return
+        handle = None
+        if delay is not None:
+            handle = asyncio.get_running_loop().call_later(delay, wake.set)
+        await wake.wait()
+        if handle is not None:
+            handle.cancel()
+
+    def _wake_loop(self) -> None:
+        loop, wake = self._loop, self._wake
+        if loop is None or wake is None or loop.is_closed():
+            return
+        if threading.get_ident() == self._loop_thread:
+            wake.set()
+        else:
+            loop.call_soon_threadsafe(wake.set)
+
+    # ------------------------------------------------ one step of the loop
+
+    def _step(self, now: float) -> list[Run]:
+        """Evaluate what is due (under the lock); returns runs to start."""
+        if self._state == "shutting_down":
+            self._step_shutdown(now)
+        elif self._state == "running":
+            shut = self._config.shut_cond
+            if shut is not None and self._evaluate_safely(shut, now, None, "shut_cond"):
+                self._begin_shutdown(self._config.instant_shutdown, now)
+        while self._heap and self._heap[0][0] <= now:
+            when, _, name = heapq.heappop(self._heap)
+            if self._check_at.get(name) == when:
+                del self._check_at[name]
+                self._dirty.add(name)
+        dirty, self._dirty = self._dirty, set()
+        launches: list[Run] = []
+        for name in dirty:
+            run = self._evaluate(name, now)
+            if run is not None:
+                launches.append(run)
+        return launches
+
+    def _evaluate(self, name: str, now: float) -> Run | None:
+        task = self._tasks.get(name)
+        if task is None:
+            return None
+        ctx = EngineContext(self, now, name)
+        definition = task._definition
+        end = definition.end_cond
+        try:
+            run = self._live.get(name)
+            if run is not None:
+                if end is not None and run.reason is None:
+                    if end.is_true(ctx):
+                        run.terminate("end_cond", now)
+                    else:
+                        self._schedule(name, end.next_change(ctx))
+                return None
+            start = definition.start_cond
+            if self._state != "running" or task.disabled or start is None or name in self._pending:
+                return None
+            if end is not None and end.is_true(ctx):
+                # Not while its own end condition holds: look again when either may change.
+                times = [t for t in (end.next_change(ctx), start.next_change(ctx)) if t is not None]
+                self._schedule(name, min(times, default=None))
+                return None
+            if start.is_true(ctx):
+                return self._launch(task, now)
+            self._schedule(name, start.next_change(ctx))
+        except Exception:
+            log.exception("notebook_sched: evaluating the conditions of task %r failed", name)
+            self._schedule(name, now + max(self._config.cycle_sleep, 1.0))
+        return None
+
+    def _evaluate_safely(self, cond: Condition, now: float, task: str | None, what: str) -> bool:
+        try:
+            return cond.is_true(EngineContext(self, now, task))
+        except Exception:
+            log.exception("notebook_sched: evaluating %s failed", what)
+            return False
+
+    def _schedule(self, name: str, when: float | None) -> None:
+        if when is None:
+            self._check_at.pop(name, None)
+            return
+        if self._check_at.get(name) == when:
+            return
+        self._check_at[name] = when
+        heapq.heappush(self._heap, (when, next(self._seq), name))
+        if len(self._heap) > 2 * len(self._check_at) + 64:  # drop superseded entries
+            self._heap = [(t, next(self._seq), n) for n, t in self._check_at.items()]
+            heapq.heapify(self._heap)
+
+    def _next_wake(self) -> float | None:
+        times = []
+        if self._heap:
+            times.append(self._heap[0][0])
+        shut = self._config.shut_cond
+        if shut is not None and self._state == "running":
+            try:
+                times.append(shut.next_change(EngineContext(self, self._clock.time(), None)))
+            except Exception:
+                log.exception("notebook_sched: evaluating shut_cond failed")
+        if self._state == "shutting_down":
+            times.append(self._abandon_at())
+        return min((t for t in times if t is not None), default=None)
+
+    def _mark_dirty(self, name: str) -> None:
+        self._dirty.add(name)
+        self._dirty.update(self._dependents.get(name, ()))
+
+    # ------------------------------------------------------------ runs
+
+    def _launch(self, task: Task, now: float) -> Run:
+        """Create the run and its record (under the lock); ``_start_handle``
+        then starts it outside the lock."""
+        definition = task._definition
+        record = self._store.start(definition.name, now)
+        timeout = definition.effective_timeout(self._config)
+        run = Run(
+            definition,
+            record,
+            start=now,
+            deadline=now + timeout if timeout is not None else None,
+            watchdog=self._watchdog,
+            grace=self._config.terminate_grace,
+            on_terminating=self._on_terminating,
+        )
+        self._live[definition.name] = run
+        self._pending.discard(definition.name)
+        self._starts[definition.name] = now
+        self._last_records[definition.name] = record
+        self._mark_dirty(definition.name)
+        self._emit(RunStarted(record, run.deadline))
+        return run
+
+    def _start_handle(self, run: Run, loop: asyncio.AbstractEventLoop) -> None:
+        definition = run.definition
+        job = Job(
+            task=definition.name,
+            run_id=run.run_id,
+            func=definition.func,
+            flag_params=definition.flag_params,
+            loop=loop,
+            now=self._clock.time,
+            done=partial(self._report, run),
+            is_async=definition.is_async,
+            extra={"payload": definition.payload},
+        )
+        try:
+            handle = _EXECUTORS[definition.execution](job)
+        except Exception as exc:
+            self._report(run, Outcome("crash", self._clock.time(), error=f"could not start: {exc!r}"))
+            return
+        run.attach(handle)
+
+    def _report(self, run: Run, outcome: Outcome) -> None:
+        """The executor's report of a run's end, from any thread."""
+        loop = self._loop
+        if threading.get_ident() == self._loop_thread or loop is None or loop.is_closed():
+            self._finalize(run, outcome)
+            return
+        try:
+            loop.call_soon_threadsafe(self._finalize, run, outcome)
+        except RuntimeError:  # the loop closed in between
+            self._finalize(run, outcome)
+
+    def _finalize(self, run: Run, outcome: Outcome) -> None:
+        with self._lock:
+            if not run.mark_finished():
+                return  # already final (abandoned at a forced shutdown)
+            status, reason = outcome.status, run.reason
+            if reason is not None:
+                status = "terminate"  # whatever it did after termination was requested
+            record = self._store.finish(
+                run.run_id, status, end=outcome.end, reason=reason,
+                error=outcome.error, result=outcome.result,
+            )
+            name = run.task
+            if self._live.get(name) is run:
+                del self._live[name]
+            self._finishes[(name, status)] = outcome.end
+            self._last_records[name] = record
+            self._mark_dirty(name)
+            self._emit(RunFinished(record))
+            if self._state == "shutting_down" and not self._live and not self._pending:
+                self._finish_stop()
+            else:
+                self._wake_loop()
+
+    def _on_terminating(self, run: Run) -> None:
+        self._emit(RunTerminating(run.task, run.run_id, run.reason or ""))
+
+    def _live_run(self, name: str) -> Run | None:
+        return self._live.get(name)
+
+    def _is_alive(self, name: str) -> bool:
+        return name in self._live or name in self._pending
+
+    def _last_record(self, name: str) -> RunRecord | None:
+        record = self._last_records.get(name)
+        if record is None:
+            record = self._store.last(name)
+            if record is not None:
+                self._last_records[name] = record
+        return record
+
+    # --------------------------------------------------- task operations
+
+    def _define(self, definition: Any, disabled: bool) -> None:
+        with self._lock:
+            name = definition.name
+            task = self._tasks.get(name)
+            if task is None:
+                task = self._tasks[name] = Task(self, definition, disabled)
+            else:
+                task._definition = definition  # a live run keeps its own definition
+                task._disabled = disabled
+            for dependents in self._dependents.values():
+                dependents.discard(name)
+            refs: frozenset[str] = frozenset()
+            for cond in (definition.start_cond, definition.end_cond):
+                if cond is not None:
+                    refs |= cond.task_refs()
+            for ref in refs:
+                self._dependents.setdefault(ref, set()).add(name)
+            self._check_at.pop(name, None)
+            self._task_changed(task)
+
+    def _task_changed(self, task: Task) -> None:
+        with self._lock:
+            self._dirty.add(task.name)
+            self._emit(TaskChanged(task.name))
+            self._wake_loop()
+
+    def _run_now(self, task: Task) -> bool:
+        with self._lock:
+            if self._state == "stopped":
+                raise RuntimeError(
+                    f"cannot run task {task.name!r}: the scheduler is stopped (call app.start())"
+                )
+            name = task.name
+            if self._state != "running" or task.disabled or self._is_alive(name):
+                return False
+            end = task._definition.end_cond
+            now = self._clock.time()
+            if end is not None and self._evaluate_safely(end, now, name, f"end_cond of {name!r}"):
+                return False
+            if threading.get_ident() == self._loop_thread:
+                run = self._launch(task, now)
+            else:
+                self._pending.add(name)
+                run = None
+        loop = self._loop
+        assert loop is not None
+        if run is not None:
+            self._start_handle(run, loop)
+        else:
+            loop.call_soon_threadsafe(self._launch_pending, name)
+        return True
+
+    def _launch_pending(self, name: str) -> None:
+        with self._lock:
+            task = self._tasks.get(name)
+            if name not in self._pending:
+                return
+            if task is None or self._state != "running":
+                self._pending.discard(name)
+                if self._state == "shutting_down" and not self._live and not self._pending:
+                    self._finish_stop()
+                return
+            run = self._launch(task, self._clock.time())
+        assert self._loop is not None
+        self._start_handle(run, self._loop)
+
+    def _terminate_task(self, name: str, reason: str) -> bool:
+        run = self._live.get(name)
+        return run.terminate(reason) if run is not None else False
+
+    # ------------------------------------------------------------ shutdown
+
+    def _begin_shutdown(self, force: bool, now: float) -> None:
+        """Enter "shutting_down" (under the lock)."""
+        if self._state != "shutting_down":
+            self._state = "shutting_down"
+            self._emit(StateChanged("shutting_down"))
+        if force and not self._forced:
+            self._forced = True
+            self._forced_at = now
+            for run in list(self._live.values()):
+                run.terminate("shutdown", now)
+        if not self._live and not self._pending:
+            self._finish_stop()
+        else:
+            self._wake_loop()
+
+    def _abandon_at(self) -> float | None:
+        if self._forced_at is None:
+            return None
+        return self._forced_at + 2 * self._config.terminate_grace + 1.0
+
+    def _step_shutdown(self, now: float) -> None:
+        if not self._live and not self._pending:
+            self._finish_stop()
+            return
+        abandon_at = self._abandon_at()
+        if abandon_at is None or now < abandon_at:
+            return
+        # A forced shutdown must end: a thread stuck in a C call cannot be
+        # stopped, so give up on it with a final record that says so.
+        for run in list(self._live.values()):
+            log.warning("notebook_sched: abandoning run %d of task %r: it did not stop "
+                        "within %.1f s of the forced shutdown", run.run_id, run.task,
+                        now - (self._forced_at or now))
+            self._finalize(run, Outcome(
+                "terminate", now,
+                error="abandoned at shutdown: the run did not stop after it was terminated "
+                      "(a thread blocked in a C call cannot be interrupted)",
+            ))
+        self._pending.clear()
+        if self._state != "stopped":
+            self._finish_stop()
+
+    def _finish_stop(self) -> None:
+        """Enter "stopped" (under the lock) and release every waiter."""
+        self._state = "stopped"
+        self._forced_at = None
+        self._stopped.set()
+        waiters, self._waiters = self._waiters, []
+        for loop, future in waiters:
+            _resolve(loop, future)
+        self._emit(StateChanged("stopped"))
+        self._wake_loop()
+
+    def _stopped_future(self, loop: asyncio.AbstractEventLoop) -> asyncio.Future[None]:
+        future: asyncio.Future[None] = loop.create_future()
+        with self._lock:
+            if self._state == "stopped":
+                future.set_result(None)
+            else:
+                self._waiters.append((loop, future))
+        return future
+
+    # -------------------------------------------------------------- events
+
+    def _emit(self, event: Event) -> None:
+        if not self._subscribers:
+            return
+        loop = self._loop
+        if threading.get_ident() != self._loop_thread and loop is not None and not loop.is_closed():
+            loop.call_soon_threadsafe(self._deliver, event)
+        else:
+            self._deliver(event)
+
+    def _deliver(self, event: Event) -> None:
+        for callback in list(self._subscribers):
+            try:
+                callback(event)
+            except Exception:
+                log.exception("notebook_sched: an event subscriber failed")
+
+
+def _resolve(loop: asyncio.AbstractEventLoop, future: asyncio.Future[None]) -> None:
+    def set_done() -> None:
+        if not future.done():
+            future.set_result(None)
+
+    try:
+        running = asyncio.get_running_loop()
+    except RuntimeError:
+        running = None
+    if running is loop:
+        set_done()
+    elif not loop.is_closed():
+        loop.call_soon_threadsafe(set_done)

@@ -1,0 +1,238 @@
+"""Tasks: what to run (a ``TaskDefinition``) and the public ``Task`` handle."""
+
+from __future__ import annotations
+
+import inspect
+import warnings
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import TYPE_CHECKING, Any, Literal
+
+from .._conditions.base import Condition
+from ..args import TerminationFlag
+from .clock import to_datetime
+from .config import EXECUTIONS, SessionConfig
+
+if TYPE_CHECKING:
+    from .._history.records import RunRecord
+    from .scheduler import Scheduler
+
+__all__ = ["Task", "TaskDefinition", "define_task"]
+
+TaskStatus = Literal["idle", "running", "terminating", "disabled"]
+
+_UNSET: Any = object()
+
+
+@dataclass(frozen=True)
+class TaskDefinition:
+    """One definition of a task; re-running a cell makes a new one.
+
+    ``timeout`` is seconds or ``None``; ``timeout_set`` tells whether the task
+    set it (``"never"`` sets it to ``None``) or inherits the session's.
+    """
+
+    name: str
+    func: Callable[..., Any]
+    execution: str
+    start_cond: Condition | None
+    end_cond: Condition | None
+    timeout: float | None
+    timeout_set: bool
+    flag_params: tuple[str, ...]
+    is_async: bool
+    payload: bytes | None = None  # cloudpickled function, for process runs
+
+    def effective_timeout(self, config: SessionConfig) -> float | None:
+        if self.execution == "main":
+            return None  # a synchronous run cannot be stopped: no deadline to promise
+        return self.timeout if self.timeout_set else config.timeout
+
+
+def define_task(
+    func: object,
+    config: SessionConfig,
+    *,
+    start_cond: object = None,
+    name: object = None,
+    execution: object = None,
+    timeout: object = None,
+    end_cond: object = None,
+) -> TaskDefinition:
+    """Validate everything the decorator was given, naming the bad value."""
+    from .._conditions.parse import to_condition
+    from .._durations import parse_timeout
+
+    if not callable(func):
+        raise TypeError(f"@app.task decorates a function, got {func!r}")
+    if name is None:
+        name = getattr(func, "__name__", None)
+        if not isinstance(name, str) or not name:
+            raise ValueError(f"cannot name the task {func!r}: pass name='...'")
+    if not isinstance(name, str) or not name.strip():
+        raise ValueError(f"task name must be a non-empty string, got {name!r}")
+    label = f"task {name!r}"
+    is_async = inspect.iscoroutinefunction(func)
+
+    if execution is None:
+        execution = config.execution or ("async" if is_async else "thread")
+    if execution not in EXECUTIONS:
+        raise ValueError(
+            f"{label}: execution {execution!r} is not one of "
+            f"{', '.join(map(repr, EXECUTIONS))}"
+        )
+    if execution == "async" and not is_async:
+        raise ValueError(
+            f"{label}: execution 'async' needs an 'async def' function; "
+            f"{name} is a plain def (use 'thread', 'process' or 'main')"
+        )
+    if execution == "main" and is_async:
+        raise ValueError(
+            f"{label}: execution 'main' runs a plain def synchronously; "
+            f"{name} is an 'async def' (use 'async')"
+        )
+
+    timeout_set = timeout is not None
+    seconds: float | None = None
+    if timeout_set:
+        try:
+            seconds = parse_timeout(timeout)
+        except (TypeError, ValueError) as exc:
+            raise type(exc)(f"{label}: {exc}") from None
+
+    start = to_condition(start_cond, what=f"start_cond of {label}")
+    end = to_condition(end_cond, what=f"end_cond of {label}")
+
+    if execution == "main" and (seconds is not None or end is not None):
+        warnings.warn(
+            f"{label} runs with execution 'main' (synchronously on the scheduler's loop), "
+            "which cannot be terminated: its timeout and end condition will not stop it",
+            UserWarning,
+            stacklevel=4,
+        )
+
+    payload = None
+    if execution == "process":
+        from .._execution.process import serialize
+
+        try:
+            payload = serialize(func, _flag_params(func))
+        except Exception as exc:
+            raise TypeError(
+                f"{label}: execution 'process' needs a function that can be sent to a "
+                f"child process, but {name} cannot be pickled: {exc!r}"
+            ) from exc
+
+    return TaskDefinition(
+        name=name,
+        func=func,
+        execution=execution,
+        start_cond=start,
+        end_cond=end,
+        timeout=seconds,
+        timeout_set=timeout_set,
+        flag_params=_flag_params(func),
+        is_async=is_async,
+        payload=payload,
+    )
+
+
+def _flag_params(func: Callable[..., Any]) -> tuple[str, ...]:
+    try:
+        params = inspect.signature(func).parameters.values()
+    except (TypeError, ValueError):
+        return ()
+    return tuple(p.name for p in params if isinstance(p.default, TerminationFlag))
+
+
+class Task:
+    """A task of a scheduler, as ``app.tasks[name]`` gives it.
+
+    The object stays the same when the task is redefined, so a reference held
+    in a cell (or a panel row) follows the newest definition.
+    """
+
+    def __init__(self, scheduler: Scheduler, definition: TaskDefinition, disabled: bool) -> None:
+        self._scheduler = scheduler
+        self._definition = definition
+        self._disabled = disabled
+
+    @property
+    def name(self) -> str:
+        return self._definition.name
+
+    @property
+    def func(self) -> Callable[..., Any]:
+        return self._definition.func
+
+    @property
+    def execution(self) -> str:
+        return self._definition.execution
+
+    @property
+    def start_cond(self) -> Condition | None:
+        return self._definition.start_cond
+
+    @property
+    def end_cond(self) -> Condition | None:
+        return self._definition.end_cond
+
+    @property
+    def timeout(self) -> float | None:
+        """The timeout a run of this task gets, in seconds (``None``: none)."""
+        return self._definition.effective_timeout(self._scheduler._config)
+
+    @property
+    def disabled(self) -> bool:
+        return self._disabled
+
+    @property
+    def status(self) -> TaskStatus:
+        """``"idle" | "running" | "terminating" | "disabled"``."""
+        run = self._scheduler._live_run(self.name)
+        if run is not None:
+            return "terminating" if run.reason is not None else "running"
+        return "disabled" if self._disabled else "idle"
+
+    def is_alive(self) -> bool:
+        """Whether a run of this task is alive."""
+        return self._scheduler._live_run(self.name) is not None
+
+    @property
+    def deadline(self) -> datetime | None:
+        """The live run's deadline, or ``None``."""
+        run = self._scheduler._live_run(self.name)
+        return to_datetime(run.deadline) if run is not None else None
+
+    @property
+    def last_run(self) -> RunRecord | None:
+        """The latest ``RunRecord`` of this task (alive or final), or ``None``."""
+        return self._scheduler._last_record(self.name)
+
+    def run(self) -> bool:
+        """Start one run now. ``True`` if a run started; ``False`` when one is
+        already alive, the scheduler is shutting down, the task is disabled or
+        its end condition is true. Raises ``RuntimeError`` when stopped."""
+        return self._scheduler._run_now(self)
+
+    def terminate(self) -> bool:
+        """Terminate the live run (reason ``"manual"``); ``False`` if none."""
+        return self._scheduler._terminate_task(self.name, "manual")
+
+    def disable(self) -> None:
+        """No new run starts until ``enable()``; a live run goes on."""
+        self._disabled = True
+        self._scheduler._task_changed(self)
+
+    def enable(self) -> None:
+        self._disabled = False
+        self._scheduler._task_changed(self)
+
+    def __repr__(self) -> str:
+        parts = [f"{self.name!r}", self.execution, self.status]
+        if self.start_cond is not None:
+            parts.append(f"start_cond={self.start_cond}")
+        if self.end_cond is not None:
+            parts.append(f"end_cond={self.end_cond}")
+        return f"<Task {' '.join(parts)}>"

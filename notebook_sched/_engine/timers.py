@@ -1,0 +1,105 @@
+"""The watchdog: a timer heap served by a thread of its own.
+
+Deadlines of runs must fire on time even while the scheduler's loop is blocked
+(a ``main`` task, a synchronous notebook cell), so they do not live on the
+loop. One thread sleeps until the nearest timer, runs its callback, and exits
+when no timer is left; the next ``call_at`` starts it again. Callbacks run on
+this thread: they must be quick and thread-safe (set a flag, send a signal,
+post to the loop).
+"""
+
+from __future__ import annotations
+
+import heapq
+import itertools
+import logging
+import threading
+from collections.abc import Callable
+
+from .clock import Clock
+
+__all__ = ["Timer", "Watchdog"]
+
+log = logging.getLogger("notebook_sched")
+
+
+class Timer:
+    """A pending callback; ``cancel()`` it when it is no longer wanted."""
+
+    __slots__ = ("_owner", "callback", "cancelled", "when")
+
+    def __init__(self, when: float, callback: Callable[[], None], owner: Watchdog) -> None:
+        self.when = when
+        self.callback = callback
+        self.cancelled = False
+        self._owner = owner
+
+    def cancel(self) -> None:
+        self._owner._cancel(self)
+
+
+class Watchdog:
+    """Runs callbacks at clock times, off the scheduler's loop."""
+
+    def __init__(self, clock: Clock, name: str = "notebook_sched-watchdog") -> None:
+        self._clock = clock
+        self._name = name
+        self._heap: list[tuple[float, int, Timer]] = []
+        self._seq = itertools.count()
+        self._cv = threading.Condition()
+        self._thread: threading.Thread | None = None
+        self._cancelled = 0
+        clock.add_listener(self._on_clock_jump)
+
+    def call_at(self, when: float, callback: Callable[[], None]) -> Timer:
+        timer = Timer(when, callback, self)
+        with self._cv:
+            heapq.heappush(self._heap, (when, next(self._seq), timer))
+            if self._thread is None:
+                self._thread = threading.Thread(target=self._serve, name=self._name, daemon=True)
+                self._thread.start()
+            elif self._heap[0][2] is timer:
+                self._cv.notify()  # the new timer is the nearest: wake up earlier
+        return timer
+
+    def pending(self) -> int:
+        with self._cv:
+            return len(self._heap) - self._cancelled
+
+    def _cancel(self, timer: Timer) -> None:
+        with self._cv:
+            if timer.cancelled:
+                return
+            timer.cancelled = True
+            self._cancelled += 1
+            # Most runs end long before their deadline: drop their timers in bulk
+            # so the heap holds live deadlines, not hours of cancelled ones.
+            if self._cancelled > 64 and self._cancelled * 2 > len(self._heap):
+                self._heap = [entry for entry in self._heap if not entry[2].cancelled]
+                heapq.heapify(self._heap)
+                self._cancelled = 0
+
+    def _on_clock_jump(self) -> None:
+        with self._cv:
+            self._cv.notify()
+
+    def _serve(self) -> None:
+        while True:
+            with self._cv:
+                while self._heap and self._heap[0][2].cancelled:
+                    heapq.heappop(self._heap)
+                    self._cancelled -= 1
+                if not self._heap:
+                    self._thread = None
+                    return
+                when, _, timer = self._heap[0]
+                delay = self._clock.seconds_until(when)
+                if delay is None or delay > 0:
+                    self._cv.wait(delay)
+                    continue
+                heapq.heappop(self._heap)
+                timer.cancelled = True  # fired: a late cancel() is a no-op, not a miscount
+            try:
+                timer.callback()
+            except Exception:  # a failing callback must not kill the watchdog
+                log.exception("notebook_sched: a watchdog callback failed")

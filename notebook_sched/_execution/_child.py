@@ -1,0 +1,111 @@
+"""The entry point of a process run's child: ``python -m notebook_sched._execution._child``.
+
+The parent passes three pipe ends by number: the payload to read (the
+function, cloudpickled, so functions, lambdas and closures defined in a
+notebook's ``__main__`` work), the result to write (plain pickle of strings:
+an unpicklable return value is never a problem, its ``repr()`` is taken here),
+and the termination flag (readable once the parent sets it).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import ctypes
+import inspect
+import os
+import pickle
+import select
+import signal
+import sys
+
+_PR_SET_PDEATHSIG = 1
+
+
+class PipeFlagEvent:
+    """The child's side of the run's termination flag: set once the parent
+    writes to (or closes) the flag pipe."""
+
+    def __init__(self, fd: int) -> None:
+        self._fd = fd
+        self._set = False
+
+    def is_set(self) -> bool:
+        return self.wait(0)
+
+    def wait(self, timeout: float | None = None) -> bool:
+        if not self._set:
+            readable, _, _ = select.select([self._fd], [], [], timeout)
+            self._set = bool(readable)
+        return self._set
+
+
+def _die_with_parent(parent_pid: int) -> None:
+    # The kernel may be killed with SIGKILL: the child must not outlive it.
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
+    except (OSError, AttributeError):  # not Linux: the parent's cleanup still applies
+        pass
+    if os.getppid() != parent_pid:  # the parent died before prctl took effect
+        os._exit(1)
+
+
+def _raise_termination(signum: int, frame: object) -> None:
+    from notebook_sched.exc import TaskTerminationException
+
+    raise TaskTerminationException(f"terminated by the scheduler (signal {signum})")
+
+
+def _read_all(fd: int) -> bytes:
+    chunks = []
+    while chunk := os.read(fd, 1 << 20):
+        chunks.append(chunk)
+    os.close(fd)
+    return b"".join(chunks)
+
+
+def main(argv: list[str]) -> None:
+    payload_fd, result_fd, flag_fd, parent_pid = (int(a) for a in argv)
+    _die_with_parent(parent_pid)
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # a kernel interrupt is not for us
+    signal.signal(signal.SIGTERM, _raise_termination)
+    message: tuple[str, str | None, str | None]
+    try:
+        import cloudpickle
+
+        from notebook_sched._execution.base import failure_text, short_repr
+        from notebook_sched.args import TerminationFlag
+        from notebook_sched.exc import TaskTerminationException
+
+        sys_path, blob = pickle.loads(_read_all(payload_fd))
+        sys.path[:0] = [p for p in sys_path if p not in sys.path]
+        func, flag_params = cloudpickle.loads(blob)
+        flag = TerminationFlag(PipeFlagEvent(flag_fd))
+        kwargs = dict.fromkeys(flag_params, flag)
+        try:
+            value = func(**kwargs)
+            if inspect.iscoroutine(value):
+                value = asyncio.run(value)
+        except TaskTerminationException as exc:
+            message = ("terminate", failure_text(exc), None)
+        except BaseException as exc:
+            message = ("fail", failure_text(exc), None)
+        else:
+            message = ("success", None, short_repr(value))
+    except BaseException as exc:  # the payload itself could not be loaded
+        import traceback
+
+        message = ("fail", "".join(traceback.format_exception(exc)).rstrip(), None)
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)  # the run is over: do not cut the report
+    data = pickle.dumps(message)
+    view = memoryview(data)
+    while view:
+        view = view[os.write(result_fd, view) :]
+    os.close(result_fd)
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(0)  # the run is over: threads the task left behind must not keep the child alive
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])

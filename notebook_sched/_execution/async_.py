@@ -1,0 +1,57 @@
+"""``execution="async"``: an asyncio task on the scheduler's loop, terminated
+by cancellation."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+
+from ..args import TerminationFlag
+from ..exc import TaskTerminationException
+from .base import Job, Outcome, failure_text, short_repr
+
+__all__ = ["start"]
+
+
+class AsyncHandle:
+    def __init__(self, job: Job) -> None:
+        self._job = job
+        self._flag_event = threading.Event()
+        self._task = job.loop.create_task(self._body(), name=f"notebook_sched:{job.task}")
+
+    async def _body(self) -> None:
+        job = self._job
+        try:
+            value = await job.func(**job.kwargs(TerminationFlag(self._flag_event)))
+        except asyncio.CancelledError:
+            outcome = Outcome("terminate", job.now())
+        except TaskTerminationException as exc:
+            outcome = Outcome("terminate", job.now(), error=failure_text(exc))
+        except BaseException as exc:  # the scheduler must outlive any task
+            outcome = Outcome("fail", job.now(), error=failure_text(exc))
+        else:
+            outcome = Outcome("success", job.now(), result=short_repr(value))
+        job.done(outcome)
+
+    def _on_loop(self, callback) -> None:  # type: ignore[no-untyped-def]
+        loop = self._job.loop
+        try:
+            running = asyncio.get_running_loop()
+        except RuntimeError:
+            running = None
+        if running is loop:
+            callback()
+        elif not loop.is_closed():
+            loop.call_soon_threadsafe(callback)
+
+    def stop(self) -> None:
+        self._flag_event.set()
+        self._on_loop(self._task.cancel)
+
+    def force(self) -> None:
+        # The coroutine swallowed the first CancelledError: cancel again.
+        self._on_loop(self._task.cancel)
+
+
+def start(job: Job) -> AsyncHandle:
+    return AsyncHandle(job)

@@ -1,0 +1,74 @@
+"""What every execution method shares: the job it is given, the outcome it
+reports, and how return values and exceptions become record fields."""
+
+from __future__ import annotations
+
+import asyncio
+import traceback
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any, Literal, Protocol
+
+from ..args import TerminationFlag
+
+__all__ = [
+    "Job",
+    "Outcome",
+    "RunHandle",
+    "failure_text",
+    "short_repr",
+]
+
+RESULT_LIMIT = 200
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """How a run ended, as its executor saw it. ``end`` is epoch seconds."""
+
+    status: Literal["success", "fail", "terminate", "crash"]
+    end: float
+    error: str | None = None
+    result: str | None = None
+
+
+@dataclass
+class Job:
+    """Everything an executor needs to start one run."""
+
+    task: str
+    run_id: int
+    func: Callable[..., Any]
+    flag_params: tuple[str, ...]
+    loop: asyncio.AbstractEventLoop
+    now: Callable[[], float]
+    done: Callable[[Outcome], None]
+    is_async: bool = False
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def kwargs(self, flag: TerminationFlag) -> dict[str, TerminationFlag]:
+        return dict.fromkeys(self.flag_params, flag)
+
+
+class RunHandle(Protocol):
+    def stop(self) -> None:
+        """Ask the run to stop, at once (thread-safe)."""
+
+    def force(self) -> None:
+        """Make the run stop, after the grace period (thread-safe)."""
+
+
+def short_repr(value: object, limit: int = RESULT_LIMIT) -> str:
+    """A ``repr()`` cut to ``limit`` characters; never raises."""
+    try:
+        text = repr(value)
+    except Exception as exc:
+        text = f"<unrepresentable {type(value).__name__}: {exc!r}>"
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def failure_text(exc: BaseException) -> str:
+    """The traceback of ``exc`` as the run record keeps it."""
+    if isinstance(exc, SystemExit):
+        return f"SystemExit({exc.code!r}): the task called sys.exit()"
+    return "".join(traceback.format_exception(exc)).rstrip()

@@ -1,0 +1,172 @@
+"""``execution="process"``: a child process in its own process group.
+
+The function travels with cloudpickle, so functions, lambdas and closures
+defined in a notebook cell work. Termination: the flag is set and SIGTERM sent
+at once (the child raises ``TaskTerminationException``, so ``finally`` blocks
+run), SIGKILL after the grace period. A waiter thread per run starts the child
+and waits for it, so nothing ever blocks the scheduler's loop on ``join()``.
+"""
+
+from __future__ import annotations
+
+import os
+import pickle
+import signal
+import subprocess
+import sys
+import threading
+from pathlib import Path
+
+import cloudpickle
+
+from .base import Job, Outcome
+
+__all__ = ["serialize", "start"]
+
+_PACKAGE_ROOT = str(Path(__file__).resolve().parents[2])
+
+
+def serialize(func: object, flag_params: tuple[str, ...]) -> bytes:
+    """The payload a child needs; raises when ``func`` cannot travel."""
+    return cloudpickle.dumps((func, flag_params))
+
+
+class ProcessHandle:
+    def __init__(self, job: Job) -> None:
+        self._job = job
+        self._lock = threading.Lock()
+        self._proc: subprocess.Popen[bytes] | None = None
+        self._stop_requested = False
+        self._kill_requested = False
+        self._flag_r, self._flag_w = os.pipe()
+        self._waiter = threading.Thread(
+            target=self._serve, name=f"notebook_sched:{job.task}:{job.run_id}", daemon=True
+        )
+        self._waiter.start()
+
+    @property
+    def pid(self) -> int | None:
+        return self._proc.pid if self._proc is not None else None
+
+    def _serve(self) -> None:
+        job = self._job
+        try:
+            blob = job.extra.get("payload") or serialize(job.func, job.flag_params)
+        except Exception as exc:
+            os.close(self._flag_r)
+            self._close_flag()
+            error = f"the task cannot be sent to a child process: {exc!r}"
+            job.done(Outcome("fail", job.now(), error=error))
+            return
+        payload_r, payload_w = os.pipe()
+        result_r, result_w = os.pipe()
+        env = dict(os.environ)
+        env["PYTHONPATH"] = os.pathsep.join(filter(None, [_PACKAGE_ROOT, env.get("PYTHONPATH")]))
+        try:
+            with self._lock:
+                self._proc = subprocess.Popen(
+                    [
+                        sys.executable,
+                        "-m",
+                        "notebook_sched._execution._child",
+                        str(payload_r),
+                        str(result_w),
+                        str(self._flag_r),
+                        str(os.getpid()),
+                    ],
+                    pass_fds=(payload_r, result_w, self._flag_r),
+                    stdin=subprocess.DEVNULL,
+                    process_group=0,  # its own group: a kernel interrupt does not reach it
+                    env=env,
+                )
+                stop, kill = self._stop_requested, self._kill_requested
+        except Exception as exc:
+            for fd in (payload_r, payload_w, result_r, result_w):
+                os.close(fd)
+            self._close_flag()
+            job.done(Outcome("crash", job.now(), error=f"could not start the child process: {exc!r}"))
+            return
+        finally:
+            os.close(self._flag_r)
+        os.close(payload_r)
+        os.close(result_w)
+        if kill:
+            self._signal(signal.SIGKILL)
+        elif stop:
+            self._signal(signal.SIGTERM)
+        self._write_payload(payload_w, pickle.dumps((list(sys.path), blob)))
+        report = _read_all(result_r)
+        returncode = self._proc.wait()
+        end = job.now()
+        self._close_flag()
+        job.done(self._outcome(report, returncode, end))
+
+    def _outcome(self, report: bytes, returncode: int, end: float) -> Outcome:
+        if report:
+            status, error, result = pickle.loads(report)
+            return Outcome(status, end, error=error, result=result)
+        if returncode < 0:
+            name = signal.Signals(-returncode).name
+            if self._stop_requested:
+                return Outcome("terminate", end, error=f"the child process was stopped by {name}")
+            return Outcome("crash", end, error=f"the child process was killed by {name}")
+        return Outcome(
+            "crash", end, error=f"the child process exited with code {returncode} without a result"
+        )
+
+    def _write_payload(self, fd: int, data: bytes) -> None:
+        try:
+            view = memoryview(data)
+            while view:
+                view = view[os.write(fd, view) :]
+        except BrokenPipeError:  # the child died before reading: its exit code tells why
+            pass
+        finally:
+            os.close(fd)
+
+    def _close_flag(self) -> None:
+        with self._lock:
+            if self._flag_w >= 0:
+                os.close(self._flag_w)
+                self._flag_w = -1
+
+    def _signal(self, sig: signal.Signals) -> None:
+        proc = self._proc
+        if proc is None or proc.returncode is not None:
+            return
+        try:
+            os.killpg(proc.pid, sig)  # the child and whatever it started
+        except ProcessLookupError:
+            pass
+        except PermissionError:
+            proc.send_signal(sig)
+
+    def stop(self) -> None:
+        with self._lock:
+            self._stop_requested = True
+            if self._flag_w >= 0:
+                os.write(self._flag_w, b"x")
+            started = self._proc is not None
+        if started:
+            self._signal(signal.SIGTERM)
+
+    def force(self) -> None:
+        with self._lock:
+            self._kill_requested = True
+            started = self._proc is not None
+        if started:
+            self._signal(signal.SIGKILL)
+
+
+def _read_all(fd: int) -> bytes:
+    chunks = []
+    try:
+        while chunk := os.read(fd, 1 << 20):
+            chunks.append(chunk)
+    finally:
+        os.close(fd)
+    return b"".join(chunks)
+
+
+def start(job: Job) -> ProcessHandle:
+    return ProcessHandle(job)
