@@ -1,0 +1,77 @@
+"""Shared fixtures: schedulers that are always stopped, and a check that no
+child process outlives the test that started it."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import time
+from collections.abc import Callable, Iterator
+
+import pytest
+
+from notebook_sched import Scheduler
+
+
+def child_pids(parent: int | None = None) -> set[int]:
+    """Live (non-zombie) processes whose parent is ``parent`` (default: us)."""
+    parent = os.getpid() if parent is None else parent
+    found = set()
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat") as f:
+                fields = f.read().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[1]) == parent and fields[0] != "Z":
+            found.add(int(entry))
+    return found
+
+
+def pid_alive(pid: int) -> bool:
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except OSError:
+        return False
+
+
+def wait_until(predicate: Callable[[], object], timeout: float = 10.0) -> None:
+    """Block until ``predicate()`` is true; fail after ``timeout`` seconds."""
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"condition not met within {timeout} s")
+        time.sleep(0.002)
+
+
+async def until(predicate: Callable[[], object], timeout: float = 10.0) -> None:
+    """Await until ``predicate()`` is true; fail after ``timeout`` seconds."""
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"condition not met within {timeout} s")
+        await asyncio.sleep(0.002)
+
+
+@pytest.fixture
+def make_scheduler() -> Iterator[Callable[..., Scheduler]]:
+    """Build schedulers; each is force-stopped at teardown, and no child
+    process may be left behind."""
+    made: list[Scheduler] = []
+    before = child_pids()
+
+    def make(*args: object, **kwargs: object) -> Scheduler:
+        app = Scheduler(*args, **kwargs)  # type: ignore[arg-type]
+        made.append(app)
+        return app
+
+    yield make
+    for app in made:
+        if app.state != "stopped":
+            app.shut_down(force=True)
+            if app._loop_thread is not None and app._thread is not None:
+                assert app.join(15), f"{app!r} did not stop"
+    wait_until(lambda: not (child_pids() - before), timeout=10)

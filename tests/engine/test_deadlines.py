@@ -1,0 +1,84 @@
+"""Runs end at their deadline, not at the next cycle — even while the loop is blocked."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+
+import pytest
+
+from notebook_sched.args import TerminationFlag
+from notebook_sched.exc import TaskTerminationException
+from tests.conftest import wait_until
+
+TIMEOUT = 0.123  # on no cycle boundary
+
+
+def flag_checker(execution: str):
+    if execution == "async":
+
+        async def work():
+            await asyncio.sleep(10)
+
+        return work
+    if execution == "thread":
+
+        def work(flag=TerminationFlag()):
+            while not flag.is_set():  # checks its flag every 1 ms
+                time.sleep(0.001)
+            raise TaskTerminationException()
+
+        return work
+
+    def work():
+        time.sleep(10)
+
+    return work
+
+
+@pytest.mark.parametrize("execution", ["async", "thread", "process"])
+def test_terminated_within_20ms_of_deadline(make_scheduler, execution):
+    app = make_scheduler(cycle_sleep=5)  # a cycle far longer than the timeout
+    app.task(execution=execution, name="w", timeout=TIMEOUT)(flag_checker(execution))
+    app.start()
+    lateness = []
+    for _ in range(3):
+        app.tasks["w"].run()
+        wait_until(lambda: app.tasks["w"].last_run.status != "run")
+        record = app.tasks["w"].last_run
+        assert (record.status, record.reason) == ("terminate", "timeout")
+        lateness.append(record.runtime - TIMEOUT)
+    assert min(lateness) >= 0
+    assert max(lateness) < 0.020, lateness
+
+
+def test_process_deadline_holds_while_the_loop_is_blocked(make_scheduler, tmp_path):
+    """A main task blocks the scheduler's loop for 1 s; the process run's
+    0.3 s deadline still kills its child on time."""
+    app = make_scheduler()
+    pid_file = tmp_path / "pid"
+
+    @app.task(execution="process", timeout=0.3)
+    def child():
+        import os
+
+        pid_file.write_text(str(os.getpid()))
+        time.sleep(10)
+
+    @app.task(execution="main")
+    def blocker():
+        time.sleep(1.0)
+
+    app.start()
+    app.tasks["child"].run()
+    wait_until(pid_file.exists)
+    pid = int(pid_file.read_text())
+    started = time.monotonic()
+    app.tasks["blocker"].run()  # posted to the loop, which it then blocks
+    from tests.conftest import pid_alive
+
+    wait_until(lambda: not pid_alive(pid), timeout=5)
+    assert app.tasks["blocker"].status == "running"  # the loop is still blocked
+    assert time.monotonic() - started < 0.9
+    wait_until(lambda: app.tasks["child"].last_run.status != "run")
+    assert app.tasks["child"].last_run.reason == "timeout"

@@ -1,0 +1,213 @@
+"""The task decorator, ``app.tasks`` and the run rules of the contract."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+import warnings
+
+import pytest
+
+from notebook_sched import Scheduler
+from notebook_sched.conds import condition
+from tests.conftest import wait_until
+
+
+def test_decorator_returns_function_unchanged():
+    app = Scheduler()
+
+    def f():
+        return 1
+
+    assert app.task()(f) is f
+    assert f() == 1
+    assert app.tasks["f"].name == "f"
+    assert app.tasks["f"].execution == "thread"
+    assert app.tasks["f"].status == "idle"
+    assert app.tasks["f"].last_run is None
+    assert app.tasks["f"].deadline is None
+
+
+def test_default_execution_follows_the_function():
+    app = Scheduler()
+
+    @app.task()
+    async def a(): ...
+
+    @app.task()
+    def b(): ...
+
+    assert (app.tasks["a"].execution, app.tasks["b"].execution) == ("async", "thread")
+    assert Scheduler(execution="process").task()(b) is b
+
+
+def test_bare_decorator():
+    app = Scheduler()
+
+    @app.task
+    def plain(): ...
+
+    assert "plain" in app.tasks
+
+
+def test_redefinition_replaces(make_scheduler):
+    app = make_scheduler()
+    release = threading.Event()
+    seen = []
+
+    @app.task(name="t")
+    def first():
+        release.wait(5)
+        seen.append("first")
+
+    task = app.tasks["t"]
+    app.start()
+    task.run()
+
+    @app.task(name="t")
+    def second():
+        seen.append("second")
+
+    assert app.tasks["t"] is task  # the same handle follows the new definition
+    assert task.func is second
+    assert task.run() is False  # the old definition's run is still alive
+    release.set()
+    wait_until(lambda: not task.is_alive())
+    assert task.run() is True
+    wait_until(lambda: len(seen) == 2)
+    assert seen == ["first", "second"]
+
+
+def test_one_run_at_a_time(make_scheduler):
+    app = make_scheduler()
+    release = threading.Event()
+
+    @app.task()
+    def t():
+        release.wait(5)
+
+    app.start()
+    assert app.tasks["t"].run() is True
+    assert app.tasks["t"].run() is False
+    release.set()
+    wait_until(lambda: not app.tasks["t"].is_alive())
+    assert len(app.runs("t")) == 1
+
+
+def test_run_refused_when_disabled_or_end_cond_true_and_raises_when_stopped(make_scheduler):
+    app = make_scheduler()
+
+    @app.task(end_cond=condition(lambda: True))
+    def ended(): ...
+
+    @app.task(disabled=True)
+    def off(): ...
+
+    with pytest.raises(RuntimeError, match="stopped"):
+        app.tasks["off"].run()
+    app.start()
+    assert app.tasks["ended"].run() is False
+    assert app.tasks["off"].status == "disabled"
+    assert app.tasks["off"].run() is False
+    app.tasks["off"].enable()
+    assert app.tasks["off"].run() is True
+
+
+def test_not_started_while_end_condition_true(make_scheduler):
+    app = make_scheduler(cycle_sleep=0.01)
+    blocked = {"end": True}
+
+    @app.task("every 0.01 seconds", end_cond=condition(lambda: blocked["end"]))
+    def t(): ...
+
+    app.start()
+    assert not app.join(0.1)
+    assert app.runs("t") == []
+    blocked["end"] = False
+    wait_until(lambda: app.runs("t"))
+
+
+def test_task_run_in_the_same_step_as_start_is_honoured():
+    async def cell():
+        app = Scheduler()
+
+        @app.task()
+        async def t():
+            return "ran"
+
+        app.start()
+        assert app.state == "running"
+        assert app.tasks["t"].run() is True
+        assert app.tasks["t"].last_run.status == "run"  # recorded at once
+        app.shut_down()
+        await app.wait(5)
+        return app.tasks["t"].last_run
+
+    record = asyncio.run(cell())
+    assert (record.status, record.result) == ("success", "'ran'")
+
+
+def test_a_crash_in_a_task_does_not_stop_the_scheduler(make_scheduler):
+    app = make_scheduler()
+
+    @app.task()
+    def boom():
+        raise ValueError("broken task")
+
+    @app.task()
+    def fine():
+        return 1
+
+    app.start()
+    app.tasks["boom"].run()
+    wait_until(lambda: app.tasks["boom"].last_run.status == "fail")
+    assert "ValueError: broken task" in app.tasks["boom"].last_run.error
+    assert app.state == "running"
+    app.tasks["fine"].run()
+    wait_until(lambda: app.tasks["fine"].last_run.status == "success")
+
+
+def test_main_task_warns_about_timeout_and_end_cond():
+    app = Scheduler()
+    with pytest.warns(UserWarning, match="cannot be terminated"):
+        app.task(execution="main", timeout=1)(lambda: None)
+    with pytest.warns(UserWarning, match="cannot be terminated"):
+        app.task(execution="main", name="e", end_cond="false")(lambda: None)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        app.task(execution="main", name="quiet")(lambda: None)
+
+
+def test_runs_filters_and_session(make_scheduler):
+    app = make_scheduler(timeout=5)
+    assert app.session.config["timeout"] == 5
+    assert app.session.tasks is not None
+
+    @app.task()
+    def ok():
+        return {"a": 1}
+
+    @app.task()
+    def bad():
+        raise RuntimeError("x")
+
+    app.start()
+    app.tasks["ok"].run()
+    app.tasks["bad"].run()
+    wait_until(lambda: len(app.runs(status="success")) == 1 and len(app.runs(status="fail")) == 1)
+    assert [r.task for r in app.runs(task="ok")] == ["ok"]
+    assert app.runs(task=app.tasks["bad"])[0].status == "fail"
+    record = app.runs("ok")[0]
+    assert record.result == "{'a': 1}"
+    assert record.start.tzinfo is not None and record.end.tzinfo is not None
+    assert record.runtime == (record.end - record.start).total_seconds()
+
+
+def test_start_twice_warns_and_shut_down_when_idle_stops_at_once(make_scheduler):
+    app = make_scheduler()
+    app.start()
+    with pytest.warns(UserWarning, match="already running"):
+        app.start()
+    app.shut_down()
+    assert app.state == "stopped"
+    assert app.join(5)
