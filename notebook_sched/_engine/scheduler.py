@@ -117,7 +117,6 @@ class Scheduler:
         self._waiters: list[tuple[asyncio.AbstractEventLoop, asyncio.Future[None]]] = []
         # Run state
         self._live: dict[str, Run] = {}
-        self._pending: set[str] = set()  # manual runs handed to the loop, not yet launched
         self._starts, self._finishes = self._store.last_times()
         self._last_records: dict[str, RunRecord] = {}
         # Schedule state
@@ -431,7 +430,7 @@ class Scheduler:
                         self._schedule(name, end.next_change(ctx))
                 return None
             start = definition.start_cond
-            if self._state != "running" or task.disabled or start is None or name in self._pending:
+            if self._state != "running" or task.disabled or start is None:
                 return None
             if end is not None and end.is_true(ctx):
                 # Not while its own end condition holds: look again when either may change.
@@ -501,7 +500,6 @@ class Scheduler:
             on_terminating=self._on_terminating,
         )
         self._live[definition.name] = run
-        self._pending.discard(definition.name)
         self._starts[definition.name] = now
         self._last_records[definition.name] = record
         self._mark_dirty(definition.name)
@@ -557,7 +555,7 @@ class Scheduler:
             self._last_records[name] = record
             self._mark_dirty(name)
             self._emit(RunFinished(record))
-            if self._state == "shutting_down" and not self._live and not self._pending:
+            if self._state == "shutting_down" and not self._live:
                 self._finish_stop()
             else:
                 self._wake_loop()
@@ -567,9 +565,6 @@ class Scheduler:
 
     def _live_run(self, name: str) -> Run | None:
         return self._live.get(name)
-
-    def _is_alive(self, name: str) -> bool:
-        return name in self._live or name in self._pending
 
     def _last_record(self, name: str) -> RunRecord | None:
         record = self._last_records.get(name)
@@ -614,38 +609,23 @@ class Scheduler:
                     f"cannot run task {task.name!r}: the scheduler is stopped (call app.start())"
                 )
             name = task.name
-            if self._state != "running" or task.disabled or self._is_alive(name):
+            if self._state != "running" or task.disabled or name in self._live:
                 return False
             end = task._definition.end_cond
             now = self._clock.time()
             if end is not None and self._evaluate_safely(end, now, name, f"end_cond of {name!r}"):
                 return False
-            if threading.get_ident() == self._loop_thread:
-                run = self._launch(task, now)
-            else:
-                self._pending.add(name)
-                run = None
+            # The run and its record exist from this moment, whatever the thread;
+            # only starting its function belongs to the loop.
+            run = self._launch(task, now)
+            self._wake_loop()  # its end condition is to be watched from now on
         loop = self._loop
         assert loop is not None
-        if run is not None:
+        if threading.get_ident() == self._loop_thread:
             self._start_handle(run, loop)
         else:
-            loop.call_soon_threadsafe(self._launch_pending, name)
+            loop.call_soon_threadsafe(self._start_handle, run, loop)
         return True
-
-    def _launch_pending(self, name: str) -> None:
-        with self._lock:
-            task = self._tasks.get(name)
-            if name not in self._pending:
-                return
-            if task is None or self._state != "running":
-                self._pending.discard(name)
-                if self._state == "shutting_down" and not self._live and not self._pending:
-                    self._finish_stop()
-                return
-            run = self._launch(task, self._clock.time())
-        assert self._loop is not None
-        self._start_handle(run, self._loop)
 
     def _terminate_task(self, name: str, reason: str) -> bool:
         run = self._live.get(name)
@@ -663,7 +643,7 @@ class Scheduler:
             self._forced_at = now
             for run in list(self._live.values()):
                 run.terminate("shutdown", now)
-        if not self._live and not self._pending:
+        if not self._live:
             self._finish_stop()
         else:
             self._wake_loop()
@@ -674,7 +654,7 @@ class Scheduler:
         return self._forced_at + 2 * self._config.terminate_grace + 1.0
 
     def _step_shutdown(self, now: float) -> None:
-        if not self._live and not self._pending:
+        if not self._live:
             self._finish_stop()
             return
         abandon_at = self._abandon_at()
@@ -691,7 +671,6 @@ class Scheduler:
                 error="abandoned at shutdown: the run did not stop after it was terminated "
                       "(a thread blocked in a C call cannot be interrupted)",
             ))
-        self._pending.clear()
         if self._state != "stopped":
             self._finish_stop()
 

@@ -18,6 +18,7 @@ class AsyncHandle:
         self._job = job
         self._flag_event = threading.Event()
         self._task = job.loop.create_task(self._body(), name=f"notebook_sched:{job.task}")
+        self._task.add_done_callback(self._cancelled_before_start)
 
     async def _body(self) -> None:
         job = self._job
@@ -32,6 +33,11 @@ class AsyncHandle:
         else:
             outcome = Outcome("success", job.now(), result=short_repr(value))
         job.done(outcome)
+
+    def _cancelled_before_start(self, task: asyncio.Task[None]) -> None:
+        # A task cancelled before its first step never enters _body's try.
+        if task.cancelled():
+            self._job.done(Outcome("terminate", self._job.now()))
 
     def _on_loop(self, callback) -> None:  # type: ignore[no-untyped-def]
         loop = self._job.loop
