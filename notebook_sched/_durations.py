@@ -10,12 +10,31 @@ from datetime import timedelta
 __all__ = ["format_duration", "parse_timedelta", "parse_timeout"]
 
 _UNITS = {
-    "ms": 0.001, "msec": 0.001, "millisecond": 0.001, "milliseconds": 0.001,
-    "s": 1.0, "sec": 1.0, "secs": 1.0, "second": 1.0, "seconds": 1.0,
-    "m": 60.0, "min": 60.0, "mins": 60.0, "minute": 60.0, "minutes": 60.0,
-    "h": 3600.0, "hr": 3600.0, "hrs": 3600.0, "hour": 3600.0, "hours": 3600.0,
-    "d": 86400.0, "day": 86400.0, "days": 86400.0,
-    "w": 604800.0, "week": 604800.0, "weeks": 604800.0,
+    "ms": 0.001,
+    "msec": 0.001,
+    "millisecond": 0.001,
+    "milliseconds": 0.001,
+    "s": 1.0,
+    "sec": 1.0,
+    "secs": 1.0,
+    "second": 1.0,
+    "seconds": 1.0,
+    "m": 60.0,
+    "min": 60.0,
+    "mins": 60.0,
+    "minute": 60.0,
+    "minutes": 60.0,
+    "h": 3600.0,
+    "hr": 3600.0,
+    "hrs": 3600.0,
+    "hour": 3600.0,
+    "hours": 3600.0,
+    "d": 86400.0,
+    "day": 86400.0,
+    "days": 86400.0,
+    "w": 604800.0,
+    "week": 604800.0,
+    "weeks": 604800.0,
 }
 _MAX_SECONDS = 36500 * 86400.0  # a hundred years; beyond that, say "never"
 _PART = re.compile(r"\s*(\d+(?:\.\d*)?|\.\d+)\s*([a-z]+)\s*", re.IGNORECASE)
@@ -65,8 +84,11 @@ def _parse_text(text: str, what: str, never: bool) -> float:
         match = _PART.match(text, pos)
         if match is None:
             rest = text[pos:].strip()
-            why = (f"{rest!r} has no unit" if re.fullmatch(r"[\d.]+", rest)
-                   else f"cannot read {rest!r}")
+            why = (
+                f"{rest!r} has no unit"
+                if re.fullmatch(r"[\d.]+", rest)
+                else f"cannot read {rest!r}"
+            )
             raise _fail(text, what, why, never)
         number, unit = match.groups()
         factor = _UNITS.get(unit.lower())

@@ -42,7 +42,8 @@ class Context:
         raise NotImplementedError
 
     def last_finish(self, task: str, how: str) -> float | None:
-        """When ``task`` last finished ``how``: ``"success"``, ``"fail"`` or ``"finish"`` (any end)."""
+        """When ``task`` last finished ``how``: ``"success"``, ``"fail"``, or
+        ``"finish"`` (any end)."""
         raise NotImplementedError
 
     def running_since(self, task: str) -> float | None:

@@ -66,8 +66,9 @@ class Cycle:
         """``(offset from the cycle's start, resolution)`` of a time in this cycle.
         An end given as a whole day (``"Fri"``, ``"15th"``) means the end of it."""
         if not isinstance(text, str):
-            raise TypeError(f"a time in the {self.name} must be a string like {self.unit}, "
-                            f"got {text!r}")
+            raise TypeError(
+                f"a time in the {self.name} must be a string like {self.unit}, got {text!r}"
+            )
         value = text.strip().lower()
         offset: timedelta | None = None
         resolution = timedelta(seconds=1)
@@ -166,7 +167,10 @@ class Window(Condition):
 
     def __eq__(self, other: object) -> bool:
         return isinstance(other, Window) and (other.cycle.name, other.start, other.end) == (
-            self.cycle.name, self.start, self.end)
+            self.cycle.name,
+            self.start,
+            self.end,
+        )
 
     def __hash__(self) -> int:
         return hash((Window, self.cycle.name, self.start, self.end))
@@ -179,17 +183,28 @@ class WindowBuilder:
         self._cycle, self._label = cycle, label
 
     def between(self, start: str, end: str) -> Window:
-        return Window(self._cycle, self._cycle.parse(start)[0],
-                      self._cycle.parse(end, as_end=True)[0],
-                      f"{self._label} between {start} and {end}")
+        return Window(
+            self._cycle,
+            self._cycle.parse(start)[0],
+            self._cycle.parse(end, as_end=True)[0],
+            f"{self._label} between {start} and {end}",
+        )
 
     def after(self, start: str) -> Window:
-        return Window(self._cycle, self._cycle.parse(start)[0], _full(self._cycle),
-                      f"{self._label} after {start}")
+        return Window(
+            self._cycle,
+            self._cycle.parse(start)[0],
+            _full(self._cycle),
+            f"{self._label} after {start}",
+        )
 
     def before(self, end: str) -> Window:
-        return Window(self._cycle, timedelta(0), self._cycle.parse(end, as_end=True)[0],
-                      f"{self._label} before {end}")
+        return Window(
+            self._cycle,
+            timedelta(0),
+            self._cycle.parse(end, as_end=True)[0],
+            f"{self._label} before {end}",
+        )
 
     def __repr__(self) -> str:
         return f"<{self._label}: use .between(), .after() or .before()>"
@@ -197,8 +212,12 @@ class WindowBuilder:
 
 def _full(cycle: Cycle) -> timedelta:
     # The window runs to the cycle's end; a month's end varies, 31 days covers it.
-    return {"hour": timedelta(hours=1), "day": timedelta(days=1),
-            "week": timedelta(days=7), "month": timedelta(days=31)}[cycle.name]
+    return {
+        "hour": timedelta(hours=1),
+        "day": timedelta(days=1),
+        "week": timedelta(days=7),
+        "month": timedelta(days=31),
+    }[cycle.name]
 
 
 class Period(Condition):
@@ -231,16 +250,21 @@ class Period(Condition):
         return self._windowed(offset, offset + resolution, f"{self.name} at {when}")
 
     def between(self, start: str, end: str) -> Period:
-        return self._windowed(self.cycle.parse(start)[0], self.cycle.parse(end, as_end=True)[0],
-                              f"{self.name} between {start} and {end}")
+        return self._windowed(
+            self.cycle.parse(start)[0],
+            self.cycle.parse(end, as_end=True)[0],
+            f"{self.name} between {start} and {end}",
+        )
 
     def after(self, start: str) -> Period:
-        return self._windowed(self.cycle.parse(start)[0], _full(self.cycle),
-                              f"{self.name} after {start}")
+        return self._windowed(
+            self.cycle.parse(start)[0], _full(self.cycle), f"{self.name} after {start}"
+        )
 
     def before(self, end: str) -> Period:
-        return self._windowed(timedelta(0), self.cycle.parse(end, as_end=True)[0],
-                              f"{self.name} before {end}")
+        return self._windowed(
+            timedelta(0), self.cycle.parse(end, as_end=True)[0], f"{self.name} before {end}"
+        )
 
     def __str__(self) -> str:
         return self.window.text if self.window is not None else self.name

@@ -1,14 +1,14 @@
 """The condition language Rocketry users write, parsed — never evaluated.
 
-    expr   := term ("|" term)*
-    term   := factor ("&" factor)*
-    factor := "~" factor | "(" expr ")" | phrase
-    phrase := "true" | "false" | "every <duration>" | "cron <five fields>"
-            | ("hourly"|"daily"|"weekly"|"monthly") [window]
-            | "time of day" window | "time of week" window
-            | "after task 'a'" ["succeeded"|"failed"|"finished"]
-            | "task 'a' running" ["more than <duration>"]
-    window := "between X and Y" | "after X" | "before X" | "at X" | "on X"
+expr   := term ("|" term)*
+term   := factor ("&" factor)*
+factor := "~" factor | "(" expr ")" | phrase
+phrase := "true" | "false" | "every <duration>" | "cron <five fields>"
+        | ("hourly"|"daily"|"weekly"|"monthly") [window]
+        | "time of day" window | "time of week" window
+        | "after task 'a'" ["succeeded"|"failed"|"finished"]
+        | "task 'a' running" ["more than <duration>"]
+window := "between X and Y" | "after X" | "before X" | "at X" | "on X"
 """
 
 from __future__ import annotations
@@ -39,11 +39,19 @@ class _Token:
         return "" if self.quoted else self.text.lower()
 
 
-_TOKEN = re.compile(r"""\s*(?:(?P<op>[()&|~])|'(?P<sq>[^']*)'|"(?P<dq>[^"]*)"|(?P<word>[^\s()&|~'"]+))""")
+_TOKEN = re.compile(
+    r"""\s*(?:(?P<op>[()&|~])|'(?P<sq>[^']*)'|"(?P<dq>[^"]*)"|(?P<word>[^\s()&|~'"]+))"""
+)
 _OPS = "()&|~"
 PERIODS = {"hourly": HOUR, "daily": DAY, "weekly": WEEK, "monthly": MONTH}
-_HOW = {"succeeded": "success", "success": "success", "failed": "fail", "fail": "fail",
-        "finished": "finish", "finish": "finish"}
+_HOW = {
+    "succeeded": "success",
+    "success": "success",
+    "failed": "fail",
+    "fail": "fail",
+    "finished": "finish",
+    "finish": "finish",
+}
 
 
 class _Parser:
@@ -147,8 +155,9 @@ class _Phrase:
     def expect(self, *words: str) -> _Token:
         token = self.next(" or ".join(map(repr, words)))
         if token.word not in words:
-            raise self.p.at(token, f"expected {' or '.join(map(repr, words))}, "
-                            f"found {token.text!r}")
+            raise self.p.at(
+                token, f"expected {' or '.join(map(repr, words))}, found {token.text!r}"
+            )
         return token
 
     def rest(self, what: str, stop: str | None = None) -> tuple[str, _Token]:
@@ -200,8 +209,9 @@ class _Phrase:
             if self.i < len(self.words):
                 token = self.next("succeeded, failed or finished")
                 if token.word not in _HOW:
-                    raise self.p.at(token, f"expected succeeded, failed or finished, "
-                                    f"found {token.text!r}")
+                    raise self.p.at(
+                        token, f"expected succeeded, failed or finished, found {token.text!r}"
+                    )
                 how = _HOW[token.word]
             return self.done(AfterTask(name, how))
         if word == "task":
@@ -227,7 +237,7 @@ class _Phrase:
         if kind.word == "between":
             start, first = self.rest("a start", stop="and")
             self.expect("and")
-            end, last = self.rest("an end")
+            end, _ = self.rest("an end")
             return self.guard(first, lambda: builder.between(start, end))
         value, first = self.rest("a time")
         if kind.word in ("at", "on"):

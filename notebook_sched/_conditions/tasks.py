@@ -34,8 +34,9 @@ class AfterTask(Condition):
         if finished is None:
             return False
         own = ctx.last_start(ctx.task) if ctx.task is not None else None
-        reference = max(own, ctx.started_at) if own is not None else ctx.started_at
-        return finished >= reference
+        if own is not None and own >= ctx.started_at:
+            return finished > own  # strictly after: a finish at its very start is an older one
+        return finished >= ctx.started_at
 
     def task_refs(self) -> frozenset[str]:
         return frozenset({self.name})
@@ -83,7 +84,9 @@ class Running(Condition):
 
     def __eq__(self, other: object) -> bool:
         return isinstance(other, Running) and (other.name, other.more_than_seconds) == (
-            self.name, self.more_than_seconds)
+            self.name,
+            self.more_than_seconds,
+        )
 
     def __hash__(self) -> int:
         return hash((Running, self.name, self.more_than_seconds))

@@ -10,7 +10,7 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 __all__ = ["Clock", "ManualClock", "SystemClock", "to_datetime"]
 
@@ -95,4 +95,4 @@ def to_datetime(epoch: float | None) -> datetime | None:
     """Epoch seconds as a timezone-aware local datetime (``None`` stays ``None``)."""
     if epoch is None:
         return None
-    return datetime.fromtimestamp(epoch, tz=timezone.utc).astimezone()
+    return datetime.fromtimestamp(epoch, tz=UTC).astimezone()

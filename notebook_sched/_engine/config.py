@@ -72,11 +72,10 @@ def build_config(config: Mapping[str, Any] | None, kwargs: Mapping[str, Any]) ->
         except (TypeError, ValueError) as exc:
             raise ValueError(f"config 'timeout': {exc}") from None
     if "instant_shutdown" in merged:
-        if not isinstance(merged["instant_shutdown"], bool):
-            raise ValueError(
-                f"config 'instant_shutdown' must be True or False, got {merged['instant_shutdown']!r}"
-            )
-        values["instant_shutdown"] = merged["instant_shutdown"]
+        instant = merged["instant_shutdown"]
+        if not isinstance(instant, bool):
+            raise ValueError(f"config 'instant_shutdown' must be True or False, got {instant!r}")
+        values["instant_shutdown"] = instant
     if merged.get("shut_cond") is not None:
         try:
             values["shut_cond"] = to_condition(merged["shut_cond"], what="config 'shut_cond'")

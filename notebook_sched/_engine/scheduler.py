@@ -109,6 +109,7 @@ class Scheduler:
         self._loop_thread: int | None = None
         self._thread: threading.Thread | None = None
         self._wake: asyncio.Event | None = None
+        self._serve_task: asyncio.Task[None] | None = None  # held: the loop keeps only weak refs
         self._watchdog = Watchdog(self._clock)
         self._session = Session(self)
         self._subscribers: list[Callable[[Event], None]] = []
@@ -148,7 +149,7 @@ class Scheduler:
 
     def task(
         self,
-        start_cond: Condition | str | None | Callable[..., Any] = None,
+        start_cond: Condition | str | Callable[..., Any] | None = None,
         *,
         name: str | None = None,
         execution: str | None = None,
@@ -164,15 +165,25 @@ class Scheduler:
         if callable(start_cond) and not isinstance(start_cond, Condition):
             # Used bare, as @app.task: the "condition" is the function itself.
             func, start_cond = start_cond, None
-            return self.task(name=name, execution=execution, timeout=timeout,
-                             end_cond=end_cond, disabled=disabled)(func)  # type: ignore[return-value]
+            return self.task(
+                name=name,
+                execution=execution,
+                timeout=timeout,
+                end_cond=end_cond,
+                disabled=disabled,
+            )(func)  # type: ignore[return-value]
         if not isinstance(disabled, bool):
             raise TypeError(f"disabled must be True or False, got {disabled!r}")
 
         def decorate(func: F) -> F:
             definition = define_task(
-                func, self._config, start_cond=start_cond, name=name,
-                execution=execution, timeout=timeout, end_cond=end_cond,
+                func,
+                self._config,
+                start_cond=start_cond,
+                name=name,
+                execution=execution,
+                timeout=timeout,
+                end_cond=end_cond,
             )
             self._define(definition, disabled)
             return func
@@ -195,8 +206,11 @@ class Scheduler:
         a notebook, the kernel's), or, with none running, on a thread of its own."""
         with self._lock:
             if self._state != "stopped":
-                warnings.warn(f"the scheduler is already {self._state}: start() does nothing",
-                              UserWarning, stacklevel=2)
+                warnings.warn(
+                    f"the scheduler is already {self._state}: start() does nothing",
+                    UserWarning,
+                    stacklevel=2,
+                )
                 return
             try:
                 loop = asyncio.get_running_loop()
@@ -204,7 +218,9 @@ class Scheduler:
                 loop = None
             if loop is not None:
                 gen = self._begin(loop)
-                loop.create_task(self._serve(gen), name="notebook_sched:scheduler")
+                self._serve_task = loop.create_task(
+                    self._serve(gen), name="notebook_sched:scheduler"
+                )
                 return
             loop = asyncio.new_event_loop()
             gen = self._begin(loop, own_thread=True)
@@ -220,7 +236,9 @@ class Scheduler:
         with self._lock:
             if self._state == "stopped":
                 gen = self._begin(loop)
-                loop.create_task(self._serve(gen), name="notebook_sched:scheduler")
+                self._serve_task = loop.create_task(
+                    self._serve(gen), name="notebook_sched:scheduler"
+                )
         interrupts = 0
         while True:
             try:
@@ -281,7 +299,8 @@ class Scheduler:
         for task in list(self._tasks.values()):
             counts[task.status] = counts.get(task.status, 0) + 1
         detail = ", ".join(f"{n} {s}" for s, n in sorted(counts.items()))
-        return f"<Scheduler {self._state}: {len(self._tasks)} tasks{' (' + detail + ')' if detail else ''}>"
+        detail = f" ({detail})" if detail else ""
+        return f"<Scheduler {self._state}: {len(self._tasks)} tasks{detail}>"
 
     # ------------------------------------------------------ running the loop
 
@@ -322,7 +341,9 @@ class Scheduler:
         with self._lock:
             if self._state == "stopped":
                 gen = self._begin(loop)
-                loop.create_task(self._serve(gen), name="notebook_sched:scheduler")
+                self._serve_task = loop.create_task(
+                    self._serve(gen), name="notebook_sched:scheduler"
+                )
         interrupts = 0
         while True:
             try:
@@ -522,7 +543,9 @@ class Scheduler:
         try:
             handle = _EXECUTORS[definition.execution](job)
         except Exception as exc:
-            self._report(run, Outcome("crash", self._clock.time(), error=f"could not start: {exc!r}"))
+            self._report(
+                run, Outcome("crash", self._clock.time(), error=f"could not start: {exc!r}")
+            )
             return
         run.attach(handle)
 
@@ -545,8 +568,12 @@ class Scheduler:
             if reason is not None:
                 status = "terminate"  # whatever it did after termination was requested
             record = self._store.finish(
-                run.run_id, status, end=outcome.end, reason=reason,
-                error=outcome.error, result=outcome.result,
+                run.run_id,
+                status,
+                end=outcome.end,
+                reason=reason,
+                error=outcome.error,
+                result=outcome.result,
             )
             name = run.task
             if self._live.get(name) is run:
@@ -663,14 +690,22 @@ class Scheduler:
         # A forced shutdown must end: a thread stuck in a C call cannot be
         # stopped, so give up on it with a final record that says so.
         for run in list(self._live.values()):
-            log.warning("notebook_sched: abandoning run %d of task %r: it did not stop "
-                        "within %.1f s of the forced shutdown", run.run_id, run.task,
-                        now - (self._forced_at or now))
-            self._finalize(run, Outcome(
-                "terminate", now,
-                error="abandoned at shutdown: the run did not stop after it was terminated "
-                      "(a thread blocked in a C call cannot be interrupted)",
-            ))
+            log.warning(
+                "notebook_sched: abandoning run %d of task %r: it did not stop "
+                "within %.1f s of the forced shutdown",
+                run.run_id,
+                run.task,
+                now - (self._forced_at or now),
+            )
+            self._finalize(
+                run,
+                Outcome(
+                    "terminate",
+                    now,
+                    error="abandoned at shutdown: the run did not stop after it was terminated "
+                    "(a thread blocked in a C call cannot be interrupted)",
+                ),
+            )
         if self._state != "stopped":
             self._finish_stop()
 

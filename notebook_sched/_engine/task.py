@@ -79,8 +79,7 @@ def define_task(
         execution = config.execution or ("async" if is_async else "thread")
     if execution not in EXECUTIONS:
         raise ValueError(
-            f"{label}: execution {execution!r} is not one of "
-            f"{', '.join(map(repr, EXECUTIONS))}"
+            f"{label}: execution {execution!r} is not one of {', '.join(map(repr, EXECUTIONS))}"
         )
     if execution == "async" and not is_async:
         raise ValueError(

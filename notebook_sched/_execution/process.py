@@ -84,7 +84,9 @@ class ProcessHandle:
             for fd in (payload_r, payload_w, result_r, result_w):
                 os.close(fd)
             self._close_flag()
-            job.done(Outcome("crash", job.now(), error=f"could not start the child process: {exc!r}"))
+            job.done(
+                Outcome("crash", job.now(), error=f"could not start the child process: {exc!r}")
+            )
             return
         finally:
             os.close(self._flag_r)

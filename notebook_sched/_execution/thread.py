@@ -34,10 +34,9 @@ class ThreadHandle:
         try:
             try:
                 kwargs = job.kwargs(TerminationFlag(self._flag_event))
+                value = job.func(**kwargs)
                 if job.is_async:
-                    value = asyncio.run(job.func(**kwargs))
-                else:
-                    value = job.func(**kwargs)
+                    value = asyncio.run(value)
             finally:
                 # From here on no exception may be injected: the outcome is being built.
                 with self._lock:

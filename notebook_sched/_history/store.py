@@ -13,7 +13,7 @@ import os
 import sqlite3
 import threading
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 from .records import FINAL_STATUSES, REASONS, RunRecord
@@ -58,13 +58,21 @@ def _process_identity(pid: int) -> str | None:
 def _to_datetime(epoch: float | None) -> datetime | None:
     if epoch is None:
         return None
-    return datetime.fromtimestamp(epoch, tz=timezone.utc).astimezone()
+    return datetime.fromtimestamp(epoch, tz=UTC).astimezone()
 
 
 def _record(row: tuple[Any, ...]) -> RunRecord:
     task, run_id, status, reason, start, end, error, result = row
-    return RunRecord(task, run_id, status, reason, _to_datetime(start), _to_datetime(end),  # type: ignore[arg-type]
-                     error, result)
+    return RunRecord(
+        task,
+        run_id,
+        status,
+        reason,
+        _to_datetime(start),
+        _to_datetime(end),  # type: ignore[arg-type]
+        error,
+        result,
+    )
 
 
 class RunStore:
@@ -89,14 +97,17 @@ class RunStore:
         path = self.path
         folder = os.path.dirname(os.path.abspath(path))
         if not os.path.isdir(folder):
-            raise RunStoreError(f"runs_db {path!r} cannot be used: folder {folder!r} does not exist")
+            raise RunStoreError(
+                f"runs_db {path!r} cannot be used: folder {folder!r} does not exist"
+            )
         if os.path.isdir(path):
             raise RunStoreError(f"runs_db {path!r} cannot be used: it is a directory")
         # Create it readable by its owner only, before SQLite opens it.
         fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
         os.close(fd)
-        conn = sqlite3.connect(path, timeout=_LOCK_RETRY_SECONDS, check_same_thread=False,
-                               isolation_level=None)
+        conn = sqlite3.connect(
+            path, timeout=_LOCK_RETRY_SECONDS, check_same_thread=False, isolation_level=None
+        )
         try:
             conn.execute("PRAGMA journal_mode=WAL")
             conn.execute("PRAGMA synchronous=NORMAL")
@@ -110,8 +121,9 @@ class RunStore:
                 os.chmod(path + suffix, 0o600)
         return conn
 
-    def _write(self, conn: sqlite3.Connection, sql: str, params: tuple[Any, ...] = (),
-               script: bool = False) -> sqlite3.Cursor | None:
+    def _write(
+        self, conn: sqlite3.Connection, sql: str, params: tuple[Any, ...] = (), script: bool = False
+    ) -> sqlite3.Cursor | None:
         """One write, committed at once; retried while another writer holds the
         file, then an error naming the path — never a silently dropped record."""
         deadline = time.monotonic() + _LOCK_RETRY_SECONDS
@@ -142,8 +154,11 @@ class RunStore:
                 conn,
                 "UPDATE runs SET status = 'crash', \"end\" = ?, error = ? "
                 "WHERE run_id = ? AND status = 'run'",
-                (now, f"the scheduler's process (pid {pid}) ended while this run was alive",
-                 run_id),
+                (
+                    now,
+                    f"the scheduler's process (pid {pid}) ended while this run was alive",
+                    run_id,
+                ),
             )
 
     def start(self, task: str, start: float) -> RunRecord:
@@ -158,8 +173,16 @@ class RunStore:
             run_id = cursor.lastrowid
         return RunRecord(task, int(run_id or 0), "run", None, _to_datetime(start), None)  # type: ignore[arg-type]
 
-    def finish(self, run_id: int, status: str, *, end: float, reason: str | None = None,
-               error: str | None = None, result: str | None = None) -> RunRecord:
+    def finish(
+        self,
+        run_id: int,
+        status: str,
+        *,
+        end: float,
+        reason: str | None = None,
+        error: str | None = None,
+        result: str | None = None,
+    ) -> RunRecord:
         """Give a run its final record; a run is finished once (later calls
         return the existing record unchanged)."""
         if status not in FINAL_STATUSES:
@@ -169,8 +192,8 @@ class RunStore:
         with self._lock:
             self._write(
                 self._conn,
-                f'UPDATE runs SET status = ?, reason = ?, "end" = ?, error = ?, result = ? '
-                f"WHERE run_id = ? AND status = 'run'",
+                'UPDATE runs SET status = ?, reason = ?, "end" = ?, error = ?, result = ? '
+                "WHERE run_id = ? AND status = 'run'",
                 (status, reason, end, error, result, run_id),
             )
             row = self._conn.execute(
@@ -180,8 +203,9 @@ class RunStore:
             raise KeyError(f"no run with run_id {run_id!r}")
         return _record(row)
 
-    def runs(self, task: str | None = None, status: str | None = None,
-             limit: int | None = None) -> list[RunRecord]:
+    def runs(
+        self, task: str | None = None, status: str | None = None, limit: int | None = None
+    ) -> list[RunRecord]:
         """Records oldest first; with ``limit``, the newest ``limit`` of them."""
         if status is not None and status != "run" and status not in FINAL_STATUSES:
             raise ValueError(
@@ -213,7 +237,7 @@ class RunStore:
         with self._lock:
             starts = dict(self._conn.execute("SELECT task, MAX(start) FROM runs GROUP BY task"))
             ends = self._conn.execute(
-                'SELECT task, status, MAX("end") FROM runs WHERE status != \'run\' '
+                "SELECT task, status, MAX(\"end\") FROM runs WHERE status != 'run' "
                 "GROUP BY task, status"
             ).fetchall()
         return starts, {(task, status): end for task, status, end in ends}

@@ -40,12 +40,12 @@ def test_bad_task_arguments(kwargs, exc, fragment):
 
 
 def test_async_execution_needs_async_def():
-    with pytest.raises(ValueError, match="task 'f'.*'async'.*plain def"):
+    with pytest.raises(ValueError, match=r"task 'f'.*'async'.*plain def"):
         Scheduler().task(execution="async")(f)
 
 
 def test_main_execution_needs_plain_def():
-    with pytest.raises(ValueError, match="task 'af'.*'main'"):
+    with pytest.raises(ValueError, match=r"task 'af'.*'main'"):
         Scheduler().task(execution="main")(af)
 
 
@@ -56,7 +56,7 @@ def test_non_callable():
 
 def test_process_task_must_pickle():
     lock = threading.Lock()
-    with pytest.raises(TypeError, match="task 'uses_lock'.*cannot be pickled"):
+    with pytest.raises(TypeError, match=r"task 'uses_lock'.*cannot be pickled"):
 
         @Scheduler().task(execution="process")
         def uses_lock():

@@ -77,8 +77,7 @@ def test_time_window_start_and_end():
         app = Scheduler(clock=clock)
         release = asyncio.Event()
 
-        @app.task(time_of_day.between("08:00", "09:00"),
-                  end_cond=time_of_day.after("08:30"))
+        @app.task(time_of_day.between("08:00", "09:00"), end_cond=time_of_day.after("08:30"))
         async def window():
             await release.wait()
 

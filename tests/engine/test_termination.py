@@ -84,9 +84,7 @@ def test_task_timeout_overrides_session(make_scheduler, tmp_path, execution):
 def test_never_overrides_session_timeout(make_scheduler, tmp_path, execution):
     app = make_scheduler(timeout=0.1)
     out = tmp_path / "out"
-    app.task(execution=execution, name="slow", timeout="never")(
-        slow_writer(execution, out, 0.3)
-    )
+    app.task(execution=execution, name="slow", timeout="never")(slow_writer(execution, out, 0.3))
     assert app.tasks["slow"].timeout is None
     app.start()
     app.tasks["slow"].run()
