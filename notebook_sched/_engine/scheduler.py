@@ -35,6 +35,7 @@ from .clock import Clock, SystemClock
 from .config import build_config
 from .context import EngineContext
 from .events import Event, RunFinished, RunStarted, RunTerminating, StateChanged, TaskChanged
+from .interrupts import interrupts_shut_down
 from .run import Run
 from .task import Task, define_task
 from .timers import Watchdog
@@ -230,8 +231,9 @@ class Scheduler:
             self._thread.start()
 
     async def serve(self) -> None:
-        """Run on the current loop until the scheduler stops. A cancellation
-        (a kernel interrupt of the cell) shuts down gracefully, a second forces."""
+        """Run on the current loop until the scheduler stops. The first
+        interrupt (Ctrl-C, the kernel's stop button) shuts down gracefully, the
+        second forces; a cancellation of the caller shuts down gracefully too."""
         loop = asyncio.get_running_loop()
         with self._lock:
             if self._state == "stopped":
@@ -239,17 +241,16 @@ class Scheduler:
                 self._serve_task = loop.create_task(
                     self._serve(gen), name="notebook_sched:scheduler"
                 )
-        interrupts = 0
-        while True:
-            try:
-                await asyncio.shield(self._stopped_future(loop))
-                return
-            except asyncio.CancelledError:
-                interrupts += 1
-                self.shut_down(force=interrupts >= 2)
-                task = asyncio.current_task()
-                if task is not None:
-                    task.uncancel()
+        with interrupts_shut_down(loop, self._shut_down_from_signal):
+            while True:
+                try:
+                    await asyncio.shield(self._stopped_future(loop))
+                    return
+                except asyncio.CancelledError:
+                    self.shut_down()
+                    task = asyncio.current_task()
+                    if task is not None:
+                        task.uncancel()
 
     def run(self) -> None:
         """Block until the scheduler stops; in a script or a notebook cell.
@@ -316,6 +317,7 @@ class Scheduler:
         self._stopped.clear()
         self._dirty.update(self._tasks)
         if own_thread:
+            atexit.unregister(self._at_exit)  # once, however often it restarts
             atexit.register(self._at_exit)
         self._emit(StateChanged("running"))
         return self._gen
@@ -344,18 +346,20 @@ class Scheduler:
                 self._serve_task = loop.create_task(
                     self._serve(gen), name="notebook_sched:scheduler"
                 )
-        interrupts = 0
-        while True:
-            try:
-                if self._loop is loop:
-                    loop.run_until_complete(self._stopped_future(loop))
-                else:  # already running on a thread of its own
-                    while not self._stopped.wait(0.1):
-                        pass
-                return
-            except KeyboardInterrupt:
-                interrupts += 1
-                self.shut_down(force=interrupts >= 2)
+        if self._loop is not loop:  # already running on a thread of its own
+            interrupts = 0
+            while True:
+                try:
+                    self._stopped.wait()
+                    return
+                except KeyboardInterrupt:
+                    interrupts += 1
+                    self.shut_down(force=interrupts >= 2)
+        with interrupts_shut_down(loop, self._shut_down_from_signal):
+            loop.run_until_complete(self._stopped_future(loop))
+
+    def _shut_down_from_signal(self, force: bool) -> None:
+        self.shut_down(force=force)
 
     async def _serve(self, gen: int) -> None:
         loop = asyncio.get_running_loop()

@@ -53,7 +53,8 @@ def test_runs_alive_when_the_process_dies_are_marked_crash(tmp_path):
     db = tmp_path / "runs.sqlite"
     ready = tmp_path / "ready"
     script = tmp_path / "kernel.py"
-    script.write_text(textwrap.dedent(f"""
+    script.write_text(
+        textwrap.dedent(f"""
         import asyncio, os, time
         from notebook_sched import Scheduler
 
@@ -78,8 +79,11 @@ def test_runs_alive_when_the_process_dies_are_marked_crash(tmp_path):
             time.sleep(0.01)
         open({str(ready)!r}, "w").write("ok")
         time.sleep(600)
-    """))
-    proc = subprocess.Popen([sys.executable, str(script)], env=dict(os.environ, PYTHONPATH=str(ROOT)))
+    """)
+    )
+    proc = subprocess.Popen(
+        [sys.executable, str(script)], env=dict(os.environ, PYTHONPATH=str(ROOT))
+    )
     try:
         wait_until(ready.exists, timeout=30)
         alive = Scheduler(runs_db=db)  # the owner is alive: nothing is marked
