@@ -13,12 +13,13 @@ __version__ = "0.1.0"
 __all__ = ["RunRecord", "Scheduler", "Session", "Task", "__version__"]
 
 if TYPE_CHECKING:
-    from ._engine.scheduler import Scheduler, Session
+    from ._app import Scheduler
+    from ._engine.scheduler import Session
     from ._engine.task import Task
     from ._history.records import RunRecord
 
 _LAZY = {
-    "Scheduler": "._engine.scheduler",
+    "Scheduler": "._app",
     "Session": "._engine.scheduler",
     "Task": "._engine.task",
     "RunRecord": "._history.records",

@@ -1,126 +1,158 @@
 """Durations as users write them: seconds, ``"1 hour 20 min"``, ``"1h20m"``,
-``"01:20:00"``, a ``timedelta`` — and ``"never"`` for a timeout."""
+``"01:20:00"``, a ``timedelta`` — and ``"never"`` for a timeout.
+
+Strings are summed as exact fractions and rounded to a float once, so
+``parse_timedelta(format_duration(x)) == x`` holds for every duration ``x``.
+"""
 
 from __future__ import annotations
 
 import math
+import numbers
 import re
 from datetime import timedelta
+from decimal import Decimal
+from fractions import Fraction
 
-__all__ = ["format_duration", "parse_timedelta", "parse_timeout"]
+__all__ = ["DurationError", "format_duration", "parse_timedelta", "parse_timeout"]
 
-_UNITS = {
-    "ms": 0.001,
-    "msec": 0.001,
-    "millisecond": 0.001,
-    "milliseconds": 0.001,
-    "s": 1.0,
-    "sec": 1.0,
-    "secs": 1.0,
-    "second": 1.0,
-    "seconds": 1.0,
-    "m": 60.0,
-    "min": 60.0,
-    "mins": 60.0,
-    "minute": 60.0,
-    "minutes": 60.0,
-    "h": 3600.0,
-    "hr": 3600.0,
-    "hrs": 3600.0,
-    "hour": 3600.0,
-    "hours": 3600.0,
-    "d": 86400.0,
-    "day": 86400.0,
-    "days": 86400.0,
-    "w": 604800.0,
-    "week": 604800.0,
-    "weeks": 604800.0,
+_UNITS: dict[str, Fraction] = {
+    name: Fraction(size)
+    for names, size in (
+        (("ms", "msec", "msecs", "millisecond", "milliseconds"), Fraction(1, 1000)),
+        (("s", "sec", "secs", "second", "seconds"), 1),
+        (("m", "min", "mins", "minute", "minutes"), 60),
+        (("h", "hr", "hrs", "hour", "hours"), 3600),
+        (("d", "day", "days"), 86400),
+        (("w", "wk", "wks", "week", "weeks"), 604800),
+    )
+    for name in names
 }
-_MAX_SECONDS = 36500 * 86400.0  # a hundred years; beyond that, say "never"
-_PART = re.compile(r"\s*(\d+(?:\.\d*)?|\.\d+)\s*([a-z]+)\s*", re.IGNORECASE)
-_CLOCK = re.compile(r"\s*(\d+):([0-5]\d):([0-5]\d(?:\.\d+)?)\s*")
-_ACCEPTED = (
-    "use seconds (0.5), a string like '10 seconds', '1 hour 20 min', '1h20m' or '01:20:00', "
-    "or a datetime.timedelta"
-)
+_MAX_SECONDS = 36500 * 86400  # a hundred years; anything longer is meant as "never"
+_NUMBER = r"(?:\d+(?:\.\d*)?|\.\d+)"
+# One "<number><unit>" piece; the unit is any run of letters so that a typo is
+# reported as an unknown unit rather than as unreadable text.
+_PIECE = re.compile(rf"({_NUMBER})\s*([a-z]*)", re.IGNORECASE)
+_CLOCK = re.compile(r"(\d+):([0-5]\d):([0-5]\d(?:\.\d+)?)")
 
 
-def _fail(value: object, what: str, why: str, never: bool) -> ValueError:
-    accepted = _ACCEPTED + (", or 'never'" if never else "")
-    return ValueError(f"{what} {value!r} is not understood: {why}; {accepted}")
+class DurationError(ValueError):
+    """A duration that cannot be read. ``span`` is the ``(start, end)`` of the
+    offending part of a string value (the whole string when it is not one
+    part), so a caller parsing a longer text can point at it."""
+
+    def __init__(self, message: str, span: tuple[int, int] | None = None) -> None:
+        super().__init__(message)
+        self.span = span
+
+
+def _accepted(never: bool) -> str:
+    forms = [
+        "seconds (0.5)",
+        "a string like '1 hour 20 min', '1h20m' or '01:20:00'",
+        "a datetime.timedelta",
+    ]
+    if never:
+        forms.append("'never'")
+    return "use " + ", ".join(forms[:-1]) + ", or " + forms[-1]
+
+
+def _fail(
+    value: object, what: str, why: str, never: bool, span: tuple[int, int] | None = None
+) -> DurationError:
+    return DurationError(f"{what} {value!r} is not understood: {why}; {_accepted(never)}", span)
 
 
 def _parse(value: object, what: str, never: bool) -> float:
+    # bool is an int subclass, but True seconds is a mistake, never a duration
     if isinstance(value, bool):
         raise _fail(value, what, "a bool is not a duration", never)
     if isinstance(value, timedelta):
-        seconds = value.total_seconds()
-    elif isinstance(value, int | float):
-        seconds = float(value)
-        if math.isnan(seconds):
+        exact: Fraction | float = Fraction(value // timedelta(microseconds=1), 1_000_000)
+    elif isinstance(value, numbers.Real):
+        try:
+            exact = float(value)
+        except OverflowError:  # an int too large for a float
+            raise _fail(value, what, "it is longer than 36500 days", never) from None
+        if math.isnan(exact):
             raise _fail(value, what, "NaN is not a duration", never)
-        if math.isinf(seconds):
-            hint = "for no timeout, say 'never'" if never else "it must be finite"
+        if math.isinf(exact) and exact > 0:
+            hint = "for no timeout use 'never'" if never else "it must be finite"
             raise _fail(value, what, hint, never)
     elif isinstance(value, str):
-        seconds = _parse_text(value, what, never)
+        exact = _parse_text(value, what, never)
     else:
         raise _fail(value, what, f"a {type(value).__name__} is not a duration", never)
-    if seconds <= 0:
+    if exact <= 0:
         raise _fail(value, what, "it must be more than zero", never)
-    if seconds > _MAX_SECONDS:
+    if exact > _MAX_SECONDS:
         raise _fail(value, what, "it is longer than 36500 days", never)
-    return seconds
+    return float(exact)
 
 
-def _parse_text(text: str, what: str, never: bool) -> float:
-    if not text.strip():
-        raise _fail(text, what, "it is empty", never)
-    if match := _CLOCK.fullmatch(text):
+def _parse_text(text: str, what: str, never: bool) -> Fraction:
+    stripped = text.strip()
+    if not stripped:
+        raise _fail(text, what, "it is empty", never, (0, len(text)))
+    if stripped.startswith("-"):
+        raise _fail(text, what, "it must be more than zero", never)
+    if match := _CLOCK.fullmatch(stripped):
         hours, minutes, seconds = match.groups()
-        return int(hours) * 3600 + int(minutes) * 60 + float(seconds)
-    total, pos = 0.0, 0
+        return int(hours) * 3600 + int(minutes) * 60 + Fraction(seconds)
+    total, pos = Fraction(0), len(text) - len(text.lstrip())
     while pos < len(text):
-        match = _PART.match(text, pos)
+        match = _PIECE.match(text, pos)
         if match is None:
-            rest = text[pos:].strip()
-            why = (
-                f"{rest!r} has no unit"
-                if re.fullmatch(r"[\d.]+", rest)
-                else f"cannot read {rest!r}"
-            )
-            raise _fail(text, what, why, never)
+            end = pos + len(text[pos:].split(None, 1)[0])
+            raise _fail(text, what, f"cannot read {text[pos:end]!r}", never, (pos, end))
         number, unit = match.groups()
+        if not unit:
+            span = match.span(1)
+            why = f"{number!r} has no unit" if number != stripped else "it has no unit"
+            raise _fail(text, what, why, never, span)
         factor = _UNITS.get(unit.lower())
         if factor is None:
-            raise _fail(text, what, f"unknown unit {unit!r}", never)
-        total += float(number) * factor
+            raise _fail(text, what, f"unknown unit {unit!r}", never, match.span(2))
+        total += Fraction(number) * factor
         pos = match.end()
+        pos += len(text[pos:]) - len(text[pos:].lstrip())
     return total
 
 
 def parse_timedelta(value: object, *, what: str = "duration") -> float:
-    """A duration in seconds (> 0); ``ValueError`` naming ``repr(value)`` otherwise."""
+    """A duration in seconds, > 0.
+
+    Accepts int or float seconds, a ``datetime.timedelta``, or a string such as
+    ``"10 seconds"``, ``"0.1 sec"``, ``"1 hour 20 min"``, ``"1h20m"`` or
+    ``"01:20:00"`` (units ms, s, m, h, d, w and their long forms, any case).
+    Anything else — zero, negative, NaN, infinite, a number without a unit, an
+    unknown unit, more than 36500 days, another type — raises ``ValueError``
+    whose message names ``what`` and contains ``repr(value)``.
+    """
     return _parse(value, what, never=False)
 
 
 def parse_timeout(value: object) -> float | None:
-    """A timeout in seconds, or ``None`` for ``"never"`` (no timeout)."""
+    """A timeout in seconds as ``parse_timedelta`` reads it, or ``None`` for
+    the string ``"never"`` (any case): no timeout."""
     if isinstance(value, str) and value.strip().lower() == "never":
         return None
     return _parse(value, "timeout", never=True)
 
 
 def format_duration(seconds: float) -> str:
-    """A compact, parseable form: ``"10 seconds"``, ``"1 hour 20 minutes"``."""
+    """A compact form that ``parse_timedelta`` reads back to the same float:
+    ``"10 seconds"``, ``"1 hour 20 minutes"``, ``"0.123 seconds"``, ``"1 day"``."""
+    # repr() is the shortest decimal that reads back as the same float; split
+    # it exactly so that no digit is lost or invented.
+    rest = Decimal(repr(float(seconds)))
     parts = []
-    rest = seconds
     for name, size in (("day", 86400), ("hour", 3600), ("minute", 60)):
         count = int(rest // size)
         if count:
-            parts.append(f"{count} {name}{'s' if count != 1 else ''}")
+            parts.append(f"{count} {name}{'' if count == 1 else 's'}")
             rest -= count * size
     if rest or not parts:
-        text = f"{rest:.6f}".rstrip("0").rstrip(".") if rest != int(rest) else str(int(rest))
-        parts.append(f"{text} second{'s' if text != '1' else ''}")
+        text = format(rest.normalize(), "f")
+        parts.append(f"{text} second{'' if text == '1' else 's'}")
     return " ".join(parts)

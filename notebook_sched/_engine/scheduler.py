@@ -191,10 +191,17 @@ class Scheduler:
 
         return decorate
 
-    def runs(self, task: str | Task | None = None, status: str | None = None) -> list[RunRecord]:
-        """The run records, oldest first, including runs still alive."""
+    def runs(
+        self, task: str | Task | None = None, status: str | None = None, limit: int | None = None
+    ) -> list[RunRecord]:
+        """The run records, oldest first, including runs still alive; with
+        ``limit``, only the newest ``limit`` of them."""
         name = task.name if isinstance(task, Task) else task
-        return self._store.runs(task=name, status=status)
+        return self._store.runs(task=name, status=status, limit=limit)
+
+    def run_counts(self) -> dict[str, dict[str, int]]:
+        """How many runs each task has had, by status."""
+        return self._store.counts()
 
     def subscribe(self, callback: Callable[[Event], None]) -> Callable[[], None]:
         """Call ``callback(event)`` on the scheduler's loop for every event;
@@ -596,6 +603,31 @@ class Scheduler:
 
     def _live_run(self, name: str) -> Run | None:
         return self._live.get(name)
+
+    def _next_start(self, task: Task) -> float | None:
+        start = task.start_cond
+        if start is None or task.disabled or task.name in self._live:
+            return None
+        now = self._clock.time()
+        ctx = EngineContext(self, now, task.name)
+        try:
+            return now if start.is_true(ctx) else start.next_change(ctx)
+        except Exception:
+            return None
+
+    def _next_change(self, cond: Condition, task: str | None) -> float | None:
+        try:
+            return cond.next_change(EngineContext(self, self._clock.time(), task))
+        except Exception:
+            return None
+
+    def _end_cond_state(self, task: Task) -> bool | None:
+        end = task.end_cond
+        if end is None:
+            return None
+        return self._evaluate_safely(
+            end, self._clock.time(), task.name, f"end_cond of {task.name!r}"
+        )
 
     def _last_record(self, name: str) -> RunRecord | None:
         record = self._last_records.get(name)

@@ -209,6 +209,18 @@ class Task:
         """The latest ``RunRecord`` of this task (alive or final), or ``None``."""
         return self._scheduler._last_record(self.name)
 
+    @property
+    def next_start(self) -> datetime | None:
+        """When the start condition may next let a run start: now if it is
+        true, ``None`` when only an event can (or the task runs only when asked)."""
+        when = self._scheduler._next_start(self)
+        return to_datetime(when)
+
+    @property
+    def end_cond_true(self) -> bool | None:
+        """The end condition's present state (``None``: the task has none)."""
+        return self._scheduler._end_cond_state(self)
+
     def run(self) -> bool:
         """Start one run now. ``True`` if a run started; ``False`` when one is
         already alive, the scheduler is shutting down, the task is disabled or

@@ -232,6 +232,17 @@ class RunStore:
         found = self.runs(task=task, limit=1)
         return found[0] if found else None
 
+    def counts(self) -> dict[str, dict[str, int]]:
+        """Number of runs per task and status."""
+        with self._lock:
+            rows = self._conn.execute(
+                "SELECT task, status, COUNT(*) FROM runs GROUP BY task, status"
+            ).fetchall()
+        counts: dict[str, dict[str, int]] = {}
+        for task, status, n in rows:
+            counts.setdefault(task, {})[status] = n
+        return counts
+
     def last_times(self) -> tuple[dict[str, float], dict[tuple[str, str], float]]:
         """The latest start per task, and the latest end per (task, status)."""
         with self._lock:

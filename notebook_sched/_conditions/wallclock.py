@@ -1,0 +1,109 @@
+"""The local wall clock, read the way time-of-day conditions need it.
+
+Wall-clock conditions are predicates on the naive local date and time.
+Between two changes of the zone's UTC offset the wall clock runs with real
+time, so such a predicate can only change where the wall clock reads one of
+its edges, or where the offset changes (a DST gap jumps over some wall times,
+a fold shows others twice). ``next_wall_change`` checks exactly those instants.
+
+``tz=None`` is the system's local zone: naive local datetimes are converted
+with ``.timestamp()``, aware ones with ``.replace(tzinfo=tz).timestamp()``.
+"""
+
+from __future__ import annotations
+
+import bisect
+import math
+import time
+from collections.abc import Callable, Iterable
+from datetime import datetime, tzinfo
+
+__all__ = ["instants", "next_wall_change", "transitions", "wall"]
+
+# Offset changes are sought by sampling at this step; two changes closer than
+# this that cancel out would be missed, and no zone has any.
+_SAMPLE_STEP = 6 * 3600
+# Transitions are sought a day at a time, so that a change found early spares
+# sampling the rest of a long horizon.
+_CHUNK = 86400.0
+
+
+def wall(t: float, tz: tzinfo | None) -> datetime:
+    """The naive local date and time the wall clock shows at epoch ``t``."""
+    if tz is None:
+        return datetime.fromtimestamp(t)
+    return datetime.fromtimestamp(t, tz).replace(tzinfo=None)
+
+
+def _offset(t: int, tz: tzinfo | None) -> float:
+    if tz is None:
+        return time.localtime(t).tm_gmtoff
+    offset = datetime.fromtimestamp(t, tz).utcoffset()
+    return offset.total_seconds() if offset is not None else 0.0
+
+
+def instants(local: datetime, tz: tzinfo | None) -> list[float]:
+    """The epochs at which the wall clock reads ``local``, in order: none in a
+    DST gap, two in a fold, else one."""
+    found: list[float] = []
+    for fold in (0, 1):
+        naive = local.replace(fold=fold)
+        t = naive.timestamp() if tz is None else naive.replace(tzinfo=tz).timestamp()
+        # In a gap neither fold maps back to ``local``: that reading never happens.
+        if wall(t, tz) == local and t not in found:
+            found.append(t)
+    return sorted(found)
+
+
+def transitions(start: float, end: float, tz: tzinfo | None) -> list[float]:
+    """The instants in ``(start, end]`` at which the UTC offset changes (the
+    first second with the new offset)."""
+    found: list[float] = []
+    lo = math.floor(start)
+    last = math.ceil(end)
+    offset = _offset(lo, tz)
+    while lo < last:
+        hi = min(lo + _SAMPLE_STEP, last)
+        if _offset(hi, tz) == offset:
+            lo = hi
+            continue
+        a, b = lo, hi  # offset(a) is the old one, offset(b) is not
+        while b - a > 1:
+            mid = (a + b) // 2
+            if _offset(mid, tz) == offset:
+                a = mid
+            else:
+                b = mid
+        if b <= end:
+            found.append(float(b))
+        # go on from the change, not from hi: a second change may follow it
+        lo, offset = b, _offset(b, tz)
+    return found
+
+
+def next_wall_change(
+    inside: Callable[[datetime], bool],
+    edges: Iterable[datetime],
+    now: float,
+    tz: tzinfo | None,
+    horizon: float,
+) -> float | None:
+    """The first instant after ``now``, and at most ``horizon`` seconds later,
+    at which ``inside(wall(t))`` differs from its value at ``now``; ``None``
+    when there is none that soon.
+
+    ``edges`` must include every wall time at which ``inside`` may change in
+    that span (extra ones cost only time).
+    """
+    value = inside(wall(now, tz))
+    end = now + horizon
+    candidates = sorted({t for edge in edges for t in instants(edge, tz) if now < t <= end})
+    lo = now
+    while lo < end:
+        hi = min(lo + _CHUNK, end)
+        batch = candidates[bisect.bisect_right(candidates, lo) : bisect.bisect_right(candidates, hi)]
+        for t in sorted([*batch, *transitions(lo, hi, tz)]):
+            if inside(wall(t, tz)) != value:
+                return t
+        lo = hi
+    return None

@@ -1,0 +1,122 @@
+"""The panel without a browser: ``Button.click()`` fires the handlers, and
+widget traits are read back."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+
+import pytest
+
+from notebook_sched import Scheduler
+from notebook_sched.conds import condition
+from tests.conftest import until
+
+pytest.importorskip("ipywidgets")
+
+
+def test_panel_shows_tasks_and_steers_them():
+    async def scenario():
+        app = Scheduler(timeout=30)
+        release = asyncio.Event()
+        ending = {"now": False}
+
+        @app.task(end_cond=condition(lambda: ending["now"]))
+        async def slow():
+            await release.wait()
+            return "done"
+
+        @app.task("every 1 hour", execution="thread")
+        def hourly(): ...
+
+        panel = app.panel()
+        other = app.panel()  # several panels stay in step
+        assert set(panel.rows) == {"slow", "hourly"}
+        assert "stopped" in panel.state_label.value
+        assert panel.rows["slow"].end_label.value.endswith("false</small>")
+
+        panel.start_button.click()
+        assert app.state == "running"
+        assert "running" in other.state_label.value
+        await until(lambda: app.runs("hourly"))
+
+        panel.rows["slow"].run_button.click()
+        row = panel.rows["slow"]
+        await until(lambda: row.status_label.value == "running")
+        assert row.countdown.deadline == pytest.approx(app.tasks["slow"].deadline.timestamp())
+        assert other.rows["slow"].status_label.value == "running"
+        row.terminate_button.click()
+        await until(lambda: row.outcome_label.value == "terminate (manual)")
+        assert row.countdown.deadline is None
+        assert "terminate (manual)" in panel.runs_view.value
+
+        ending["now"] = True
+        panel._refresh()
+        assert row.end_label.value.endswith("true</small>")
+
+        @app.task(name="late")
+        async def late(): ...
+
+        assert "late" in panel.rows and "late" in other.rows
+
+        panel.shutdown_button.click()
+        await app.wait(5)
+        assert "stopped" in panel.state_label.value
+        assert panel.start_button.disabled is False
+        return panel
+
+    panel = asyncio.run(scenario())
+    assert repr(panel).startswith("<Scheduler stopped")
+
+
+def test_failed_runs_show_their_traceback():
+    async def scenario():
+        app = Scheduler()
+
+        @app.task()
+        async def broken():
+            raise ZeroDivisionError("boom")
+
+        panel = app.panel()
+        app.start()
+        app.tasks["broken"].run()
+        await until(lambda: "fail" in panel.rows["broken"].outcome_label.value)
+        app.shut_down()
+        await app.wait(5)
+        return panel.runs_view.value
+
+    view = asyncio.run(scenario())
+    assert "<details>" in view and "ZeroDivisionError: boom" in view
+
+
+def test_second_shutdown_click_forces_and_clicks_from_another_thread_are_safe():
+    async def scenario():
+        app = Scheduler()
+
+        @app.task()
+        async def forever():
+            await asyncio.sleep(3600)
+
+        panel = app.panel()
+        app.start()
+        app.tasks["forever"].run()
+        await until(lambda: app.tasks["forever"].status == "running")
+        clicker = threading.Thread(target=panel.shutdown_button.click)
+        clicker.start()
+        clicker.join()
+        await until(lambda: app.state == "shutting_down")
+        clicker = threading.Thread(target=panel.shutdown_button.click)
+        clicker.start()
+        clicker.join()
+        await app.wait(5)
+        return app.tasks["forever"].last_run
+
+    record = asyncio.run(scenario())
+    assert (record.status, record.reason) == ("terminate", "shutdown")
+
+
+def test_display_bundle_has_widget_view_and_readable_text():
+    app = Scheduler()
+    bundle = app._repr_mimebundle_()
+    assert "application/vnd.jupyter.widget-view+json" in bundle
+    assert bundle["text/plain"] == "<Scheduler stopped: 0 tasks>"
