@@ -14,7 +14,10 @@ from notebook_sched import Scheduler
 
 
 def child_pids(parent: int | None = None) -> set[int]:
-    """Live (non-zombie) processes whose parent is ``parent`` (default: us)."""
+    """Live (non-zombie) processes whose parent is ``parent`` (default: us),
+    but for the zygote, which lives as long as this process by design."""
+    from notebook_sched._execution.zygote import zygote_pid
+
     parent = os.getpid() if parent is None else parent
     found = set()
     for entry in os.listdir("/proc"):
@@ -27,7 +30,7 @@ def child_pids(parent: int | None = None) -> set[int]:
             continue
         if int(fields[1]) == parent and fields[0] != "Z":
             found.add(int(entry))
-    return found
+    return found - {zygote_pid()}
 
 
 def pid_alive(pid: int) -> bool:
@@ -54,6 +57,18 @@ async def until(predicate: Callable[[], object], timeout: float = 10.0) -> None:
         if time.monotonic() > deadline:
             raise AssertionError(f"condition not met within {timeout} s")
         await asyncio.sleep(0.002)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def zygote_stops_cleanly() -> Iterator[None]:
+    """At the end, stop the zygote and check that it and its children are gone."""
+    from notebook_sched._execution import zygote
+
+    yield
+    pid = zygote.zygote_pid()
+    zygote.stop()
+    if pid is not None:
+        assert not pid_alive(pid)
 
 
 @pytest.fixture

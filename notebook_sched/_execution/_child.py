@@ -1,6 +1,6 @@
-"""The entry point of a process run's child: ``python -m notebook_sched._execution._child``.
+"""What a process run's child does, once the zygote has forked it.
 
-The parent passes three pipe ends by number: the payload to read (the
+The parent passes three pipe ends: the payload to read (the
 function, cloudpickled, so functions, lambdas and closures defined in a
 notebook's ``__main__`` work), the result to write (plain pickle of strings:
 an unpicklable return value is never a problem, its ``repr()`` is taken here),
@@ -64,8 +64,9 @@ def _read_all(fd: int) -> bytes:
     return b"".join(chunks)
 
 
-def main(argv: list[str]) -> None:
-    payload_fd, result_fd, flag_fd, parent_pid = (int(a) for a in argv)
+def run_child(payload_fd: int, result_fd: int, flag_fd: int, parent_pid: int) -> None:
+    """Run the task in this (freshly forked) process, report, and exit."""
+    os.setpgid(0, 0)  # its own group: a kernel interrupt does not reach it
     _die_with_parent(parent_pid)
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # a kernel interrupt is not for us
     signal.signal(signal.SIGTERM, _raise_termination)
@@ -77,8 +78,13 @@ def main(argv: list[str]) -> None:
         from notebook_sched.args import TerminationFlag
         from notebook_sched.exc import TaskTerminationException
 
-        sys_path, blob = pickle.loads(_read_all(payload_fd))
-        sys.path[:0] = [p for p in sys_path if p not in sys.path]
+        sys_path, cwd, env, blob = pickle.loads(_read_all(payload_fd))
+        # The zygote started long ago: take the kernel's present directory,
+        # environment and import path, as a fresh process would.
+        os.chdir(cwd)
+        os.environ.clear()
+        os.environ.update(env)
+        sys.path[:] = sys_path
         func, flag_params = cloudpickle.loads(blob)
         flag = TerminationFlag(PipeFlagEvent(flag_fd))
         kwargs = dict.fromkeys(flag_params, flag)
@@ -105,7 +111,3 @@ def main(argv: list[str]) -> None:
     sys.stdout.flush()
     sys.stderr.flush()
     os._exit(0)  # the run is over: threads the task left behind must not keep the child alive
-
-
-if __name__ == "__main__":
-    main(sys.argv[1:])

@@ -1,4 +1,5 @@
-"""``execution="process"``: a child process in its own process group.
+"""``execution="process"``: a child process in its own process group,
+forked by the zygote (a few milliseconds, where a new interpreter costs tens).
 
 The function travels with cloudpickle, so functions, lambdas and closures
 defined in a notebook cell work. Termination: the flag is set and SIGTERM sent
@@ -9,21 +10,19 @@ and waits for it, so nothing ever blocks the scheduler's loop on ``join()``.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import pickle
 import signal
-import subprocess
 import sys
 import threading
-from pathlib import Path
 
 import cloudpickle
 
+from . import zygote
 from .base import Job, Outcome
 
 __all__ = ["serialize", "start"]
-
-_PACKAGE_ROOT = str(Path(__file__).resolve().parents[2])
 
 
 def serialize(func: object, flag_params: tuple[str, ...]) -> bytes:
@@ -35,7 +34,8 @@ class ProcessHandle:
     def __init__(self, job: Job) -> None:
         self._job = job
         self._lock = threading.Lock()
-        self._proc: subprocess.Popen[bytes] | None = None
+        self._pid: int | None = None
+        self._exited = False
         self._stop_requested = False
         self._kill_requested = False
         self._flag_r, self._flag_w = os.pipe()
@@ -46,7 +46,7 @@ class ProcessHandle:
 
     @property
     def pid(self) -> int | None:
-        return self._proc.pid if self._proc is not None else None
+        return self._pid
 
     def _serve(self) -> None:
         job = self._job
@@ -60,47 +60,34 @@ class ProcessHandle:
             return
         payload_r, payload_w = os.pipe()
         result_r, result_w = os.pipe()
-        env = dict(os.environ)
-        env["PYTHONPATH"] = os.pathsep.join(filter(None, [_PACKAGE_ROOT, env.get("PYTHONPATH")]))
         try:
-            with self._lock:
-                self._proc = subprocess.Popen(
-                    [
-                        sys.executable,
-                        "-m",
-                        "notebook_sched._execution._child",
-                        str(payload_r),
-                        str(result_w),
-                        str(self._flag_r),
-                        str(os.getpid()),
-                    ],
-                    pass_fds=(payload_r, result_w, self._flag_r),
-                    stdin=subprocess.DEVNULL,
-                    process_group=0,  # its own group: a kernel interrupt does not reach it
-                    env=env,
-                )
-                stop, kill = self._stop_requested, self._kill_requested
+            pid, server = zygote.spawn(payload_r, result_w, self._flag_r)
         except Exception as exc:
-            for fd in (payload_r, payload_w, result_r, result_w):
+            for fd in (payload_r, payload_w, result_r, result_w, self._flag_r):
                 os.close(fd)
             self._close_flag()
-            job.done(
-                Outcome("crash", job.now(), error=f"could not start the child process: {exc!r}")
-            )
+            job.done(Outcome("crash", job.now(), error=f"could not start the child: {exc!r}"))
             return
-        finally:
-            os.close(self._flag_r)
-        os.close(payload_r)
-        os.close(result_w)
+        for fd in (payload_r, result_w, self._flag_r):
+            os.close(fd)
+        with self._lock:
+            self._pid = pid
+            stop, kill = self._stop_requested, self._kill_requested
         if kill:
             self._signal(signal.SIGKILL)
         elif stop:
             self._signal(signal.SIGTERM)
-        self._write_payload(payload_w, pickle.dumps((list(sys.path), blob)))
+        payload = (list(sys.path), os.getcwd(), dict(os.environ), blob)
+        self._write_payload(payload_w, pickle.dumps(payload))
         report = _read_all(result_r)
-        returncode = self._proc.wait()
+        returncode = zygote.exit_code(server, pid)
+        with self._lock:
+            self._exited = True
         end = job.now()
         self._close_flag()
+        if returncode is None:
+            job.done(Outcome("crash", end, error="the zygote process died during the run"))
+            return
         job.done(self._outcome(report, returncode, end))
 
     def _outcome(self, report: bytes, returncode: int, end: float) -> Outcome:
@@ -133,29 +120,29 @@ class ProcessHandle:
                 self._flag_w = -1
 
     def _signal(self, sig: signal.Signals) -> None:
-        proc = self._proc
-        if proc is None or proc.returncode is not None:
+        with self._lock:
+            pid = None if self._exited else self._pid
+        if pid is None:
             return
         try:
-            os.killpg(proc.pid, sig)  # the child and whatever it started
-        except ProcessLookupError:
-            pass
-        except PermissionError:
-            proc.send_signal(sig)
+            os.killpg(pid, sig)  # the child and whatever it started
+        except ProcessLookupError:  # not yet its own group leader, or gone
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, sig)
 
     def stop(self) -> None:
         with self._lock:
             self._stop_requested = True
             if self._flag_w >= 0:
                 os.write(self._flag_w, b"x")
-            started = self._proc is not None
+            started = self._pid is not None
         if started:
             self._signal(signal.SIGTERM)
 
     def force(self) -> None:
         with self._lock:
             self._kill_requested = True
-            started = self._proc is not None
+            started = self._pid is not None
         if started:
             self._signal(signal.SIGKILL)
 

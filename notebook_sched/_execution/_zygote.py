@@ -1,0 +1,75 @@
+"""The zygote: a small server process that forks process runs' children.
+
+Started once per kernel (``python -m notebook_sched._execution._zygote FD``),
+it imports what children need up front, so a child is running a few
+milliseconds after it is asked for — where starting a new interpreter costs
+tens. It is single-threaded, so forking it is safe (forking a kernel that
+runs threads is not), and it never imports the user's ``__main__``.
+
+Protocol on the SOCK_SEQPACKET socket FD, one message per packet:
+  parent → zygote: ``spawn <id>`` with three file descriptors attached
+                    (payload to read, result to write, termination flag to read)
+  zygote → parent: ``started <id> <pid>``, later ``exited <pid> <exit code>``
+End of file on the socket means the kernel is gone: every child is killed.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import select
+import signal
+import socket
+import sys
+
+# Preloaded so that children start fast.
+import cloudpickle  # noqa: F401
+
+from notebook_sched._execution import _child
+
+
+def _serve(sock: socket.socket) -> None:
+    wake_r, wake_w = os.pipe()
+    os.set_blocking(wake_w, False)
+    signal.set_wakeup_fd(wake_w)  # SIGCHLD wakes select()
+    signal.signal(signal.SIGCHLD, lambda signum, frame: None)
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    children: set[int] = set()
+    while True:
+        readable, _, _ = select.select([sock, wake_r], [], [])
+        if wake_r in readable:
+            os.read(wake_r, 4096)
+            while children:
+                try:
+                    pid, status = os.waitpid(-1, os.WNOHANG)
+                except ChildProcessError:
+                    break
+                if pid == 0:
+                    break
+                children.discard(pid)
+                sock.send(f"exited {pid} {os.waitstatus_to_exitcode(status)}".encode())
+        if sock in readable:
+            message, fds, _, _ = socket.recv_fds(sock, 256, 3)
+            if not message:  # the kernel is gone
+                for pid in children:
+                    with contextlib.suppress(OSError):
+                        os.killpg(pid, signal.SIGKILL)
+                return
+            _, request = message.decode().split()
+            pid = os.fork()
+            if pid == 0:
+                signal.set_wakeup_fd(-1)
+                signal.signal(signal.SIGCHLD, signal.SIG_DFL)
+                sock.close()
+                os.close(wake_r)
+                os.close(wake_w)
+                _child.run_child(*fds, parent_pid=os.getppid())
+                os._exit(0)  # not reached: run_child exits
+            for fd in fds:
+                os.close(fd)
+            children.add(pid)
+            sock.send(f"started {request} {pid}".encode())
+
+
+if __name__ == "__main__":
+    _serve(socket.socket(fileno=int(sys.argv[1])))
