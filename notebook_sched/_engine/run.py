@@ -86,13 +86,15 @@ class Run:
 
     def _force(self) -> None:
         with self._lock:
-            if self.finished or self.handle is None:
+            if self.finished:
                 return
             handle = self.handle
-            # Keep forcing every grace period: a thread may swallow one injection.
+            # Keep forcing every grace period: a thread may swallow one
+            # injection, and a run whose handle is not attached yet needs a later try.
             when = self._watchdog._clock.time() + max(self._grace, 0.05)
             self._timers.append(self._watchdog.call_at(when, self._force))
-        handle.force()
+        if handle is not None:
+            handle.force()
 
     def mark_finished(self) -> bool:
         """Note the end of the run; ``False`` if it was already final."""
