@@ -37,13 +37,14 @@ _CLOCK = re.compile(r"(\d+):([0-5]\d):([0-5]\d(?:\.\d+)?)")
 
 
 class DurationError(ValueError):
-    """A duration that cannot be read. ``span`` is the ``(start, end)`` of the
-    offending part of a string value (the whole string when it is not one
-    part), so a caller parsing a longer text can point at it."""
+    """A duration that cannot be read. ``why`` is the reason alone; ``span``
+    the ``(start, end)`` of the offending part of a string value (``None``
+    when no one part is to blame), so that a caller parsing a longer text can
+    point at it."""
 
-    def __init__(self, message: str, span: tuple[int, int] | None = None) -> None:
+    def __init__(self, message: str, why: str = "", span: tuple[int, int] | None = None) -> None:
         super().__init__(message)
-        self.span = span
+        self.why, self.span = why, span
 
 
 def _accepted(never: bool) -> str:
@@ -60,7 +61,8 @@ def _accepted(never: bool) -> str:
 def _fail(
     value: object, what: str, why: str, never: bool, span: tuple[int, int] | None = None
 ) -> DurationError:
-    return DurationError(f"{what} {value!r} is not understood: {why}; {_accepted(never)}", span)
+    message = f"{what} {value!r} is not understood: {why}; {_accepted(never)}"
+    return DurationError(message, why, span)
 
 
 def _parse(value: object, what: str, never: bool) -> float:

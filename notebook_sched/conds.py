@@ -1,31 +1,40 @@
-"""Conditions: when tasks start, when their runs end, when the scheduler stops.
+"""Conditions: when a task starts, when its run must end, when the scheduler
+shuts down.
 
-``every``, ``cron``, ``time_of_day``, ``time_of_week``, ``hourly``, ``daily``,
-``weekly``, ``monthly``, ``after_success``, ``after_fail``, ``after_finish``,
-``running``, ``true``, ``false``, ``condition``; combine them with ``&``, ``|``
-and ``~``, or write them as strings (``parse_condition``).
+- ``every("10 seconds")`` — at once, then once per interval from the last start
+- ``cron("*/5 * * * *")`` — standard five-field cron on the local wall clock
+- ``time_of_day.between("08:00", "18:00")``, ``.after(...)``, ``.before(...)``
+- ``time_of_week.between("Mon", "Fri")``, ``.after(...)``, ``.before(...)``
+- ``hourly``, ``daily``, ``weekly``, ``monthly`` — once per period; with
+  ``.at(...)``, ``.between(...)``, ``.after(...)``, ``.before(...)``
+- ``after_success(task)``, ``after_fail(task)``, ``after_finish(task)``
+- ``running(task)``, ``running(task).more_than("1 hour")``
+- ``true``, ``false``, ``condition(func)``
+- ``parse_condition("daily between 08:00 and 18:00 & ~running('a')")`` — the
+  same conditions as strings (``ConditionSyntaxError`` when a string is bad)
+
+Combine conditions with ``&``, ``|`` and ``~``. Every condition is a
+``Condition``: ``is_true()`` tells its present state, ``str()`` reads it back.
 """
 
 from ._conditions.base import Condition as Condition
 from ._conditions.base import condition as condition
 from ._conditions.base import false as false
 from ._conditions.base import true as true
-from ._conditions.calendar import DAY, HOUR, MONTH, WEEK, Period, WindowBuilder
+from ._conditions.cron import cron as cron
+from ._conditions.every import every as every
 from ._conditions.parse import ConditionSyntaxError as ConditionSyntaxError
 from ._conditions.parse import parse_condition as parse_condition
+from ._conditions.periods import daily as daily
+from ._conditions.periods import hourly as hourly
+from ._conditions.periods import monthly as monthly
+from ._conditions.periods import weekly as weekly
 from ._conditions.tasks import after_fail as after_fail
 from ._conditions.tasks import after_finish as after_finish
 from ._conditions.tasks import after_success as after_success
 from ._conditions.tasks import running as running
-from ._conditions.timing import cron as cron
-from ._conditions.timing import every as every
-
-time_of_day = WindowBuilder(DAY, "time of day")
-time_of_week = WindowBuilder(WEEK, "time of week")
-hourly = Period(HOUR, "hourly")
-daily = Period(DAY, "daily")
-weekly = Period(WEEK, "weekly")
-monthly = Period(MONTH, "monthly")
+from ._conditions.time_windows import time_of_day as time_of_day
+from ._conditions.time_windows import time_of_week as time_of_week
 
 __all__ = [
     "Condition",

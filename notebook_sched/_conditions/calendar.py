@@ -1,276 +1,182 @@
-"""Wall-clock windows and calendar periods.
+"""Calendar periods (hour, day, week, month) and windows within them.
 
-A ``Window`` is a span inside a repeating cycle (an hour, a day, a week, a
-month) of local wall-clock time: start included, end excluded, wrapping past
-the cycle's end when the end comes before the start. A ``Period`` is "once
-per hour/day/week/month", optionally only inside a window. Both know the next
-moment their answer may change, so the scheduler sleeps until then.
+Everything here is wall-clock arithmetic on naive local datetimes: a day is
+midnight to midnight as the clock on the wall shows it, whatever DST does to
+its real length. ``wallclock`` turns that into instants.
 """
 
 from __future__ import annotations
 
-import re
-from datetime import datetime, timedelta, tzinfo
+import math
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 
-from .base import Condition, Context
+from .points import DAY, Point, read_clock, read_minute, read_monthday, read_weekday
 
-__all__ = ["DAY", "HOUR", "MONTH", "WEEK", "Cycle", "Period", "Window", "WindowBuilder"]
-
-_DAYS = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
-_DAY_NAMES = ["monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"]
-
-
-def local(epoch: float, tz: tzinfo | None) -> datetime:
-    """Naive local wall-clock time of ``epoch``."""
-    if tz is None:
-        return datetime.fromtimestamp(epoch)
-    return datetime.fromtimestamp(epoch, tz).replace(tzinfo=None)
+__all__ = ["DAILY", "HOURLY", "MONTHLY", "WEEKLY", "Period", "Scale", "Window"]
 
 
-def epoch_of(naive: datetime, tz: tzinfo | None) -> float:
-    """Epoch of a naive local wall-clock time (gaps and folds resolved by the zone)."""
-    if tz is None:
-        return naive.timestamp()
-    return naive.replace(tzinfo=tz).timestamp()
+@dataclass(frozen=True)
+class Period:
+    """A calendar period: ``"hour"``, ``"day"``, ``"week"`` (from Monday) or
+    ``"month"``."""
 
+    name: str
+    longest: float  # wall-clock seconds in the longest period of this kind
+    # How far ahead a change is sought: far enough to find the next occurrence
+    # of any window, even when a DST gap swallows one (or a month lacks the 31st).
+    horizon: float
 
-class Cycle:
-    """A repeating calendar unit and how to read times inside it."""
-
-    def __init__(self, name: str, unit: str) -> None:
-        self.name = name
-        self.unit = unit
-
-    def start(self, dt: datetime) -> datetime:
-        dt = dt.replace(microsecond=0, second=0, minute=0)
+    def start(self, moment: datetime) -> datetime:
+        """The start of the period that ``moment`` lies in."""
         if self.name == "hour":
-            return dt
-        dt = dt.replace(hour=0)
+            return moment.replace(minute=0, second=0, microsecond=0, fold=0)
+        day = moment.replace(hour=0, minute=0, second=0, microsecond=0, fold=0)
+        if self.name == "day":
+            return day
         if self.name == "week":
-            return dt - timedelta(days=dt.weekday())
+            return day - timedelta(days=day.weekday())
+        return day.replace(day=1)
+
+    def shift(self, start: datetime, count: int) -> datetime:
+        """The start of the period ``count`` periods after the one at ``start``."""
         if self.name == "month":
-            return dt.replace(day=1)
-        return dt
+            month = start.month - 1 + count
+            return start.replace(year=start.year + month // 12, month=month % 12 + 1)
+        unit = {"hour": timedelta(hours=1), "day": timedelta(days=1), "week": timedelta(weeks=1)}
+        return start + unit[self.name] * count
 
-    def next(self, start: datetime) -> datetime:
-        if self.name == "hour":
-            return start + timedelta(hours=1)
-        if self.name == "day":
-            return start + timedelta(days=1)
-        if self.name == "week":
-            return start + timedelta(days=7)
-        year, month = (start.year + 1, 1) if start.month == 12 else (start.year, start.month + 1)
-        return start.replace(year=year, month=month)
-
-    def parse(self, text: object, *, as_end: bool = False) -> tuple[timedelta, timedelta]:
-        """``(offset from the cycle's start, resolution)`` of a time in this cycle.
-        An end given as a whole day (``"Fri"``, ``"15th"``) means the end of it."""
-        if not isinstance(text, str):
-            raise TypeError(
-                f"a time in the {self.name} must be a string like {self.unit}, got {text!r}"
-            )
-        value = text.strip().lower()
-        offset: timedelta | None = None
-        resolution = timedelta(seconds=1)
-        if self.name == "day":
-            offset, resolution = _clock(value, hours=True)
-        elif self.name == "hour":
-            offset, resolution = _clock(value, hours=False)
-        elif self.name == "week":
-            day, _, rest = value.partition(" ")
-            index = _weekday(day)
-            if index is not None:
-                if rest.strip():
-                    clock = _clock(rest.strip(), hours=True)
-                    if clock[0] is not None:
-                        offset, resolution = timedelta(days=index) + clock[0], clock[1]
-                else:
-                    offset, resolution = timedelta(days=index), timedelta(days=1)
-        elif self.name == "month":
-            match = re.fullmatch(r"(\d{1,2})(st|nd|rd|th)?", value)
-            if match and 1 <= int(match.group(1)) <= 31:
-                offset, resolution = timedelta(days=int(match.group(1)) - 1), timedelta(days=1)
-        if offset is None:
-            raise ValueError(f"{text!r} is not a time in the {self.name}: use {self.unit}")
-        if as_end and resolution >= timedelta(days=1):
-            offset += resolution
-        return offset, resolution
+    def offset(self, moment: datetime) -> float:
+        """Wall-clock seconds from the start of ``moment``'s period to ``moment``."""
+        return (moment - self.start(moment)).total_seconds()
 
 
-def _clock(value: str, *, hours: bool) -> tuple[timedelta | None, timedelta]:
-    if hours:
-        match = re.fullmatch(r"(\d{1,2}):(\d{2})(?::(\d{2}))?", value)
-        if not match:
-            return None, timedelta(0)
-        h, m, s = int(match.group(1)), int(match.group(2)), int(match.group(3) or 0)
-        if h > 23 or m > 59 or s > 59:
-            return None, timedelta(0)
-        step = timedelta(seconds=1) if match.group(3) else timedelta(minutes=1)
-        return timedelta(hours=h, minutes=m, seconds=s), step
-    match = re.fullmatch(r"(\d{1,2})(?::(\d{2}))?", value)
-    if not match:
-        return None, timedelta(0)
-    m, s = int(match.group(1)), int(match.group(2) or 0)
-    if m > 59 or s > 59:
-        return None, timedelta(0)
-    step = timedelta(seconds=1) if match.group(2) else timedelta(minutes=1)
-    return timedelta(minutes=m, seconds=s), step
+class Window:
+    """The part ``[start, end)`` of every period, in wall-clock seconds from the
+    period's start. ``end < start`` wraps into the next period; ``end`` of
+    ``inf`` runs to the end of the period. ``text`` says how it was given
+    (``"between 08:00 and 18:00"``), or is ``None`` for the whole period."""
 
+    def __init__(
+        self, period: Period, start: float, end: float, text: str | None, full: bool = False
+    ) -> None:
+        self.period = period
+        self.full = full or (start == 0 and end >= period.longest)
+        self.start, self.end = (0.0, math.inf) if self.full else (float(start), float(end))
+        self.text = text
 
-def _weekday(text: str) -> int | None:
-    if text in _DAYS:
-        return _DAYS.index(text)
-    if text in _DAY_NAMES:
-        return _DAY_NAMES.index(text)
-    return None
-
-
-HOUR = Cycle("hour", "'MM' or 'MM:SS' (minute of the hour)")
-DAY = Cycle("day", "'HH:MM' or 'HH:MM:SS'")
-WEEK = Cycle("week", "a day name ('Mon', 'Friday'), optionally with a time ('Mon 08:00')")
-MONTH = Cycle("month", "a day of the month ('1', '15', '1st', '15th')")
-
-
-class Window(Condition):
-    """True while the local wall clock is inside ``[start, end)`` of each cycle."""
-
-    def __init__(self, cycle: Cycle, start: timedelta, end: timedelta, text: str) -> None:
-        if start == end:
-            raise ValueError(f"the window {text!r} is empty: its start and end are the same")
-        self.cycle, self.start, self.end, self.text = cycle, start, end, text
-
-    def _inside(self, offset: timedelta) -> bool:
+    def contains(self, moment: datetime) -> bool:
+        """Whether the wall-clock reading ``moment`` is inside the window."""
+        if self.full:
+            return True
+        offset = self.period.offset(moment)
         if self.start < self.end:
             return self.start <= offset < self.end
         return offset >= self.start or offset < self.end
 
-    def _is_true(self, ctx: Context) -> bool:
-        now = local(ctx.now, ctx.tz)
-        return self._inside(now - self.cycle.start(now))
+    def occurrence_start(self, moment: datetime) -> datetime:
+        """Where the occurrence of the window that contains ``moment`` began; the
+        part of a wrapping window after the period boundary belongs to the
+        occurrence that began in the previous period."""
+        start = self.period.start(moment)
+        if self.full:
+            return start
+        if self.period.offset(moment) < self.start:
+            start = self.period.shift(start, -1)
+        return self._at(start, self.start)
 
-    def next_change(self, ctx: Context) -> float | None:
-        now = local(ctx.now, ctx.tz)
-        begin = self.cycle.start(now)
-        candidates = []
-        for _ in range(3):  # this cycle, the next, and one more for DST oddities
-            for boundary in (self.start, self.end):
-                when = epoch_of(begin + boundary, ctx.tz)
-                if when > ctx.now:
-                    candidates.append(when)
-            if candidates:
-                return min(candidates)
-            begin = self.cycle.next(begin)
-        return None
+    def edges(self, first: datetime, last: datetime) -> list[datetime]:
+        """Every wall time from before ``first`` to after ``last`` at which being
+        inside the window, or its occurrence, may change."""
+        found = []
+        start = self.period.shift(self.period.start(first), -1)
+        stop = self.period.shift(self.period.start(last), 2)
+        while start <= stop:
+            found.append(start)
+            if not self.full:
+                found.append(self._at(start, self.start))
+                if self.end != math.inf:
+                    found.append(self._at(start, self.end))
+            start = self.period.shift(start, 1)
+        return found
 
-    def __str__(self) -> str:
-        return self.text
+    def _at(self, start: datetime, offset: float) -> datetime:
+        # a month without the window's day: the window ends with the month
+        length = (self.period.shift(start, 1) - start).total_seconds()
+        return start + timedelta(seconds=min(offset, length))
 
     def __eq__(self, other: object) -> bool:
-        return isinstance(other, Window) and (other.cycle.name, other.start, other.end) == (
-            self.cycle.name,
-            self.start,
-            self.end,
-        )
+        return isinstance(other, Window) and self._key() == other._key()
 
     def __hash__(self) -> int:
-        return hash((Window, self.cycle.name, self.start, self.end))
+        return hash(self._key())
 
-
-class WindowBuilder:
-    """``time_of_day`` / ``time_of_week``: builds windows of one cycle."""
-
-    def __init__(self, cycle: Cycle, label: str) -> None:
-        self._cycle, self._label = cycle, label
-
-    def between(self, start: str, end: str) -> Window:
-        return Window(
-            self._cycle,
-            self._cycle.parse(start)[0],
-            self._cycle.parse(end, as_end=True)[0],
-            f"{self._label} between {start} and {end}",
-        )
-
-    def after(self, start: str) -> Window:
-        return Window(
-            self._cycle,
-            self._cycle.parse(start)[0],
-            _full(self._cycle),
-            f"{self._label} after {start}",
-        )
-
-    def before(self, end: str) -> Window:
-        return Window(
-            self._cycle,
-            timedelta(0),
-            self._cycle.parse(end, as_end=True)[0],
-            f"{self._label} before {end}",
-        )
+    def _key(self) -> tuple[str, float, float]:
+        return (self.period.name, self.start, self.end)
 
     def __repr__(self) -> str:
-        return f"<{self._label}: use .between(), .after() or .before()>"
+        return f"Window({self.period.name!r}, {self.start}, {self.end}, {self.text!r})"
 
 
-def _full(cycle: Cycle) -> timedelta:
-    # The window runs to the cycle's end; a month's end varies, 31 days covers it.
-    return {
-        "hour": timedelta(hours=1),
-        "day": timedelta(days=1),
-        "week": timedelta(days=7),
-        "month": timedelta(days=31),
-    }[cycle.name]
+@dataclass(frozen=True)
+class Scale:
+    """Builds windows of one period from the strings users write."""
 
+    period: Period
+    read: Callable[..., Point]
 
-class Period(Condition):
-    """Once per cycle: true while the task has not started in the present
-    cycle (and, with a window, while inside it)."""
+    def whole(self) -> Window:
+        """The whole period."""
+        return Window(self.period, 0, math.inf, None)
 
-    def __init__(self, cycle: Cycle, name: str, window: Window | None = None) -> None:
-        self.cycle, self.name, self.window = cycle, name, window
+    def between(self, start: object, end: object) -> Window:
+        """From ``start`` (included) to ``end`` (excluded; a day without a time
+        as ``end`` includes that whole day); wraps when ``end`` comes first."""
+        first, last = self.read(start), self.read(end, end=True)
+        stop = last.offset + (DAY if last.whole_day else 0)
+        text = f"between {first.text} and {last.text}"
+        if stop == first.offset:
+            # "Tue" to the end of "Mon" is the whole week; "08:00" to "08:00"
+            # could be nothing or everything, so it is refused.
+            if not last.whole_day:
+                raise ValueError(
+                    f"the window between {start!r} and {end!r} starts where it ends; "
+                    f"for the whole {self.period.name} leave the window out or use true"
+                )
+            return Window(self.period, 0, math.inf, text, full=True)
+        return Window(self.period, first.offset, stop, text)
 
-    def _ran_this_cycle(self, ctx: Context) -> tuple[bool, datetime]:
-        begin = self.cycle.start(local(ctx.now, ctx.tz))
-        last = ctx.last_start(ctx.task) if ctx.task is not None else None
-        return last is not None and last >= epoch_of(begin, ctx.tz), begin
+    def after(self, start: object) -> Window:
+        """From ``start`` (included) to the end of the period."""
+        first = self.read(start)
+        return Window(self.period, first.offset, math.inf, f"after {first.text}")
 
-    def _is_true(self, ctx: Context) -> bool:
-        ran, _ = self._ran_this_cycle(ctx)
-        return not ran and (self.window is None or self.window._is_true(ctx))
+    def before(self, end: object) -> Window:
+        """From the start of the period to ``end`` (excluded; a day without a
+        time includes that whole day)."""
+        last = self.read(end, end=True)
+        stop = last.offset + (DAY if last.whole_day else 0)
+        if stop == 0:
+            raise ValueError(f"the window before {end!r} is empty: nothing comes before it")
+        return Window(self.period, 0, stop, f"before {last.text}")
 
-    def next_change(self, ctx: Context) -> float | None:
-        ran, begin = self._ran_this_cycle(ctx)
-        if ran:
-            return epoch_of(self.cycle.next(begin), ctx.tz)
-        return self.window.next_change(ctx) if self.window is not None else None
-
-    def _windowed(self, start: timedelta, end: timedelta, text: str) -> Period:
-        return Period(self.cycle, self.name, Window(self.cycle, start, end, text))
-
-    def at(self, when: str) -> Period:
-        offset, resolution = self.cycle.parse(when)
-        return self._windowed(offset, offset + resolution, f"{self.name} at {when}")
-
-    def between(self, start: str, end: str) -> Period:
-        return self._windowed(
-            self.cycle.parse(start)[0],
-            self.cycle.parse(end, as_end=True)[0],
-            f"{self.name} between {start} and {end}",
+    def at(self, moment: object) -> Window:
+        """The span ``moment`` names: a minute for ``"10:00"``, a second for
+        ``"10:00:30"``, a day for ``"Mon"`` or ``"15th"``."""
+        point = self.read(moment)
+        word = "on" if point.whole_day else "at"
+        return Window(
+            self.period, point.offset, point.offset + point.resolution, f"{word} {point.text}"
         )
 
-    def after(self, start: str) -> Period:
-        return self._windowed(
-            self.cycle.parse(start)[0], _full(self.cycle), f"{self.name} after {start}"
-        )
 
-    def before(self, end: str) -> Period:
-        return self._windowed(
-            timedelta(0), self.cycle.parse(end, as_end=True)[0], f"{self.name} before {end}"
-        )
+HOUR = Period("hour", 3600, 86400)
+DAY_PERIOD = Period("day", DAY, 4 * DAY)
+WEEK = Period("week", 7 * DAY, 16 * DAY)
+MONTH = Period("month", 31 * DAY, 100 * DAY)
 
-    def __str__(self) -> str:
-        return self.window.text if self.window is not None else self.name
-
-    def __eq__(self, other: object) -> bool:
-        return isinstance(other, Period) and (other.name, other.window) == (self.name, self.window)
-
-    def __hash__(self) -> int:
-        return hash((Period, self.name, self.window))
+HOURLY = Scale(HOUR, read_minute)
+DAILY = Scale(DAY_PERIOD, read_clock)
+WEEKLY = Scale(WEEK, read_weekday)
+MONTHLY = Scale(MONTH, read_monthday)

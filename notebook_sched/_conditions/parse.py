@@ -1,270 +1,372 @@
-"""The condition language Rocketry users write, parsed — never evaluated.
+"""Conditions written as strings, the way Rocketry users write them.
 
-expr   := term ("|" term)*
-term   := factor ("&" factor)*
-factor := "~" factor | "(" expr ")" | phrase
-phrase := "true" | "false" | "every <duration>" | "cron <five fields>"
-        | ("hourly"|"daily"|"weekly"|"monthly") [window]
-        | "time of day" window | "time of week" window
-        | "after task 'a'" ["succeeded"|"failed"|"finished"]
-        | "task 'a' running" ["more than <duration>"]
-window := "between X and Y" | "after X" | "before X" | "at X" | "on X"
+A tokenizer and a recursive-descent parser; nothing is evaluated. The grammar,
+keywords in any case::
+
+    expr    := and ('|' and)*
+    and     := unary ('&' unary)*
+    unary   := '~' unary | '(' expr ')' | atom
+    atom    := 'true' | 'false'
+             | 'every' DURATION
+             | ('hourly' | 'daily' | 'weekly' | 'monthly') [window]
+             | 'time' 'of' ('day' | 'week') window
+             | 'after' 'task' NAME ['succeeded' | 'failed' | 'finished']
+             | 'task' NAME 'running' ['more' 'than' DURATION]
+             | 'cron' (FIELD FIELD FIELD FIELD FIELD | NAME)
+    window  := 'between' VALUE 'and' VALUE | 'after' VALUE | 'before' VALUE
+             | ('at' | 'on') VALUE
+
+NAME is quoted with ' or " (a backslash escapes the next character); a
+DURATION is the words up to the next operator, parenthesis or the end; a
+VALUE is one word, or for weeks and months a day and an optional time
+(``Mon 08:00``).
 """
 
 from __future__ import annotations
 
+import difflib
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 
-from .base import Condition, false, true
-from .calendar import DAY, HOUR, MONTH, WEEK, Period, WindowBuilder
-from .tasks import AfterTask, Running
-from .timing import Cron, Every
+from .._durations import DurationError, parse_timedelta
+from .base import All, Any, Condition, Not, false, true
+from .calendar import DAILY, HOURLY, MONTHLY, WEEKLY, Scale
+from .cron import Cron
+from .every import Every
+from .periods import Periodic, daily, hourly, monthly, weekly
+from .points import Point
+from .tasks import Running, TaskFinished
+from .time_windows import time_of_day, time_of_week
 
 __all__ = ["ConditionSyntaxError", "parse_condition", "to_condition"]
 
+_SPECIAL = "()&|~"
+_ESCAPES = {"n": "\n", "t": "\t", "r": "\r"}
+_CLOCK_LIKE = re.compile(r"\d{1,2}:\d{2}(?::\d{2})?")
+_STARTS = ("every", "hourly", "daily", "weekly", "monthly", "time", "after", "task", "cron")
+_ATOM_HINT = (
+    "a condition such as 'every 10 seconds', 'daily', 'time of day between 08:00 and 18:00', "
+    "\"after task 'a' succeeded\", 'cron */5 * * * *', 'true', '~' or '('"
+)
+_OUTCOMES = {"succeeded": "success", "failed": "fail", "finished": "finish"}
+_PERIODS: dict[str, tuple[Periodic, Scale]] = {
+    "hourly": (hourly, HOURLY),
+    "daily": (daily, DAILY),
+    "weekly": (weekly, WEEKLY),
+    "monthly": (monthly, MONTHLY),
+}
+_WINDOW_WORDS = ("between", "after", "before", "at", "on")
+_COMBINE_HINT = "combine conditions with & (and), | (or) and ~ (not)"
+
 
 class ConditionSyntaxError(ValueError):
-    """A condition string that cannot be read; the message points at the bad word."""
+    """A condition string that cannot be read; the message quotes it and
+    points at the offending word."""
 
 
 @dataclass(frozen=True)
-class _Token:
+class Token:
+    """A word, a quoted name (``kind="name"``, ``text`` its value), one of
+    ``( ) & | ~``, or the end; ``start``/``end`` index the source text."""
+
+    kind: str
     text: str
-    pos: int
-    quoted: bool = False
+    start: int
+    end: int
 
-    @property
-    def word(self) -> str:
-        return "" if self.quoted else self.text.lower()
+    def is_word(self, *words: str) -> bool:
+        return self.kind == "word" and self.text.lower() in words
 
 
-_TOKEN = re.compile(
-    r"""\s*(?:(?P<op>[()&|~])|'(?P<sq>[^']*)'|"(?P<dq>[^"]*)"|(?P<word>[^\s()&|~'"]+))"""
-)
-_OPS = "()&|~"
-PERIODS = {"hourly": HOUR, "daily": DAY, "weekly": WEEK, "monthly": MONTH}
-_HOW = {
-    "succeeded": "success",
-    "success": "success",
-    "failed": "fail",
-    "fail": "fail",
-    "finished": "finish",
-    "finish": "finish",
-}
+class _Source:
+    """The text being parsed, and errors that point into it."""
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+
+    def error(self, start: int, end: int, why: str) -> ConditionSyntaxError:
+        # The text is shown raw under the message (tabs and newlines blanked
+        # so that the carets line up).
+        shown = re.sub(r"\s", " ", self.text)
+        caret = " " * start + "^" * max(1, end - start)
+        return ConditionSyntaxError(
+            f"condition {self.text!r} is not understood at column {start + 1}: {why}\n"
+            f"    {shown}\n    {caret}"
+        )
+
+    def tokens(self) -> list[Token]:
+        text, found, i = self.text, [], 0
+        while i < len(text):
+            char = text[i]
+            if char.isspace():
+                i += 1
+            elif char in _SPECIAL:
+                found.append(Token(char, char, i, i + 1))
+                i += 1
+            elif char in "'\"":
+                found.append(self._quoted(i))
+                i = found[-1].end
+            else:
+                start = i
+                while i < len(text) and not (
+                    text[i].isspace() or text[i] in _SPECIAL or text[i] in "'\""
+                ):
+                    i += 1
+                found.append(Token("word", text[start:i], start, i))
+        found.append(Token("end", "", len(text), len(text)))
+        return found
+
+    def _quoted(self, start: int) -> Token:
+        quote, text, chars, i = self.text[start], self.text, [], start + 1
+        while i < len(text) and text[i] != quote:
+            if text[i] == "\\" and i + 1 < len(text):
+                i += 1
+                chars.append(_ESCAPES.get(text[i], text[i]))
+            else:
+                chars.append(text[i])
+            i += 1
+        if i == len(text):
+            raise self.error(start, len(text), f"the quote {quote} is never closed")
+        return Token("name", "".join(chars), start, i + 1)
 
 
 class _Parser:
     def __init__(self, text: str) -> None:
-        self.text = text
-        self.tokens = self._tokenize(text)
+        self.source = _Source(text)
+        self.tokens = self.source.tokens()
         self.i = 0
 
-    def error(self, why: str, pos: int | None = None, width: int = 1) -> ConditionSyntaxError:
-        pos = len(self.text) if pos is None else pos
-        caret = " " * (pos + 4) + "^" * max(width, 1)
-        return ConditionSyntaxError(
-            f"cannot parse condition {self.text!r}: {why}\n    {self.text}\n{caret}"
-        )
+    # -- token stream --------------------------------------------------------
 
-    def at(self, token: _Token, why: str) -> ConditionSyntaxError:
-        width = len(token.text) + (2 if token.quoted else 0)
-        return self.error(why, token.pos, width)
+    def peek(self) -> Token:
+        return self.tokens[self.i]
 
-    def _tokenize(self, text: str) -> list[_Token]:
-        tokens, pos = [], 0
-        while pos < len(text):
-            if not text[pos:].strip():
-                break
-            match = _TOKEN.match(text, pos)
-            if match is None:
-                start = len(text) - len(text[pos:].lstrip())
-                raise self.error(f"unclosed quote at {text[start:]!r}", start)
-            kind = match.lastgroup
-            value = match.group(kind)  # type: ignore[arg-type]
-            tokens.append(_Token(value, match.start(kind), quoted=kind in ("sq", "dq")))
-            pos = match.end()
-        return tokens
-
-    def peek(self) -> _Token | None:
-        return self.tokens[self.i] if self.i < len(self.tokens) else None
-
-    def is_op(self, token: _Token | None, op: str) -> bool:
-        return token is not None and not token.quoted and token.text == op
-
-    def parse(self) -> Condition:
-        if not self.tokens:
-            raise self.error("it is empty", 0)
-        cond = self.expr()
-        token = self.peek()
-        if token is not None:
-            raise self.at(token, f"unexpected {token.text!r}")
-        return cond
-
-    def expr(self) -> Condition:
-        cond = self.term()
-        while self.is_op(self.peek(), "|"):
-            self.i += 1
-            cond = cond | self.term()
-        return cond
-
-    def term(self) -> Condition:
-        cond = self.factor()
-        while self.is_op(self.peek(), "&"):
-            self.i += 1
-            cond = cond & self.factor()
-        return cond
-
-    def factor(self) -> Condition:
-        token = self.peek()
-        if token is None:
-            raise self.error("a condition is missing at the end")
-        if self.is_op(token, "~"):
-            self.i += 1
-            return ~self.factor()
-        if self.is_op(token, "("):
-            self.i += 1
-            cond = self.expr()
-            if not self.is_op(self.peek(), ")"):
-                raise self.at(token, "this parenthesis is never closed")
-            self.i += 1
-            return cond
-        if not token.quoted and token.text in _OPS:
-            raise self.at(token, f"expected a condition, found {token.text!r}")
-        words = []
-        while (t := self.peek()) is not None and (t.quoted or t.text not in _OPS):
-            words.append(t)
-            self.i += 1
-        return _Phrase(self, words).parse()
-
-
-class _Phrase:
-    """One condition phrase: the words between operators."""
-
-    def __init__(self, parser: _Parser, words: list[_Token]) -> None:
-        self.p, self.words, self.i = parser, words, 0
-
-    def next(self, what: str) -> _Token:
-        if self.i >= len(self.words):
-            end = self.words[-1]
-            raise self.p.error(f"expected {what} after {end.text!r}", end.pos + len(end.text))
-        token = self.words[self.i]
+    def take(self) -> Token:
+        token = self.tokens[self.i]
         self.i += 1
         return token
 
-    def expect(self, *words: str) -> _Token:
-        token = self.next(" or ".join(map(repr, words)))
-        if token.word not in words:
-            raise self.p.at(
-                token, f"expected {' or '.join(map(repr, words))}, found {token.text!r}"
-            )
-        return token
+    def fail(self, token: Token, why: str) -> ValueError:
+        return self.source.error(token.start, token.end, why)
 
-    def rest(self, what: str, stop: str | None = None) -> tuple[str, _Token]:
-        """The words up to ``stop`` (or the end), joined: a duration or a time."""
-        first = self.next(what)
-        parts = [first.text]
-        while self.i < len(self.words) and self.words[self.i].word != (stop or "\0"):
-            parts.append(self.words[self.i].text)
-            self.i += 1
-        return " ".join(parts), first
+    def unexpected(self, token: Token, expected: str, choices: tuple[str, ...] = ()) -> ValueError:
+        if token.kind == "end":
+            return self.fail(token, f"the condition ends too early; expected {expected}")
+        what = "quoted name " if token.kind == "name" else ""
+        why = f"unexpected {what}{token.text!r}; expected {expected}"
+        close = difflib.get_close_matches(token.text.lower(), choices, n=1, cutoff=0.6)
+        if token.kind == "word" and close:
+            why += f" (did you mean {close[0]!r}?)"
+        if token.is_word("and", "or", "not"):
+            why += f"; {_COMBINE_HINT}"
+        return self.fail(token, why)
 
-    def done(self, cond: Condition) -> Condition:
-        if self.i < len(self.words):
-            token = self.words[self.i]
-            raise self.p.at(token, f"unexpected {token.text!r} after {str(cond)!r}")
-        return cond
+    def keyword(self, *words: str, expected: str | None = None) -> Token:
+        token = self.peek()
+        if not token.is_word(*words):
+            raise self.unexpected(token, expected or " or ".join(map(repr, words)), words)
+        return self.take()
 
-    def guard(self, token: _Token, build):  # type: ignore[no-untyped-def]
-        try:
-            return build()
-        except (ValueError, TypeError) as exc:
-            raise self.p.at(token, str(exc)) from None
+    def name(self, after: str) -> str:
+        token = self.peek()
+        if token.kind != "name":
+            raise self.unexpected(token, f"a task name in quotes after {after!r}, like 'a'")
+        return self.take().text
+
+    # -- grammar ---------------------------------------------------------------
 
     def parse(self) -> Condition:
-        head = self.next("a condition")
-        word = head.word
+        if self.peek().kind == "end":
+            raise self.fail(self.peek(), "it is empty; expected " + _ATOM_HINT)
+        result = self.any_()
+        token = self.peek()
+        if token.kind == ")":
+            raise self.fail(token, "unexpected ')' with no '(' to close")
+        if token.kind != "end":
+            raise self.unexpected(token, "&, | or the end")
+        return result
+
+    def any_(self) -> Condition:
+        items = [self.all_()]
+        while self.peek().kind == "|":
+            self.take()
+            items.append(self.all_())
+        return items[0] if len(items) == 1 else Any(*items)
+
+    def all_(self) -> Condition:
+        items = [self.unary()]
+        while self.peek().kind == "&":
+            self.take()
+            items.append(self.unary())
+        return items[0] if len(items) == 1 else All(*items)
+
+    def unary(self) -> Condition:
+        token = self.peek()
+        if token.kind == "~":
+            self.take()
+            return Not(self.unary())
+        if token.kind == "(":
+            self.take()
+            inner = self.any_()
+            close = self.peek()
+            if close.kind == "end":
+                raise self.fail(token, "this '(' is never closed")
+            if close.kind != ")":
+                raise self.unexpected(close, "&, | or ')'")
+            self.take()
+            return inner
+        if token.kind != "word" or token.text.lower() not in (*_STARTS, "true", "false"):
+            raise self.unexpected(token, _ATOM_HINT, (*_STARTS, "true", "false"))
+        word = self.take().text.lower()
         if word in ("true", "false"):
-            return self.done(true if word == "true" else false)
-        if word == "every":
-            text, first = self.rest("a duration")
-            return self.done(self.guard(first, lambda: Every(text)))
-        if word == "cron":
-            fields = [self.next("five cron fields") for _ in range(5)]
-            return self.done(self.guard(fields[0], lambda: Cron(" ".join(f.text for f in fields))))
-        if word in PERIODS:
-            period = Period(PERIODS[word], word)
-            if self.i == len(self.words):
-                return period
-            return self.done(self.window(period))
-        if word == "time":
-            self.expect("of")
-            unit = self.expect("day", "week")
-            cycle = DAY if unit.word == "day" else WEEK
-            return self.done(self.window(WindowBuilder(cycle, f"time of {unit.word}")))
-        if word == "after":
-            self.expect("task")
-            name = self.task_name()
-            how = "success"
-            if self.i < len(self.words):
-                token = self.next("succeeded, failed or finished")
-                if token.word not in _HOW:
-                    raise self.p.at(
-                        token, f"expected succeeded, failed or finished, found {token.text!r}"
-                    )
-                how = _HOW[token.word]
-            return self.done(AfterTask(name, how))
-        if word == "task":
-            name = self.task_name()
-            self.expect("running")
-            cond = Running(name)
-            if self.i < len(self.words):
-                self.expect("more")
-                self.expect("than")
-                text, first = self.rest("a duration")
-                cond = self.guard(first, lambda: cond.more_than(text))
-            return self.done(cond)
-        raise self.p.at(head, f"unknown word {head.text!r}")
+            return true if word == "true" else false
+        if word in _PERIODS:
+            return self.period(*_PERIODS[word])
+        atom: Callable[[], Condition] = getattr(self, f"atom_{word}")
+        atom_result = atom()
+        self.no_trailing_word()
+        return atom_result
 
-    def task_name(self) -> str:
-        token = self.next("a task name in quotes")
-        if not token.quoted or not token.text:
-            raise self.p.at(token, f"expected a task name in quotes, found {token.text!r}")
-        return token.text
+    def no_trailing_word(self) -> None:
+        token = self.peek()
+        if token.kind in ("word", "name"):
+            raise self.unexpected(token, "&, |, ')' or the end")
 
-    def window(self, builder):  # type: ignore[no-untyped-def]
-        kind = self.expect("between", "after", "before", "at", "on")
-        if kind.word == "between":
-            start, first = self.rest("a start", stop="and")
-            self.expect("and")
-            end, _ = self.rest("an end")
-            return self.guard(first, lambda: builder.between(start, end))
-        value, first = self.rest("a time")
-        if kind.word in ("at", "on"):
-            if not isinstance(builder, Period):
-                raise self.p.at(kind, f"{kind.text!r} needs hourly, daily, weekly or monthly")
-            return self.guard(first, lambda: builder.at(value))
-        method = builder.after if kind.word == "after" else builder.before
-        return self.guard(first, lambda: method(value))
+    def duration(self, what: str, example: str) -> float:
+        words = []
+        while self.peek().kind == "word":
+            words.append(self.take())
+        if not words:
+            raise self.unexpected(self.peek(), f"a duration, like {example!r}")
+        start, end = words[0].start, words[-1].end
+        try:
+            return parse_timedelta(self.source.text[start:end], what=what)
+        except DurationError as exc:
+            span = (start + exc.span[0], start + exc.span[1]) if exc.span else (start, end)
+            bad = self.source.text[span[0] : span[1]].lower()
+            hint = f"; {_COMBINE_HINT}" if bad in (*_STARTS, "and", "or", "not") else ""
+            why = f"{exc.why}; durations look like '10 seconds', '1 hour 20 min' or '1h20m'"
+            raise self.source.error(*span, why + hint) from None
+
+    def atom_every(self) -> Condition:
+        return Every(self.duration("every", "every 10 seconds"))
+
+    def atom_time(self) -> Condition:
+        self.keyword("of", expected="'of', as in 'time of day'")
+        unit = self.keyword("day", "week", expected="'day' or 'week'").text.lower()
+        factory, scale = (time_of_day, DAILY) if unit == "day" else (time_of_week, WEEKLY)
+        clause = self.keyword("between", "after", "before", expected="between, after or before")
+        return self.window(factory, scale, clause)
+
+    def period(self, base: Periodic, scale: Scale) -> Condition:
+        token = self.peek()
+        if token.is_word(*_WINDOW_WORDS):
+            return self.window(base, scale, self.take())
+        if token.kind in ("word", "name"):
+            raise self.unexpected(
+                token, "between, after, before, at, on, &, |, ')' or the end", _WINDOW_WORDS
+            )
+        return base
+
+    def window(self, builder: object, scale: Scale, clause: Token) -> Condition:
+        """``between X and Y`` / ``after X`` / ``before X`` / ``at X`` / ``on X``."""
+        word = clause.text.lower()
+        first = self.value(scale, end=word == "before")
+        values = [first]
+        if word == "between":
+            self.keyword("and", expected="'and', as in 'between 08:00 and 18:00'")
+            values.append(self.value(scale, end=True))
+        method = "at" if word == "on" else word
+        try:
+            result: Condition = getattr(builder, method)(*(text for text, _ in values))
+        except (TypeError, ValueError) as exc:
+            raise self.source.error(clause.start, values[-1][1].end, str(exc)) from None
+        self.no_trailing_word()
+        return result
+
+    def value(self, scale: Scale, *, end: bool) -> tuple[str, Token]:
+        """The text of one window bound, checked on its own so that an error
+        points at it; returns it with its last token."""
+        first = self.peek()
+        if first.kind != "word":
+            raise self.unexpected(first, "a time or a day")
+        last = self.take()
+        if scale in (WEEKLY, MONTHLY) and _CLOCK_LIKE.fullmatch(self.peek().text):
+            last = self.take()
+        text = self.source.text[first.start : last.end]
+        text = " ".join(text.split())
+        try:
+            point: Point = scale.read(text, end=end)
+        except (TypeError, ValueError) as exc:
+            raise self.source.error(first.start, last.end, str(exc)) from None
+        return point.text, last
+
+    def atom_after(self) -> Condition:
+        self.keyword("task", expected="'task', as in \"after task 'a'\"")
+        name = self.name("after task")
+        outcome = "success"
+        token = self.peek()
+        if token.kind == "word":
+            if not token.is_word(*_OUTCOMES):
+                raise self.unexpected(
+                    token, "succeeded, failed, finished, &, | or the end", tuple(_OUTCOMES)
+                )
+            outcome = _OUTCOMES[self.take().text.lower()]
+        return TaskFinished(name, outcome)
+
+    def atom_task(self) -> Condition:
+        name = self.name("task")
+        self.keyword("running", expected="'running', as in \"task 'a' running\"")
+        if not self.peek().is_word("more"):
+            return Running(name)
+        self.take()
+        self.keyword("than", expected="'than', as in 'running more than 1 hour'")
+        return Running(name, self.duration("running more than", "more than 1 hour"))
+
+    def atom_cron(self) -> Condition:
+        if self.peek().kind == "name":
+            token = self.take()
+            start, end, expression = token.start, token.end, token.text
+        else:
+            fields = []
+            while len(fields) < 5 and self.peek().kind == "word":
+                fields.append(self.take())
+            if len(fields) < 5:
+                raise self.unexpected(
+                    self.peek(), f"five cron fields, like 'cron */5 * * * *' (got {len(fields)})"
+                )
+            start, end = fields[0].start, fields[-1].end
+            expression = " ".join(f.text for f in fields)
+        try:
+            return Cron(expression)
+        except ValueError as exc:
+            raise self.source.error(start, end, str(exc)) from None
 
 
 def parse_condition(text: str) -> Condition:
-    """Parse a condition string such as ``"daily between 08:00 and 18:00 & ~running 'x'"``."""
+    """The condition a string describes: ``"every 10 seconds"``, ``"daily
+    between 08:00 and 18:00"``, ``"time of day after 08:00"``, ``"after task
+    'a' succeeded"``, ``"cron */5 * * * *"``, ``"true"``, combined with
+    ``&``, ``|``, ``~`` and parentheses. A bad string raises ``ValueError``
+    that quotes it and points at the offending word."""
     if not isinstance(text, str):
-        raise TypeError(f"parse_condition() needs a string, got {text!r}")
+        raise TypeError(f"parse_condition() takes a string, got {text!r}")
     return _Parser(text).parse()
 
 
 def to_condition(value: object, *, what: str) -> Condition | None:
-    """``None``, a condition, or a condition string, as a condition."""
+    """``value`` as a condition: ``None`` stays ``None``, a condition is kept, a
+    string is parsed; anything else raises ``TypeError`` naming ``what``."""
     if value is None or isinstance(value, Condition):
         return value
     if isinstance(value, str):
         try:
             return parse_condition(value)
-        except ConditionSyntaxError as exc:
-            raise ConditionSyntaxError(f"{what}: {exc}") from None
+        except ValueError as exc:
+            raise ValueError(f"{what}: {exc}") from None
+    hint = "; wrap a function with condition(func)" if callable(value) else ""
     raise TypeError(
-        f"{what} must be a condition (see notebook_sched.conds) or a condition string, "
-        f"got {value!r}"
+        f"{what} must be a condition or a condition string like 'every 10 seconds', "
+        f"got {value!r}{hint}"
     )

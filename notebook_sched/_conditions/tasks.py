@@ -1,108 +1,143 @@
-"""Conditions on other tasks' runs: pipelines and "running for too long"."""
+"""Conditions on other tasks' runs: ``after_success(a)``, ``after_fail(a)``,
+``after_finish(a)``, ``running(a)``, ``running(a).more_than("1 hour")``."""
 
 from __future__ import annotations
 
 from .._durations import format_duration, parse_timedelta
 from .base import Condition, Context
 
-__all__ = ["AfterTask", "Running", "after_fail", "after_finish", "after_success", "running"]
+__all__ = [
+    "Running",
+    "TaskFinished",
+    "after_fail",
+    "after_finish",
+    "after_success",
+    "running",
+    "task_name",
+]
 
-_WORDS = {"success": "succeeded", "fail": "failed", "finish": "finished"}
+# how= of Context.last_finish -> the word str() and the string syntax use
+_OUTCOMES = {"success": "succeeded", "fail": "failed", "finish": "finished"}
 
 
-def task_name(task: object) -> str:
-    """A task given as its name, a ``Task``, or the decorated function."""
-    if isinstance(task, str) and task:
+def task_name(task: object, *, what: str) -> str:
+    """The name of ``task``: a name, a ``Task`` (anything with a string
+    ``name`` that is not callable), or the decorated function."""
+    if isinstance(task, str):
+        if not task.strip():
+            raise ValueError(f"{what} needs a task name, got {task!r}")
         return task
     name = getattr(task, "name", None)
     if isinstance(name, str) and not callable(task):
         return name
-    if callable(task) and isinstance(getattr(task, "__name__", None), str):
-        return task.__name__  # type: ignore[union-attr]
-    raise TypeError(f"expected a task (its name, the Task or the decorated function), got {task!r}")
+    name = getattr(task, "__name__", None)
+    if callable(task) and isinstance(name, str):
+        return name
+    raise TypeError(f"{what} takes a task, its name or its function, got {task!r}")
 
 
-class AfterTask(Condition):
-    """True when the other task has finished ``how`` since this task last
-    started (or, if this task has not run, since the scheduler started)."""
+class TaskFinished(Condition):
+    """True when ``task`` has finished ``how`` (``"success"``, ``"fail"`` or
+    ``"finish"``: any end) since this task last started, or since the
+    scheduler started if this task has not started in this session.
 
-    def __init__(self, task: object, how: str) -> None:
-        self.name, self.how = task_name(task), how
+    A finish at the very instant of this task's own last start counts as an
+    earlier one: that finish is what started this task, and with a coarse or
+    manual clock counting it again would start this task over and over.
+    """
+
+    def __init__(self, task: str, how: str) -> None:
+        if how not in _OUTCOMES:
+            raise ValueError(f"how must be one of {', '.join(map(repr, _OUTCOMES))}, got {how!r}")
+        self.task, self.how = task, how
 
     def _is_true(self, ctx: Context) -> bool:
-        finished = ctx.last_finish(self.name, self.how)
+        finished = ctx.last_finish(self.task, self.how)
         if finished is None:
             return False
         own = ctx.last_start(ctx.task) if ctx.task is not None else None
-        if own is not None and own >= ctx.started_at:
-            return finished > own  # strictly after: a finish at its very start is an older one
-        return finished >= ctx.started_at
+        if own is not None and (ctx.started_at is None or own >= ctx.started_at):
+            return finished > own
+        return ctx.started_at is None or finished >= ctx.started_at
 
     def task_refs(self) -> frozenset[str]:
-        return frozenset({self.name})
+        return frozenset({self.task})
 
     def __str__(self) -> str:
-        return f"after task {self.name!r} {_WORDS[self.how]}"
+        return f"after task {self.task!r} {_OUTCOMES[self.how]}"
 
     def __eq__(self, other: object) -> bool:
-        return isinstance(other, AfterTask) and (other.name, other.how) == (self.name, self.how)
+        return isinstance(other, TaskFinished) and (other.task, other.how) == (self.task, self.how)
 
     def __hash__(self) -> int:
-        return hash((AfterTask, self.name, self.how))
+        return hash((TaskFinished, self.task, self.how))
+
+
+def after_success(task: object) -> Condition:
+    """True when ``task`` (a ``Task``, its name or its function) has succeeded
+    since this task last started (or since the scheduler started)."""
+    return TaskFinished(task_name(task, what="after_success()"), "success")
+
+
+def after_fail(task: object) -> Condition:
+    """True when ``task`` has failed since this task last started (or since
+    the scheduler started)."""
+    return TaskFinished(task_name(task, what="after_fail()"), "fail")
+
+
+def after_finish(task: object) -> Condition:
+    """True when ``task`` has finished in any way since this task last started
+    (or since the scheduler started)."""
+    return TaskFinished(task_name(task, what="after_finish()"), "finish")
 
 
 class Running(Condition):
-    """True while the task has a live run (for longer than ``more_than``)."""
+    """True while ``task`` has a live run; with ``more_than`` seconds, once that
+    run has lasted that long."""
 
-    def __init__(self, task: object, more_than: float | None = None) -> None:
-        self.name, self.more_than_seconds = task_name(task), more_than
+    def __init__(self, task: str, more_than: float | None = None) -> None:
+        self.task, self.duration = task, more_than
 
     def more_than(self, duration: object) -> Running:
-        return Running(self.name, parse_timedelta(duration, what="more_than() duration"))
+        """True once the live run has lasted ``duration`` (seconds, ``"1 hour"``,
+        a ``timedelta``)."""
+        return Running(self.task, parse_timedelta(duration, what="running().more_than()"))
+
+    def _due(self, ctx: Context) -> float | None:
+        """When the live run has lasted ``more_than``; ``None`` without a live run."""
+        started = ctx.running_since(self.task)
+        if started is None or self.duration is None:
+            return started
+        return started + self.duration
 
     def _is_true(self, ctx: Context) -> bool:
-        since = ctx.running_since(self.name)
-        if since is None:
-            return False
-        return self.more_than_seconds is None or ctx.now >= since + self.more_than_seconds
+        due = self._due(ctx)
+        return due is not None and (self.duration is None or due <= ctx.now)
 
     def next_change(self, ctx: Context) -> float | None:
-        since = ctx.running_since(self.name)
-        if since is None or self.more_than_seconds is None:
+        due = self._due(ctx)
+        if self.duration is None or due is None or due <= ctx.now:
             return None
-        when = since + self.more_than_seconds
-        return when if when > ctx.now else None
+        return due
 
     def task_refs(self) -> frozenset[str]:
-        return frozenset({self.name})
+        return frozenset({self.task})
 
     def __str__(self) -> str:
-        text = f"task {self.name!r} running"
-        if self.more_than_seconds is not None:
-            text += f" more than {format_duration(self.more_than_seconds)}"
-        return text
+        more = f" more than {format_duration(self.duration)}" if self.duration is not None else ""
+        return f"task {self.task!r} running{more}"
 
     def __eq__(self, other: object) -> bool:
-        return isinstance(other, Running) and (other.name, other.more_than_seconds) == (
-            self.name,
-            self.more_than_seconds,
+        return isinstance(other, Running) and (other.task, other.duration) == (
+            self.task,
+            self.duration,
         )
 
     def __hash__(self) -> int:
-        return hash((Running, self.name, self.more_than_seconds))
-
-
-def after_success(task: object) -> AfterTask:
-    return AfterTask(task, "success")
-
-
-def after_fail(task: object) -> AfterTask:
-    return AfterTask(task, "fail")
-
-
-def after_finish(task: object) -> AfterTask:
-    return AfterTask(task, "finish")
+        return hash((Running, self.task, self.duration))
 
 
 def running(task: object) -> Running:
-    return Running(task)
+    """True while ``task`` (a ``Task``, its name or its function) has a live
+    run; ``running(task).more_than("1 hour")`` once it has lasted that long."""
+    return Running(task_name(task, what="running()"))

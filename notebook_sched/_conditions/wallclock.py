@@ -101,7 +101,9 @@ def next_wall_change(
     lo = now
     while lo < end:
         hi = min(lo + _CHUNK, end)
-        batch = candidates[bisect.bisect_right(candidates, lo) : bisect.bisect_right(candidates, hi)]
+        batch = candidates[
+            bisect.bisect_right(candidates, lo) : bisect.bisect_right(candidates, hi)
+        ]
         for t in sorted([*batch, *transitions(lo, hi, tz)]):
             if inside(wall(t, tz)) != value:
                 return t

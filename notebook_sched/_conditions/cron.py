@@ -1,0 +1,93 @@
+"""``cron("*/5 * * * *")``: standard five-field cron on the local wall clock.
+
+The fire times are the local wall-clock minutes the expression matches. Each
+fires once: a time the clock shows twice (a DST fold) fires the first time; a
+time the clock skips (a DST gap) fires at the jump.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, tzinfo
+
+from croniter import croniter
+from croniter.croniter import CroniterBadDateError
+
+from .base import Condition, Context
+from .runs import since
+from .wallclock import instants, transitions, wall
+
+__all__ = ["Cron", "cron"]
+
+_FORMS = (
+    "use five fields: minute hour day-of-month month day-of-week, like '*/5 * * * *' "
+    "or '0 8 * * mon-fri'"
+)
+
+
+class Cron(Condition):
+    """True when a fire time lies after the task's last start (or the
+    scheduler's start, if later) and no later than now. A task started once
+    per fire time; fire times missed while it ran collapse into one start."""
+
+    def __init__(self, expression: object) -> None:
+        if not isinstance(expression, str):
+            raise TypeError(f"cron() takes a cron expression string, got {expression!r}; {_FORMS}")
+        fields = expression.split()
+        if len(fields) != 5:
+            raise ValueError(
+                f"cron expression {expression!r} has {len(fields)} fields, not 5; {_FORMS}"
+            )
+        self.expression = " ".join(fields)
+        try:
+            # one step proves it parses and fires at all ("0 0 30 2 *" never does)
+            croniter(self.expression, datetime(2000, 1, 1)).get_next(datetime)
+        except CroniterBadDateError:
+            raise ValueError(f"cron expression {expression!r} never fires; {_FORMS}") from None
+        except (ValueError, KeyError, IndexError) as exc:  # croniter's errors are ValueErrors
+            raise ValueError(
+                f"cron expression {expression!r} is not valid ({exc}); {_FORMS}"
+            ) from None
+
+    def next_fire(self, after: float, tz: tzinfo | None) -> float:
+        """The first fire time later than epoch ``after``."""
+        times = croniter(self.expression, wall(after, tz))
+        while True:
+            # wall times ahead of wall(after) still fire before ``after`` when
+            # ``after`` lies in the second pass of a fold: skip those
+            fire = _instant(times.get_next(datetime), tz)
+            if fire > after:
+                return fire
+
+    def _is_true(self, ctx: Context) -> bool:
+        return self.next_fire(since(ctx), ctx.tz) <= ctx.now
+
+    def next_change(self, ctx: Context) -> float | None:
+        fire = self.next_fire(since(ctx), ctx.tz)
+        return fire if fire > ctx.now else None
+
+    def __str__(self) -> str:
+        return f"cron {self.expression!r}"
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Cron) and other.expression == self.expression
+
+    def __hash__(self) -> int:
+        return hash((Cron, self.expression))
+
+
+def _instant(local: datetime, tz: tzinfo | None) -> float:
+    """When the wall clock first reads ``local``, or jumps past it."""
+    found = instants(local, tz)
+    if found:
+        return found[0]
+    # In a gap: the two fold readings of the skipped time straddle the jump.
+    naive = [local.replace(fold=0), local.replace(fold=1)]
+    ends = [d.timestamp() if tz is None else d.replace(tzinfo=tz).timestamp() for d in naive]
+    jumps = transitions(min(ends) - 1, max(ends), tz)
+    return jumps[0]
+
+
+def cron(expression: str) -> Condition:
+    """Standard five-field cron (``"*/5 * * * *"``) on the local wall clock:
+    true once per fire time since the task last started."""
+    return Cron(expression)

@@ -1,0 +1,55 @@
+"""``every("10 seconds")``: once at once, then once per interval."""
+
+from __future__ import annotations
+
+from .._durations import format_duration, parse_timedelta
+from .base import Condition, Context
+
+__all__ = ["Every", "every"]
+
+
+class Every(Condition):
+    """True for a task that has not started since the scheduler started, and
+    then once ``interval`` seconds have passed since its last start.
+
+    A scheduler-level condition (no task) counts from the scheduler's start.
+    """
+
+    def __init__(self, interval: object) -> None:
+        self.interval = parse_timedelta(interval, what="every() interval")
+
+    def _due(self, ctx: Context) -> float | None:
+        """When it turns true; ``None`` when it is true whatever the time."""
+        if ctx.task is None:
+            last = ctx.started_at
+        else:
+            last = ctx.last_start(ctx.task)
+            # a run from an earlier session (the history outlives the kernel)
+            # does not hold back the first run of this one
+            if last is None or (ctx.started_at is not None and last < ctx.started_at):
+                return None
+        return None if last is None else last + self.interval
+
+    def _is_true(self, ctx: Context) -> bool:
+        due = self._due(ctx)
+        return due is None or ctx.now >= due
+
+    def next_change(self, ctx: Context) -> float | None:
+        due = self._due(ctx)
+        return due if due is not None and ctx.now < due else None
+
+    def __str__(self) -> str:
+        return f"every {format_duration(self.interval)}"
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Every) and other.interval == self.interval
+
+    def __hash__(self) -> int:
+        return hash((Every, self.interval))
+
+
+def every(interval: object) -> Condition:
+    """True at once for a task that has not run since the scheduler started,
+    then once per ``interval`` (seconds, ``"10 seconds"``, ``"1h20m"``, a
+    ``timedelta``) measured from the task's last start."""
+    return Every(interval)

@@ -1,0 +1,85 @@
+"""``time_of_day`` and ``time_of_week``: true while the local wall clock is
+inside a window, start included, end excluded; windows may wrap."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from .base import Condition, Context
+from .calendar import DAILY, WEEKLY, Scale, Window
+from .wallclock import next_wall_change, wall
+
+__all__ = ["TimeWindow", "WindowFactory", "time_of_day", "time_of_week"]
+
+
+class TimeWindow(Condition):
+    """True while the local wall clock (``ctx.tz``, else the system's zone)
+    reads a time inside ``window``."""
+
+    def __init__(self, label: str, window: Window) -> None:
+        self.label, self.window = label, window
+
+    def _is_true(self, ctx: Context) -> bool:
+        return self.window.contains(wall(ctx.now, ctx.tz))
+
+    def next_change(self, ctx: Context) -> float | None:
+        if self.window.full:
+            return None
+        now = wall(ctx.now, ctx.tz)
+        horizon = self.window.period.horizon
+        edges = self.window.edges(now, now + timedelta(seconds=horizon))
+        return next_wall_change(self.window.contains, edges, ctx.now, ctx.tz, horizon)
+
+    def __str__(self) -> str:
+        return f"{self.label} {self.window.text}"
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, TimeWindow) and (other.label, other.window) == (
+            self.label,
+            self.window,
+        )
+
+    def __hash__(self) -> int:
+        return hash((TimeWindow, self.label, self.window))
+
+
+class WindowFactory:
+    """Builds window conditions (``time_of_day.between("08:00", "18:00")``);
+    not a condition itself."""
+
+    def __init__(self, name: str, label: str, scale: Scale) -> None:
+        self._name, self._label, self._scale = name, label, scale
+
+    def between(self, start: object, end: object) -> Condition:
+        """True from ``start`` (included) to ``end`` (excluded); wraps when
+        ``end`` comes first."""
+        return self._make("between", start, end)
+
+    def after(self, start: object) -> Condition:
+        """True from ``start`` (included) to the end of the day or week."""
+        return self._make("after", start)
+
+    def before(self, end: object) -> Condition:
+        """True from the start of the day or week to ``end`` (excluded)."""
+        return self._make("before", end)
+
+    def _make(self, method: str, *args: object) -> Condition:
+        try:
+            window = getattr(self._scale, method)(*args)
+        except (TypeError, ValueError) as exc:
+            raise type(exc)(f"{self._name}.{method}(): {exc}") from None
+        return TimeWindow(self._label, window)
+
+    def __repr__(self) -> str:
+        return self._name
+
+
+time_of_day = WindowFactory("time_of_day", "time of day", DAILY)
+time_of_day.__doc__ = """Windows of the day: ``.between("08:00", "18:00")``, ``.after("08:00")``
+(to midnight), ``.before("18:00")`` (from midnight). Times are ``"HH:MM"`` or
+``"HH:MM:SS"``; ``"24:00"`` may end a window; ``between(x, x)`` is refused."""
+
+time_of_week = WindowFactory("time_of_week", "time of week", WEEKLY)
+time_of_week.__doc__ = """Windows of the week (from Monday): ``.between("Mon", "Fri")`` — a day
+without a time as the end includes that whole day — or
+``.between("Mon 08:00", "Fri 17:00")``, ``.after("Sat")``, ``.before("Fri")``."""
