@@ -318,9 +318,13 @@ class SchedulerPanel(w.VBox):
             task.terminate()
 
     def close(self) -> None:
-        self._unsubscribe()
-        if self._refresh_handle is not None:
-            self._refresh_handle.cancel()
+        # Also called by Widget.__del__, possibly on a panel whose __init__ failed.
+        unsubscribe = getattr(self, "_unsubscribe", None)
+        if unsubscribe is not None:
+            unsubscribe()
+        handle = getattr(self, "_refresh_handle", None)
+        if handle is not None:
+            handle.cancel()
         super().close()
 
     def __repr__(self) -> str:
