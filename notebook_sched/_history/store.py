@@ -39,26 +39,57 @@ T = TypeVar("T")
 
 SCHEMA_VERSION = 1
 
-_SCHEMA = """
-CREATE TABLE IF NOT EXISTS schema_version (
-    version     INTEGER NOT NULL,
-    last_opened REAL
-);
-CREATE TABLE IF NOT EXISTS runs (
-    run_id  INTEGER PRIMARY KEY AUTOINCREMENT,
-    task    TEXT NOT NULL,
-    status  TEXT NOT NULL,
-    reason  TEXT,
-    start   REAL NOT NULL,
-    "end"   REAL,
-    error   TEXT,
-    result  TEXT,
-    owner   TEXT NOT NULL
-);
-CREATE INDEX IF NOT EXISTS runs_by_task ON runs (task, run_id);
-CREATE INDEX IF NOT EXISTS runs_by_task_status ON runs (task, status, run_id);
-CREATE INDEX IF NOT EXISTS runs_by_status ON runs (status, run_id);
-"""
+# Rowids are the last column of every SQLite index, so an index on (task)
+# already returns one task's runs in run_id order: the newest N are a seek.
+_SCHEMA: tuple[str, ...] = (
+    """CREATE TABLE IF NOT EXISTS schema_version (
+        version     INTEGER NOT NULL,
+        last_opened REAL
+    )""",
+    """CREATE TABLE IF NOT EXISTS runs (
+        run_id  INTEGER PRIMARY KEY AUTOINCREMENT,
+        task    TEXT NOT NULL,
+        status  TEXT NOT NULL,
+        reason  TEXT,
+        start   REAL NOT NULL,
+        "end"   REAL,
+        error   TEXT,
+        result  TEXT,
+        owner   TEXT NOT NULL
+    )""",
+    "CREATE INDEX IF NOT EXISTS runs_by_task ON runs (task, run_id)",
+    "CREATE INDEX IF NOT EXISTS runs_by_task_status ON runs (task, status, run_id)",
+    "CREATE INDEX IF NOT EXISTS runs_by_status ON runs (status, run_id)",
+    # The latest start (how = 'start') and the latest end per final status of
+    # each task, kept by triggers so that ``last_times`` does not scan the
+    # history. Deleting runs does not lower them: they stay the latest ever.
+    """CREATE TABLE IF NOT EXISTS task_times (
+        task TEXT NOT NULL,
+        how  TEXT NOT NULL,
+        at   REAL NOT NULL,
+        PRIMARY KEY (task, how)
+    ) WITHOUT ROWID""",
+    """CREATE TRIGGER IF NOT EXISTS runs_inserted AFTER INSERT ON runs BEGIN
+        INSERT INTO task_times (task, how, at) VALUES (NEW.task, 'start', NEW.start)
+            ON CONFLICT (task, how) DO UPDATE SET at = MAX(at, excluded.at);
+        INSERT INTO task_times (task, how, at)
+            SELECT NEW.task, NEW.status, NEW."end"
+            WHERE NEW.status != 'run' AND NEW."end" IS NOT NULL
+            ON CONFLICT (task, how) DO UPDATE SET at = MAX(at, excluded.at);
+    END""",
+    """CREATE TRIGGER IF NOT EXISTS runs_finished AFTER UPDATE OF status, "end" ON runs
+    WHEN NEW.status != 'run' AND NEW."end" IS NOT NULL BEGIN
+        INSERT INTO task_times (task, how, at) VALUES (NEW.task, NEW.status, NEW."end")
+            ON CONFLICT (task, how) DO UPDATE SET at = MAX(at, excluded.at);
+    END""",
+)
+# For a file written before task_times existed (no schema_version row yet).
+_FILL_TASK_TIMES = (
+    "INSERT OR REPLACE INTO task_times (task, how, at) "
+    "SELECT task, 'start', MAX(start) FROM runs GROUP BY task",
+    'INSERT OR REPLACE INTO task_times (task, how, at) SELECT task, status, MAX("end") '
+    "FROM runs WHERE status != 'run' AND \"end\" IS NOT NULL GROUP BY task, status",
+)
 _COLUMNS = 'task, run_id, status, reason, start, "end", error, result'
 _STATUSES = ("run", *FINAL_STATUSES)
 
@@ -120,7 +151,8 @@ class RunStore:
         self._closed = False
         if self.path is None:
             self._conn = sqlite3.connect(":memory:", check_same_thread=False, isolation_level=None)
-            self._conn.executescript(_SCHEMA)
+            for statement in _SCHEMA:
+                self._conn.execute(statement)
             self._conn.execute(
                 "INSERT INTO schema_version (version, last_opened) VALUES (?, ?)",
                 (SCHEMA_VERSION, time.time()),
@@ -198,11 +230,12 @@ class RunStore:
         conn.execute("PRAGMA synchronous=NORMAL")
 
         def prepare(conn: sqlite3.Connection) -> None:
-            for statement in _SCHEMA.split(";"):
-                if statement.strip():
-                    conn.execute(statement)
+            for statement in _SCHEMA:
+                conn.execute(statement)
             row = conn.execute("SELECT version FROM schema_version").fetchone()
             if row is None:
+                for statement in _FILL_TASK_TIMES:
+                    conn.execute(statement)
                 conn.execute(
                     "INSERT INTO schema_version (version, last_opened) VALUES (?, ?)",
                     (SCHEMA_VERSION, time.time()),
@@ -399,19 +432,18 @@ class RunStore:
         """``(latest start per task, latest end per (task, how))``, ``how`` in
         ``success | fail | terminate | crash``."""
 
-        def query(conn: sqlite3.Connection) -> tuple[list[Any], list[Any]]:
-            starts = conn.execute("SELECT task, MAX(start) FROM runs GROUP BY task").fetchall()
-            ends = conn.execute(
-                'SELECT task, status, MAX("end") FROM runs '
-                "WHERE status != 'run' AND \"end\" IS NOT NULL GROUP BY task, status"
-            ).fetchall()
-            return starts, ends
-
-        starts, ends = self._do(query, write=False)
-        return (
-            {task: start for task, start in starts},
-            {(task, how): end for task, how, end in ends},
+        rows = self._do(
+            lambda conn: conn.execute("SELECT task, how, at FROM task_times").fetchall(),
+            write=False,
         )
+        starts: dict[str, float] = {}
+        ends: dict[tuple[str, str], float] = {}
+        for task, how, at in rows:
+            if how == "start":
+                starts[task] = at
+            else:
+                ends[task, how] = at
+        return starts, ends
 
     def close(self) -> None:
         """Close the database (idempotent); later calls raise ``RunStoreError``."""
