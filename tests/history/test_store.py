@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import re
+import select
 import signal
 import sqlite3
 import stat
@@ -383,8 +384,21 @@ def _open_unprivileged(path: Path) -> str:
         finally:
             os._exit(code)
     os.close(write_fd)
-    with os.fdopen(read_fd, "rb") as reader:
-        message = reader.read().decode()
+    # A fork copies a lock another thread may hold: bound the wait, never hang.
+    chunks: list[bytes] = []
+    deadline = time.monotonic() + 30
+    with os.fdopen(read_fd, "rb", buffering=0) as reader:
+        while True:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0 or not select.select([reader], [], [], remaining)[0]:
+                os.kill(pid, signal.SIGKILL)
+                os.waitpid(pid, 0)
+                raise AssertionError("the unprivileged child did not answer within 30 s")
+            chunk = reader.read(4096)
+            if not chunk:
+                break
+            chunks.append(chunk)
+    message = b"".join(chunks).decode()
     _, status = os.waitpid(pid, 0)
     assert not _alive(pid)
     if message.startswith("child failed: PermissionError"):
