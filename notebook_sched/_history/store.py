@@ -445,6 +445,19 @@ class RunStore:
                 ends[task, how] = at
         return starts, ends
 
+    def counts(self) -> dict[str, dict[str, int]]:
+        """Number of runs per task and status (the panel's run counts)."""
+        rows = self._do(
+            lambda conn: conn.execute(
+                "SELECT task, status, COUNT(*) FROM runs GROUP BY task, status"
+            ).fetchall(),
+            write=False,
+        )
+        counts: dict[str, dict[str, int]] = {}
+        for task, status, n in rows:
+            counts.setdefault(task, {})[status] = n
+        return counts
+
     def close(self) -> None:
         """Close the database (idempotent); later calls raise ``RunStoreError``."""
         with self._lock:

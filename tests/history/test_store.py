@@ -742,3 +742,12 @@ def test_last_times_are_the_latest_ever(opened, db):
     early = store.start("a", T0)  # another scheduler's clock may lag
     store.finish(early.run_id, "success", end=T0 + 1)
     assert store.last_times() == ({"a": T0 + 100}, {("a", "success"): T0 + 101})
+
+
+def test_counts_per_task_and_status(tmp_path):
+    store = RunStore(tmp_path / "runs.sqlite")
+    for task, status in [("a", "success"), ("a", "success"), ("a", "fail"), ("b", "crash")]:
+        record = store.start(task, 1.0)
+        store.finish(record.run_id, status, end=2.0)
+    store.start("b", 3.0)
+    assert store.counts() == {"a": {"success": 2, "fail": 1}, "b": {"crash": 1, "run": 1}}
