@@ -101,6 +101,9 @@ def _parse_text(text: str, what: str, never: bool) -> Fraction:
     if match := _CLOCK.fullmatch(stripped):
         hours, minutes, seconds = match.groups()
         return int(hours) * 3600 + int(minutes) * 60 + Fraction(seconds)
+    if ":" in stripped:
+        why = "a clock form is H:MM:SS, with minutes and seconds from 00 to 59"
+        raise _fail(text, what, why, never)
     total, pos = Fraction(0), len(text) - len(text.lstrip())
     while pos < len(text):
         match = _PIECE.match(text, pos)

@@ -62,7 +62,9 @@ class Window:
         self, period: Period, start: float, end: float, text: str | None, full: bool = False
     ) -> None:
         self.period = period
-        self.full = full or (start == 0 and end >= period.longest)
+        # an end at or past the longest period is the period's end: one form for equality
+        end = math.inf if end >= period.longest else end
+        self.full = full or (start == 0 and end == math.inf)
         self.start, self.end = (0.0, math.inf) if self.full else (float(start), float(end))
         self.text = text
 
