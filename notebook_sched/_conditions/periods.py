@@ -48,7 +48,7 @@ class Periodic(Condition):
 
     def _with(self, method: str, *args: object) -> Periodic:
         if self.window.text is not None:
-            raise ValueError(f"{self} already has a window; start from {self.name}")
+            raise ValueError(f"{str(self)!r} already has a window; start from {self.name}")
         try:
             window = getattr(self._scale, method)(*args)
         except (TypeError, ValueError) as exc:
