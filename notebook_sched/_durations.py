@@ -112,9 +112,7 @@ def _parse_text(text: str, what: str, never: bool) -> Fraction:
             raise _fail(text, what, f"cannot read {text[pos:end]!r}", never, (pos, end))
         number, unit = match.groups()
         if not unit:
-            span = match.span(1)
-            why = f"{number!r} has no unit" if number != stripped else "it has no unit"
-            raise _fail(text, what, why, never, span)
+            raise _fail(text, what, f"{number!r} has no unit", never, match.span(1))
         factor = _UNITS.get(unit.lower())
         if factor is None:
             raise _fail(text, what, f"unknown unit {unit!r}", never, match.span(2))
