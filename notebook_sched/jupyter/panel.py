@@ -43,19 +43,27 @@ __all__ = ["SchedulerPanel", "TaskRow"]
 RECENT_RUNS = 10
 _MIN_REFRESH = 0.5  # seconds: condition states shown need not be finer than this
 _COLUMNS = [
-    ("task", "11em"),
-    ("execution", "6em"),
-    ("status", "7em"),
-    ("start condition / next start", "17em"),
-    ("end condition", "15em"),
-    ("timeout", "7em"),
-    ("last outcome", "12em"),
-    ("runs", "11em"),
+    ("task", "minmax(7em, auto)"),
+    ("execution", "auto"),
+    ("status", "auto"),
+    ("start condition / next start", "minmax(10em, auto)"),
+    ("end condition", "minmax(8em, auto)"),
+    ("timeout", "6em"),
+    ("last outcome", "minmax(8em, auto)"),
+    ("runs", "minmax(6em, auto)"),
+    ("", "auto"),
+    ("", "auto"),
 ]
+# One grid for the titles and every row, so the columns line up.
+_GRID = w.Layout(
+    grid_template_columns=" ".join(width for _, width in _COLUMNS),
+    grid_gap="2px 12px",
+    align_items="center",
+)
 
 
-def _cell(width: str, value: str = "") -> w.HTML:
-    return w.HTML(value, layout=w.Layout(width=width, overflow="hidden"))
+def _cell(value: str = "") -> w.HTML:
+    return w.HTML(value, layout=w.Layout(overflow="hidden"))
 
 
 def _clock_text(when: datetime | None) -> str:
@@ -67,40 +75,38 @@ def _clock_text(when: datetime | None) -> str:
     return f"next {when.strftime(fmt)}"
 
 
-class TaskRow(w.HBox):
-    """One task: what it is, how it is doing, and its Run / Terminate buttons."""
+class TaskRow:
+    """One task's cells in the panel's grid: what it is, how it is doing, and
+    its Run / Terminate buttons."""
 
     def __init__(self, panel: SchedulerPanel, name: str) -> None:
-        widths = [width for _, width in _COLUMNS]
         self.name = name
-        self.name_label = _cell(widths[0], f"<b>{html.escape(name)}</b>")
-        self.execution_label = _cell(widths[1])
-        self.status_label = _cell(widths[2])
-        self.start_label = _cell(widths[3])
-        self.end_label = _cell(widths[4])
-        self.countdown = Countdown(layout=w.Layout(width=widths[5]))
-        self.outcome_label = _cell(widths[6])
-        self.counts_label = _cell(widths[7])
+        self.name_label = _cell(f"<b>{html.escape(name)}</b>")
+        self.execution_label = _cell()
+        self.status_label = _cell()
+        self.start_label = _cell()
+        self.end_label = _cell()
+        self.countdown = Countdown()
+        self.outcome_label = _cell()
+        self.counts_label = _cell()
         self.run_button = w.Button(description="Run", layout=w.Layout(width="5em"))
         self.terminate_button = w.Button(
-            description="Terminate", button_style="warning", layout=w.Layout(width="7em")
+            description="Terminate", button_style="warning", layout=w.Layout(width="8.5em")
         )
         self.run_button.on_click(lambda _: panel._act(lambda: panel._run(name)))
         self.terminate_button.on_click(lambda _: panel._act(lambda: panel._terminate(name)))
-        super().__init__(
-            [
-                self.name_label,
-                self.execution_label,
-                self.status_label,
-                self.start_label,
-                self.end_label,
-                self.countdown,
-                self.outcome_label,
-                self.counts_label,
-                self.run_button,
-                self.terminate_button,
-            ]
-        )
+        self.cells: list[w.Widget] = [
+            self.name_label,
+            self.execution_label,
+            self.status_label,
+            self.start_label,
+            self.end_label,
+            self.countdown,
+            self.outcome_label,
+            self.counts_label,
+            self.run_button,
+            self.terminate_button,
+        ]
 
     def show_task(self, task: Task, scheduler_state: str) -> None:
         status = task.status
@@ -174,10 +180,8 @@ class SchedulerPanel(w.VBox):
             layout=w.Layout(align_items="center"),
         )
         self.rows: dict[str, TaskRow] = {}
-        self._table = w.VBox()
-        self._column_titles = w.HBox(
-            [_cell(width, f"<small><b>{title}</b></small>") for title, width in _COLUMNS]
-        )
+        self._table = w.GridBox(layout=_GRID)
+        self._column_titles = [_cell(f"<small><b>{title}</b></small>") for title, _ in _COLUMNS]
         self.runs_view = w.HTML()
         super().__init__([header, self._table, w.HTML("<b>Recent runs</b>"), self.runs_view])
         self.add_class("notebook-sched-panel")
@@ -219,7 +223,10 @@ class SchedulerPanel(w.VBox):
             if name not in self.rows:
                 self.rows[name] = TaskRow(self, name)
                 self._show_row(name)
-        self._table.children = [self._column_titles, *self.rows.values()]
+        self._table.children = [
+            *self._column_titles,
+            *(cell for row in self.rows.values() for cell in row.cells),
+        ]
 
     def _show_row(self, name: str) -> None:
         row, task = self.rows.get(name), self._app.tasks.get(name)
