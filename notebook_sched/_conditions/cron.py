@@ -58,11 +58,17 @@ class Cron(Condition):
             if fire > after:
                 return fire
 
+    def _fire(self, ctx: Context) -> float:
+        """The first fire time that has not started the task yet."""
+        reference = since(ctx)
+        # nothing to count from (no run, no scheduler start): only fire times to come
+        return self.next_fire(ctx.now if reference == float("-inf") else reference, ctx.tz)
+
     def _is_true(self, ctx: Context) -> bool:
-        return self.next_fire(since(ctx), ctx.tz) <= ctx.now
+        return self._fire(ctx) <= ctx.now
 
     def next_change(self, ctx: Context) -> float | None:
-        fire = self.next_fire(since(ctx), ctx.tz)
+        fire = self._fire(ctx)
         return fire if fire > ctx.now else None
 
     def __str__(self) -> str:

@@ -27,7 +27,6 @@ from __future__ import annotations
 import difflib
 import re
 from collections.abc import Callable
-from dataclasses import dataclass
 
 from .._durations import DurationError, parse_timedelta
 from .base import All, Any, Condition, Not, false, true
@@ -37,12 +36,11 @@ from .every import Every
 from .periods import Periodic, daily, hourly, monthly, weekly
 from .points import Point
 from .tasks import Running, TaskFinished
-from .time_windows import time_of_day, time_of_week
+from .time_windows import WindowFactory, time_of_day, time_of_week
+from .tokens import ConditionSyntaxError, Source, Token
 
 __all__ = ["ConditionSyntaxError", "parse_condition", "to_condition"]
 
-_SPECIAL = "()&|~"
-_ESCAPES = {"n": "\n", "t": "\t", "r": "\r"}
 _CLOCK_LIKE = re.compile(r"\d{1,2}:\d{2}(?::\d{2})?")
 _STARTS = ("every", "hourly", "daily", "weekly", "monthly", "time", "after", "task", "cron")
 _ATOM_HINT = (
@@ -60,80 +58,9 @@ _WINDOW_WORDS = ("between", "after", "before", "at", "on")
 _COMBINE_HINT = "combine conditions with & (and), | (or) and ~ (not)"
 
 
-class ConditionSyntaxError(ValueError):
-    """A condition string that cannot be read; the message quotes it and
-    points at the offending word."""
-
-
-@dataclass(frozen=True)
-class Token:
-    """A word, a quoted name (``kind="name"``, ``text`` its value), one of
-    ``( ) & | ~``, or the end; ``start``/``end`` index the source text."""
-
-    kind: str
-    text: str
-    start: int
-    end: int
-
-    def is_word(self, *words: str) -> bool:
-        return self.kind == "word" and self.text.lower() in words
-
-
-class _Source:
-    """The text being parsed, and errors that point into it."""
-
-    def __init__(self, text: str) -> None:
-        self.text = text
-
-    def error(self, start: int, end: int, why: str) -> ConditionSyntaxError:
-        # The text is shown raw under the message (tabs and newlines blanked
-        # so that the carets line up).
-        shown = re.sub(r"\s", " ", self.text)
-        caret = " " * start + "^" * max(1, end - start)
-        return ConditionSyntaxError(
-            f"condition {self.text!r} is not understood at column {start + 1}: {why}\n"
-            f"    {shown}\n    {caret}"
-        )
-
-    def tokens(self) -> list[Token]:
-        text, found, i = self.text, [], 0
-        while i < len(text):
-            char = text[i]
-            if char.isspace():
-                i += 1
-            elif char in _SPECIAL:
-                found.append(Token(char, char, i, i + 1))
-                i += 1
-            elif char in "'\"":
-                found.append(self._quoted(i))
-                i = found[-1].end
-            else:
-                start = i
-                while i < len(text) and not (
-                    text[i].isspace() or text[i] in _SPECIAL or text[i] in "'\""
-                ):
-                    i += 1
-                found.append(Token("word", text[start:i], start, i))
-        found.append(Token("end", "", len(text), len(text)))
-        return found
-
-    def _quoted(self, start: int) -> Token:
-        quote, text, chars, i = self.text[start], self.text, [], start + 1
-        while i < len(text) and text[i] != quote:
-            if text[i] == "\\" and i + 1 < len(text):
-                i += 1
-                chars.append(_ESCAPES.get(text[i], text[i]))
-            else:
-                chars.append(text[i])
-            i += 1
-        if i == len(text):
-            raise self.error(start, len(text), f"the quote {quote} is never closed")
-        return Token("name", "".join(chars), start, i + 1)
-
-
 class _Parser:
     def __init__(self, text: str) -> None:
-        self.source = _Source(text)
+        self.source = Source(text)
         self.tokens = self.source.tokens()
         self.i = 0
 
@@ -147,10 +74,12 @@ class _Parser:
         self.i += 1
         return token
 
-    def fail(self, token: Token, why: str) -> ValueError:
+    def fail(self, token: Token, why: str) -> ConditionSyntaxError:
         return self.source.error(token.start, token.end, why)
 
-    def unexpected(self, token: Token, expected: str, choices: tuple[str, ...] = ()) -> ValueError:
+    def unexpected(
+        self, token: Token, expected: str, choices: tuple[str, ...] = ()
+    ) -> ConditionSyntaxError:
         if token.kind == "end":
             return self.fail(token, f"the condition ends too early; expected {expected}")
         what = "quoted name " if token.kind == "name" else ""
@@ -220,13 +149,20 @@ class _Parser:
             raise self.unexpected(token, _ATOM_HINT, (*_STARTS, "true", "false"))
         word = self.take().text.lower()
         if word in ("true", "false"):
-            return true if word == "true" else false
-        if word in _PERIODS:
-            return self.period(*_PERIODS[word])
-        atom: Callable[[], Condition] = getattr(self, f"atom_{word}")
-        atom_result = atom()
+            result = true if word == "true" else false
+        elif word in _PERIODS:
+            result = self.period(*_PERIODS[word])
+        else:
+            atoms: dict[str, Callable[[], Condition]] = {
+                "every": self.atom_every,
+                "time": self.atom_time,
+                "after": self.atom_after,
+                "task": self.atom_task,
+                "cron": self.atom_cron,
+            }
+            result = atoms[word]()
         self.no_trailing_word()
-        return atom_result
+        return result
 
     def no_trailing_word(self) -> None:
         token = self.peek()
@@ -264,26 +200,24 @@ class _Parser:
         if token.is_word(*_WINDOW_WORDS):
             return self.window(base, scale, self.take())
         if token.kind in ("word", "name"):
+            # say what may follow a period, not just what may follow a condition
             raise self.unexpected(
                 token, "between, after, before, at, on, &, |, ')' or the end", _WINDOW_WORDS
             )
         return base
 
-    def window(self, builder: object, scale: Scale, clause: Token) -> Condition:
+    def window(self, builder: WindowFactory | Periodic, scale: Scale, clause: Token) -> Condition:
         """``between X and Y`` / ``after X`` / ``before X`` / ``at X`` / ``on X``."""
         word = clause.text.lower()
-        first = self.value(scale, end=word == "before")
-        values = [first]
+        values = [self.value(scale, end=word == "before")]
         if word == "between":
             self.keyword("and", expected="'and', as in 'between 08:00 and 18:00'")
             values.append(self.value(scale, end=True))
         method = "at" if word == "on" else word
         try:
-            result: Condition = getattr(builder, method)(*(text for text, _ in values))
-        except (TypeError, ValueError) as exc:
+            return getattr(builder, method)(*(text for text, _ in values))
+        except (TypeError, ValueError) as exc:  # each bound was fine: the pair is not
             raise self.source.error(clause.start, values[-1][1].end, str(exc)) from None
-        self.no_trailing_word()
-        return result
 
     def value(self, scale: Scale, *, end: bool) -> tuple[str, Token]:
         """The text of one window bound, checked on its own so that an error
@@ -363,8 +297,8 @@ def to_condition(value: object, *, what: str) -> Condition | None:
     if isinstance(value, str):
         try:
             return parse_condition(value)
-        except ValueError as exc:
-            raise ValueError(f"{what}: {exc}") from None
+        except ConditionSyntaxError as exc:
+            raise ConditionSyntaxError(f"{what}: {exc}") from None
     hint = "; wrap a function with condition(func)" if callable(value) else ""
     raise TypeError(
         f"{what} must be a condition or a condition string like 'every 10 seconds', "

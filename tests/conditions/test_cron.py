@@ -10,6 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from wall_support import BERLIN, NEW_YORK, UTC, ZONES, at, ctx, system_zone, zone_and_instant
 
+from notebook_sched._conditions.base import StaticContext
 from notebook_sched._conditions.cron import Cron, cron
 from notebook_sched._conditions.wallclock import wall
 
@@ -63,6 +64,13 @@ def test_a_scheduler_condition_counts_from_the_scheduler_start():
     )
     assert cron("0 10 * * *").is_true(context)
     assert not cron("0 11 * * *").is_true(context)
+
+
+def test_without_any_start_only_fire_times_to_come_count():
+    context = StaticContext(now=at(D(2024, 6, 3, 10, 45), BERLIN), tz=BERLIN)
+    context.started_at = None  # a scheduler that has not started
+    assert not cron("* * * * *").is_true(context)
+    assert local(cron("* * * * *").next_change(context)) == D(2024, 6, 3, 10, 46)
 
 
 @pytest.mark.parametrize(
