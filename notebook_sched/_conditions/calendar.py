@@ -27,6 +27,9 @@ class Period:
     # How far ahead a change is sought: far enough to find the next occurrence
     # of any window, even when a DST gap swallows one (or a month lacks the 31st).
     horizon: float
+    # ...and in steps of this much, so that a change found early spares the
+    # rest; about the spacing of a window's edges.
+    chunk: float
 
     def start(self, moment: datetime) -> datetime:
         """The start of the period that ``moment`` lies in."""
@@ -173,10 +176,10 @@ class Scale:
         )
 
 
-HOUR = Period("hour", 3600, 86400)
-DAY_PERIOD = Period("day", DAY, 4 * DAY)
-WEEK = Period("week", 7 * DAY, 16 * DAY)
-MONTH = Period("month", 31 * DAY, 100 * DAY)
+HOUR = Period("hour", 3600, horizon=DAY, chunk=3600)
+DAY_PERIOD = Period("day", DAY, horizon=4 * DAY, chunk=DAY)
+WEEK = Period("week", 7 * DAY, horizon=16 * DAY, chunk=DAY)
+MONTH = Period("month", 31 * DAY, horizon=100 * DAY, chunk=7 * DAY)
 
 HOURLY = Scale(HOUR, read_minute)
 DAILY = Scale(DAY_PERIOD, read_clock)

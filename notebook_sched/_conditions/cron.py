@@ -38,6 +38,7 @@ class Cron(Condition):
                 f"cron expression {expression!r} has {len(fields)} fields, not 5; {_FORMS}"
             )
         self.expression = " ".join(fields)
+        self._remembered: tuple[float, tzinfo | None, float] = (float("nan"), None, 0.0)
         try:
             # one step proves it parses and fires at all ("0 0 30 2 *" never does)
             croniter(self.expression, datetime(2000, 1, 1)).get_next(datetime)
@@ -50,6 +51,16 @@ class Cron(Condition):
 
     def next_fire(self, after: float, tz: tzinfo | None) -> float:
         """The first fire time later than epoch ``after``."""
+        # The reference (a last start) changes only when the task starts, while
+        # the scheduler and the panel ask again and again: remember one answer.
+        remembered = self._remembered
+        if remembered[:2] == (after, tz):
+            return remembered[2]
+        fire = self._next_fire(after, tz)
+        self._remembered = (after, tz, fire)
+        return fire
+
+    def _next_fire(self, after: float, tz: tzinfo | None) -> float:
         times = croniter(self.expression, wall(after, tz))
         while True:
             # wall times ahead of wall(after) still fire before ``after`` when

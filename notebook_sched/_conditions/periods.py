@@ -76,7 +76,12 @@ class Periodic(Condition):
         horizon = self.window.period.horizon
         edges = self.window.edges(now, now + timedelta(seconds=horizon))
         return next_wall_change(
-            lambda moment: self._inside(moment, last), edges, ctx.now, ctx.tz, horizon
+            lambda moment: self._inside(moment, last),
+            edges,
+            ctx.now,
+            ctx.tz,
+            horizon,
+            self.window.period.chunk,
         )
 
     def __str__(self) -> str:

@@ -28,7 +28,9 @@ class TimeWindow(Condition):
         now = wall(ctx.now, ctx.tz)
         horizon = self.window.period.horizon
         edges = self.window.edges(now, now + timedelta(seconds=horizon))
-        return next_wall_change(self.window.contains, edges, ctx.now, ctx.tz, horizon)
+        return next_wall_change(
+            self.window.contains, edges, ctx.now, ctx.tz, horizon, self.window.period.chunk
+        )
 
     def __str__(self) -> str:
         return f"{self.label} {self.window.text}"

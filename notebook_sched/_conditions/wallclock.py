@@ -16,16 +16,16 @@ import bisect
 import math
 import time
 from collections.abc import Callable, Iterable
-from datetime import datetime, tzinfo
+from datetime import datetime, timedelta, tzinfo
 
 __all__ = ["instants", "next_wall_change", "transitions", "wall"]
 
 # Offset changes are sought by sampling at this step; two changes closer than
 # this that cancel out would be missed, and no zone has any.
 _SAMPLE_STEP = 6 * 3600
-# Transitions are sought a day at a time, so that a change found early spares
-# sampling the rest of a long horizon.
-_CHUNK = 86400.0
+# No zone moves its clock by more than this at once (Antarctica/Troll moves it
+# by two hours); a wider margin costs only time.
+_MARGIN = timedelta(hours=3)
 
 
 def wall(t: float, tz: tzinfo | None) -> datetime:
@@ -87,24 +87,33 @@ def next_wall_change(
     now: float,
     tz: tzinfo | None,
     horizon: float,
+    chunk: float = 86400.0,
 ) -> float | None:
     """The first instant after ``now``, and at most ``horizon`` seconds later,
     at which ``inside(wall(t))`` differs from its value at ``now``; ``None``
     when there is none that soon.
 
     ``edges`` must include every wall time at which ``inside`` may change in
-    that span (extra ones cost only time).
+    that span (extra ones cost only time). The span is searched ``chunk``
+    seconds at a time, so that a change found early spares the rest.
     """
     value = inside(wall(now, tz))
     end = now + horizon
-    candidates = sorted({t for edge in edges for t in instants(edge, tz) if now < t <= end})
+    ordered = sorted(set(edges))
+    found: dict[datetime, list[float]] = {}
     lo = now
     while lo < end:
-        hi = min(lo + _CHUNK, end)
-        batch = candidates[
-            bisect.bisect_right(candidates, lo) : bisect.bisect_right(candidates, hi)
-        ]
-        for t in sorted([*batch, *transitions(lo, hi, tz)]):
+        hi = min(lo + chunk, end)
+        # the wall times shown in (lo, hi], widened by the largest offset change
+        first, last = wall(lo, tz) - _MARGIN, wall(hi, tz) + _MARGIN
+        batch = set(transitions(lo, hi, tz))
+        for edge in ordered[
+            bisect.bisect_left(ordered, first) : bisect.bisect_right(ordered, last)
+        ]:
+            if edge not in found:
+                found[edge] = instants(edge, tz)
+            batch.update(t for t in found[edge] if lo < t <= hi)
+        for t in sorted(batch):
             if inside(wall(t, tz)) != value:
                 return t
         lo = hi
