@@ -1,0 +1,338 @@
+"""notebook_sched in a plain script: the scenarios of figures 1, 2, 3 and 7.
+
+``python -m bench.ns_script '{"scenario": "termination", "kind": "async", ...}'``
+prints one ``BENCH-RESULT {...}`` line. Every scenario runs the scheduler with
+``app.start()`` on the script's running asyncio loop, as it runs on a kernel's
+loop, and bounds its own waits.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import gc
+import os
+import random
+import tempfile
+import time
+from typing import Any
+
+from bench._util import (
+    CpuSampler,
+    args_from_argv,
+    emit,
+    far_window,
+    hhmmss,
+    next_whole_second,
+    quiet_logging,
+    rss_bytes,
+    summary,
+)
+from notebook_sched import Scheduler
+from notebook_sched.args import TerminationFlag
+from notebook_sched.conds import daily, time_of_day, true
+from notebook_sched.exc import TaskTerminationException
+
+# ------------------------------------------------------------- task bodies
+
+
+async def sleeps_forever() -> None:
+    await asyncio.sleep(3600)
+
+
+def checks_flag(flag=TerminationFlag()) -> None:
+    # "A task checking its flag every 1 ms."
+    while True:
+        if flag.is_set():
+            raise TaskTerminationException()
+        time.sleep(0.001)
+
+
+def sleeps_in_child() -> None:
+    time.sleep(3600)
+
+
+BODIES = {"async": sleeps_forever, "thread": checks_flag, "process": sleeps_in_child}
+
+
+async def _wait_idle(app: Scheduler, names: list[str], limit: float) -> bool:
+    deadline = time.monotonic() + limit
+    while time.monotonic() < deadline:
+        if not any(app.tasks[n].is_alive() for n in names):
+            return True
+        await asyncio.sleep(0.01)
+    return False
+
+
+# ---------------------------------------------------- 1. termination latency
+
+
+async def termination(kind: str, rounds: int, width: int, seed: int = 1) -> dict[str, Any]:
+    """Deadline → run observed terminated: ``record.end - (record.start + timeout)``.
+
+    Each round redefines ``width`` tasks with timeouts drawn uniformly from
+    0.05–0.5 s, starts them together with ``Task.run()``, and waits for them.
+    """
+    rng = random.Random(seed)
+    app = Scheduler()
+    names = [f"{kind}{i}" for i in range(width)]
+    body = BODIES[kind]
+    for name in names:
+        app.task(execution=kind, timeout=1.0, name=name)(body)
+    app.start()
+    latencies: list[float] = []
+    problems: list[str] = []
+    if kind == "process":  # boot the zygote outside the measurement
+        app.task(execution="process", timeout=0.05, name="warmup")(sleeps_in_child)
+        app.tasks["warmup"].run()
+        await _wait_idle(app, ["warmup"], 10)
+    for _ in range(rounds):
+        timeouts = {}
+        for name in names:
+            timeouts[name] = rng.uniform(0.05, 0.5)
+            app.task(execution=kind, timeout=timeouts[name], name=name)(body)
+        for name in names:
+            app.tasks[name].run()
+        if not await _wait_idle(app, names, 15):
+            problems.append("runs still alive 15 s after the round started")
+            break
+        for name in names:
+            record = app.runs(task=name, limit=1)[0]
+            if record.status != "terminate" or record.reason != "timeout":
+                problems.append(f"{name}: {record.status}/{record.reason}")
+                continue
+            latencies.append(record.runtime - timeouts[name])
+    app.shut_down(force=True)
+    await asyncio.wait_for(app.wait(), 15)
+    return {"latency_s": summary(latencies), "samples": latencies, "problems": problems[:5]}
+
+
+# ------------------------------------------------ 1b. end-condition latency
+
+
+async def end_cond(rounds: int, width: int) -> dict[str, Any]:
+    """A ``time_of_day`` window closing: ``end_cond=~time_of_day.before(B)``
+    with B one to two seconds ahead; latency = ``record.end - B``."""
+    app = Scheduler()
+    names = [f"e{i}" for i in range(width)]
+    app.start()
+    latencies: list[float] = []
+    problems: list[str] = []
+    for _ in range(rounds):
+        boundary = next_whole_second(1.0)
+        cond = ~time_of_day.before(hhmmss(boundary))
+        for name in names:
+            app.task(execution="async", end_cond=cond, name=name)(sleeps_forever)
+        for name in names:
+            if not app.tasks[name].run():
+                problems.append(f"{name} did not start")
+        if not await _wait_idle(app, names, 10):
+            problems.append("runs still alive 10 s after the round started")
+            break
+        for name in names:
+            record = app.runs(task=name, limit=1)[0]
+            if record.reason != "end_cond":
+                problems.append(f"{name}: {record.status}/{record.reason}")
+                continue
+            latencies.append(record.end.timestamp() - boundary)
+    app.shut_down(force=True)
+    await asyncio.wait_for(app.wait(), 15)
+    return {"latency_s": summary(latencies), "samples": latencies, "problems": problems[:5]}
+
+
+# ------------------------------------------------------------ 2. idle cost
+
+
+async def noop() -> None:
+    return None
+
+
+async def idle(n: int, warmup: float, window: float, samples: int) -> dict[str, Any]:
+    """CPU seconds per wall second with ``n`` tasks not due for hours
+    (``daily.between`` a window that opens in an hour)."""
+    opens, closes = far_window()
+    cond = daily.between(opens, closes)
+    app = Scheduler()
+    t0 = time.perf_counter()
+    for i in range(n):
+        app.task(cond, name=f"idle{i}")(noop)
+    define_s = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    app.start()
+    await asyncio.sleep(0)  # the first step evaluates every task
+    await asyncio.sleep(0)
+    first_step_s = time.perf_counter() - t0
+    await asyncio.sleep(warmup)
+    sampler = CpuSampler()
+    for _ in range(samples):
+        await asyncio.sleep(window)
+        sampler.mark()
+    runs = len(app.runs())
+    app.shut_down(force=True)
+    await asyncio.wait_for(app.wait(), 15)
+    return {
+        "n": n,
+        "cpu_fraction": summary(sampler.samples),
+        "samples": sampler.samples,
+        "define_s": define_s,
+        "first_step_s": first_step_s,
+        "runs_during": runs,
+    }
+
+
+# -------------------------------------------- 3. dispatch burst (1,000 due)
+
+
+async def burst(n: int, rounds: int) -> dict[str, Any]:
+    """``n`` no-op async tasks due at the same moment (``daily.after(T)``, T a
+    whole second ahead); start latency = function entered - T, throughput =
+    n / (last entered - T). A fresh scheduler per round."""
+    latencies: list[float] = []
+    throughputs: list[float] = []
+    all_final: list[float] = []
+    problems: list[str] = []
+    for _ in range(rounds):
+        entered: list[float] = []
+
+        def make() -> Any:
+            async def f() -> None:
+                entered.append(time.time())
+
+            return f
+
+        app = Scheduler()
+        due = next_whole_second(1.0)
+        cond = daily.after(hhmmss(due))
+        for i in range(n):
+            app.task(cond, name=f"b{i}")(make())
+        app.start()
+        limit = time.monotonic() + (due - time.time()) + 30
+        while len(entered) < n and time.monotonic() < limit:
+            await asyncio.sleep(0.01)
+        if len(entered) < n:
+            problems.append(f"only {len(entered)} of {n} ran within 30 s of the due time")
+        while app.runs(status="run") and time.monotonic() < limit:
+            await asyncio.sleep(0.005)
+        all_final.append(time.time() - due)
+        if entered:
+            latencies.extend(e - due for e in entered)
+            throughputs.append(len(entered) / max(max(entered) - due, 1e-9))
+        app.shut_down(force=True)
+        await asyncio.wait_for(app.wait(), 15)
+        del app
+        gc.collect()
+    return {
+        "n": n,
+        "start_latency_s": summary(latencies),
+        "throughput_per_s": summary(throughputs, low_is_bad=True),
+        "throughputs": throughputs,
+        "all_records_final_s": summary(all_final),
+        "problems": problems[:5],
+    }
+
+
+# --------------------------------------------------------- 7. run history
+
+
+async def history(tasks: int, total: int, queries: int, limit_s: float) -> dict[str, Any]:
+    """``total`` runs of ``tasks`` no-op async tasks (start condition ``true``:
+    each runs again as soon as it ends) recorded in a ``runs_db`` file; RSS
+    growth, sustained dispatch rate, and ``app.runs(task=...)`` times."""
+    folder = tempfile.mkdtemp(prefix="nsbench-history-")
+    path = os.path.join(folder, "runs.sqlite")
+    count = 0
+
+    async def tick() -> None:
+        nonlocal count
+        count += 1
+
+    app = Scheduler(runs_db=path)
+    names = [f"h{i}" for i in range(tasks)]
+    for name in names:
+        app.task(true, name=name)(tick)
+    gc.collect()
+    rss0 = rss_bytes()
+    curve: list[tuple[int, int]] = [(0, rss0)]
+    t0 = time.monotonic()
+    app.start()
+    timed_out = False
+    next_sample = 0.5
+    while count < total:
+        await asyncio.sleep(0.05)
+        elapsed = time.monotonic() - t0
+        if elapsed >= next_sample:
+            curve.append((count, rss_bytes()))
+            next_sample += 0.5
+        if elapsed > limit_s:
+            timed_out = True
+            break
+    elapsed = time.monotonic() - t0
+    app.shut_down()
+    await asyncio.wait_for(app.wait(), 30)
+    gc.collect()
+    rss1 = rss_bytes()
+    curve.append((count, rss1))
+    recorded = sum(sum(c.values()) for c in app.run_counts().values())
+    one = names[0]
+
+    def timed(**kw: Any) -> tuple[list[float], int]:
+        times, size = [], 0
+        for _ in range(queries):
+            t = time.perf_counter()
+            size = len(app.runs(**kw))
+            times.append(time.perf_counter() - t)
+        return times, size
+
+    q_task, n_task = timed(task=one)
+    q_limit, n_limit = timed(task=one, limit=100)
+    size = os.path.getsize(path) + sum(
+        os.path.getsize(path + s) for s in ("-wal", "-shm") if os.path.exists(path + s)
+    )
+    app._store.close()
+    for name in os.listdir(folder):
+        os.unlink(os.path.join(folder, name))
+    os.rmdir(folder)
+    # The growth that matters: from after the first tenth of the runs (caches
+    # warm) to the end, and from before the first run.
+    tenth = next((rss for c, rss in curve if c >= total / 10), rss0)
+    return {
+        "tasks": tasks,
+        "target_runs": total,
+        "recorded_runs": recorded,
+        "timed_out": timed_out,
+        "elapsed_s": elapsed,
+        "runs_per_s": count / elapsed if elapsed else None,
+        "rss_before_mb": rss0 / 2**20,
+        "rss_after_mb": rss1 / 2**20,
+        "rss_growth_mb": (rss1 - rss0) / 2**20,
+        "rss_growth_after_first_tenth_mb": (rss1 - tenth) / 2**20,
+        "rss_curve": [(c, round(r / 2**20, 2)) for c, r in curve],
+        "db_bytes": size,
+        "runs_task_s": summary(q_task),
+        "runs_task_records": n_task,
+        "runs_task_limit100_s": summary(q_limit),
+        "runs_task_limit100_records": n_limit,
+    }
+
+
+SCENARIOS = {
+    "termination": termination,
+    "end_cond": end_cond,
+    "idle": idle,
+    "burst": burst,
+    "history": history,
+}
+
+
+def main() -> None:
+    quiet_logging()
+    args = args_from_argv()
+    name = args.pop("scenario")
+    t0 = time.monotonic()
+    result = asyncio.run(SCENARIOS[name](**args))
+    result["wall_s"] = time.monotonic() - t0
+    result["pid"] = os.getpid()
+    emit(result)
+
+
+if __name__ == "__main__":
+    main()
