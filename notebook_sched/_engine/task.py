@@ -122,6 +122,9 @@ def define_task(
                 f"{label}: execution 'process' needs a function that can be sent to a "
                 f"child process, but {name} cannot be pickled: {exc!r}"
             ) from exc
+        from .._execution import zygote
+
+        zygote.prestart()  # boot the zygote now, not at the first run's expense
 
     return TaskDefinition(
         name=name,

@@ -80,10 +80,10 @@ class ProcessHandle:
         payload = (list(sys.path), os.getcwd(), dict(os.environ), blob)
         self._write_payload(payload_w, pickle.dumps(payload))
         report = _read_all(result_r)
+        end = job.now()  # the child has reported, or died: its run is over
         returncode = zygote.exit_code(server, pid)
         with self._lock:
             self._exited = True
-        end = job.now()
         self._close_flag()
         if returncode is None:
             job.done(Outcome("crash", end, error="the zygote process died during the run"))
