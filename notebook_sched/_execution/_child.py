@@ -74,9 +74,8 @@ def run_child(payload_fd: int, result_fd: int, flag_fd: int, parent_pid: int) ->
     try:
         import cloudpickle
 
-        from notebook_sched._execution.base import failure_text, short_repr
+        from notebook_sched._execution.base import outcome_of_error, outcome_of_value
         from notebook_sched.args import TerminationFlag
-        from notebook_sched.exc import TaskTerminationException
 
         sys_path, cwd, env, blob = pickle.loads(_read_all(payload_fd))
         # The zygote started long ago: take the kernel's present directory,
@@ -92,12 +91,11 @@ def run_child(payload_fd: int, result_fd: int, flag_fd: int, parent_pid: int) ->
             value = func(**kwargs)
             if inspect.iscoroutine(value):
                 value = asyncio.run(value)
-        except TaskTerminationException as exc:
-            message = ("terminate", failure_text(exc), None)
         except BaseException as exc:
-            message = ("fail", failure_text(exc), None)
+            outcome = outcome_of_error(exc, 0.0)
         else:
-            message = ("success", None, short_repr(value))
+            outcome = outcome_of_value(value, 0.0)
+        message = (outcome.status, outcome.error, outcome.result)
     except BaseException as exc:  # the payload itself could not be loaded
         import traceback
 

@@ -7,8 +7,7 @@ import asyncio
 import threading
 
 from ..args import TerminationFlag
-from ..exc import TaskTerminationException
-from .base import Job, Outcome, failure_text, short_repr
+from .base import Job, Outcome, outcome_of_error, outcome_of_value
 
 __all__ = ["start"]
 
@@ -26,12 +25,10 @@ class AsyncHandle:
             value = await job.func(**job.kwargs(TerminationFlag(self._flag_event)))
         except asyncio.CancelledError:
             outcome = Outcome("terminate", job.now())
-        except TaskTerminationException as exc:
-            outcome = Outcome("terminate", job.now(), error=failure_text(exc))
         except BaseException as exc:  # the scheduler must outlive any task
-            outcome = Outcome("fail", job.now(), error=failure_text(exc))
+            outcome = outcome_of_error(exc, job.now())
         else:
-            outcome = Outcome("success", job.now(), result=short_repr(value))
+            outcome = outcome_of_value(value, job.now())
         job.done(outcome)
 
     def _cancelled_before_start(self, task: asyncio.Task[None]) -> None:

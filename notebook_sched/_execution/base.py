@@ -10,12 +10,15 @@ from dataclasses import dataclass, field
 from typing import Any, Literal, Protocol
 
 from ..args import TerminationFlag
+from ..exc import TaskTerminationException
 
 __all__ = [
     "Job",
     "Outcome",
     "RunHandle",
     "failure_text",
+    "outcome_of_error",
+    "outcome_of_value",
     "short_repr",
 ]
 
@@ -72,3 +75,14 @@ def failure_text(exc: BaseException) -> str:
     if isinstance(exc, SystemExit):
         return f"SystemExit({exc.code!r}): the task called sys.exit()"
     return "".join(traceback.format_exception(exc)).rstrip()
+
+
+def outcome_of_value(value: object, end: float) -> Outcome:
+    """A run that returned ``value``."""
+    return Outcome("success", end, result=short_repr(value))
+
+
+def outcome_of_error(exc: BaseException, end: float) -> Outcome:
+    """A run that raised: ``terminate`` for ``TaskTerminationException``, else ``fail``."""
+    status = "terminate" if isinstance(exc, TaskTerminationException) else "fail"
+    return Outcome(status, end, error=failure_text(exc))

@@ -6,8 +6,7 @@ from __future__ import annotations
 import threading
 
 from ..args import TerminationFlag
-from ..exc import TaskTerminationException
-from .base import Job, Outcome, failure_text, short_repr
+from .base import Job, outcome_of_error, outcome_of_value
 
 __all__ = ["start"]
 
@@ -17,12 +16,10 @@ class MainHandle:
         self._flag_event = threading.Event()
         try:
             value = job.func(**job.kwargs(TerminationFlag(self._flag_event)))
-        except TaskTerminationException as exc:
-            outcome = Outcome("terminate", job.now(), error=failure_text(exc))
-        except BaseException as exc:
-            outcome = Outcome("fail", job.now(), error=failure_text(exc))
+        except BaseException as exc:  # the scheduler must outlive any task
+            outcome = outcome_of_error(exc, job.now())
         else:
-            outcome = Outcome("success", job.now(), result=short_repr(value))
+            outcome = outcome_of_value(value, job.now())
         job.done(outcome)
 
     def stop(self) -> None:

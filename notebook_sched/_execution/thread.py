@@ -9,7 +9,7 @@ import threading
 
 from ..args import TerminationFlag
 from ..exc import TaskTerminationException
-from .base import Job, Outcome, failure_text, short_repr
+from .base import Job, outcome_of_error, outcome_of_value
 
 __all__ = ["start"]
 
@@ -41,12 +41,10 @@ class ThreadHandle:
                 # From here on no exception may be injected: the outcome is being built.
                 with self._lock:
                     self._finished = True
-        except TaskTerminationException as exc:
-            outcome = Outcome("terminate", job.now(), error=failure_text(exc))
-        except BaseException as exc:
-            outcome = Outcome("fail", job.now(), error=failure_text(exc))
+        except BaseException as exc:  # the scheduler must outlive any task
+            outcome = outcome_of_error(exc, job.now())
         else:
-            outcome = Outcome("success", job.now(), result=short_repr(value))
+            outcome = outcome_of_value(value, job.now())
         job.done(outcome)
 
     def stop(self) -> None:
