@@ -15,8 +15,6 @@ from __future__ import annotations
 
 import asyncio
 import atexit
-import heapq
-import itertools
 import logging
 import threading
 import types
@@ -31,6 +29,7 @@ from .._execution import async_, main, process, thread
 from .._execution.base import Job, Outcome
 from .._history.records import RunRecord
 from .._history.store import RunStore
+from .agenda import Agenda
 from .clock import Clock, SystemClock
 from .config import build_config
 from .context import EngineContext
@@ -121,12 +120,7 @@ class Scheduler:
         self._live: dict[str, Run] = {}
         self._starts, self._finishes = self._store.last_times()
         self._last_records: dict[str, RunRecord] = {}
-        # Schedule state
-        self._heap: list[tuple[float, int, str]] = []
-        self._check_at: dict[str, float] = {}
-        self._seq = itertools.count()
-        self._dirty: set[str] = set()
-        self._dependents: dict[str, set[str]] = {}
+        self._agenda = Agenda()
 
     # ------------------------------------------------------------ public API
 
@@ -322,7 +316,7 @@ class Scheduler:
         self._loop = loop
         self._loop_thread = None if own_thread else threading.get_ident()
         self._stopped.clear()
-        self._dirty.update(self._tasks)
+        self._agenda.mark(self._tasks)
         if own_thread:
             atexit.unregister(self._at_exit)  # once, however often it restarts
             atexit.register(self._at_exit)
@@ -399,7 +393,7 @@ class Scheduler:
             self._clock.remove_listener(on_jump)
 
     async def _sleep(self, wake: asyncio.Event, when: float | None) -> None:
-        if self._dirty:
+        if self._agenda.has_marked:
             await asyncio.sleep(0)
             return
         delay = None if when is None else self._clock.seconds_until(when)
@@ -432,12 +426,7 @@ class Scheduler:
             shut = self._config.shut_cond
             if shut is not None and self._evaluate_safely(shut, now, None, "shut_cond"):
                 self._begin_shutdown(self._config.instant_shutdown, now)
-        while self._heap and self._heap[0][0] <= now:
-            when, _, name = heapq.heappop(self._heap)
-            if self._check_at.get(name) == when:
-                del self._check_at[name]
-                self._dirty.add(name)
-        dirty, self._dirty = self._dirty, set()
+        dirty = self._agenda.take_due(now)
         launches: list[Run] = []
         for name in dirty:
             run = self._evaluate(name, now)
@@ -459,7 +448,7 @@ class Scheduler:
                     if end.is_true(ctx):
                         run.terminate("end_cond", now)
                     else:
-                        self._schedule(name, end.next_change(ctx))
+                        self._agenda.check_at(name, end.next_change(ctx))
                 return None
             start = definition.start_cond
             if self._state != "running" or task.disabled or start is None:
@@ -467,14 +456,14 @@ class Scheduler:
             if end is not None and end.is_true(ctx):
                 # Not while its own end condition holds: look again when either may change.
                 times = [t for t in (end.next_change(ctx), start.next_change(ctx)) if t is not None]
-                self._schedule(name, min(times, default=None))
+                self._agenda.check_at(name, min(times, default=None))
                 return None
             if start.is_true(ctx):
                 return self._launch(task, now)
-            self._schedule(name, start.next_change(ctx))
+            self._agenda.check_at(name, start.next_change(ctx))
         except Exception:
             log.exception("notebook_sched: evaluating the conditions of task %r failed", name)
-            self._schedule(name, now + max(self._config.cycle_sleep, 1.0))
+            self._agenda.check_at(name, now + max(self._config.cycle_sleep, 1.0))
         return None
 
     def _evaluate_safely(self, cond: Condition, now: float, task: str | None, what: str) -> bool:
@@ -484,22 +473,9 @@ class Scheduler:
             log.exception("notebook_sched: evaluating %s failed", what)
             return False
 
-    def _schedule(self, name: str, when: float | None) -> None:
-        if when is None:
-            self._check_at.pop(name, None)
-            return
-        if self._check_at.get(name) == when:
-            return
-        self._check_at[name] = when
-        heapq.heappush(self._heap, (when, next(self._seq), name))
-        if len(self._heap) > 2 * len(self._check_at) + 64:  # drop superseded entries
-            self._heap = [(t, next(self._seq), n) for n, t in self._check_at.items()]
-            heapq.heapify(self._heap)
-
     def _next_wake(self) -> float | None:
         times = []
-        if self._heap:
-            times.append(self._heap[0][0])
+        times.append(self._agenda.next_time())
         shut = self._config.shut_cond
         if shut is not None and self._state == "running":
             try:
@@ -509,10 +485,6 @@ class Scheduler:
         if self._state == "shutting_down":
             times.append(self._abandon_at())
         return min((t for t in times if t is not None), default=None)
-
-    def _mark_dirty(self, name: str) -> None:
-        self._dirty.add(name)
-        self._dirty.update(self._dependents.get(name, ()))
 
     # ------------------------------------------------------------ runs
 
@@ -534,7 +506,7 @@ class Scheduler:
         self._live[definition.name] = run
         self._starts[definition.name] = now
         self._last_records[definition.name] = record
-        self._mark_dirty(definition.name)
+        self._agenda.mark_with_watchers(definition.name)
         self._emit(RunStarted(record, run.deadline))
         return run
 
@@ -591,7 +563,7 @@ class Scheduler:
                 del self._live[name]
             self._finishes[(name, status)] = outcome.end
             self._last_records[name] = record
-            self._mark_dirty(name)
+            self._agenda.mark_with_watchers(name)
             self._emit(RunFinished(record))
             if self._state == "shutting_down" and not self._live:
                 self._finish_stop()
@@ -648,20 +620,16 @@ class Scheduler:
             else:
                 task._definition = definition  # a live run keeps its own definition
                 task._disabled = disabled
-            for dependents in self._dependents.values():
-                dependents.discard(name)
             refs: frozenset[str] = frozenset()
             for cond in (definition.start_cond, definition.end_cond):
                 if cond is not None:
                     refs |= cond.task_refs()
-            for ref in refs:
-                self._dependents.setdefault(ref, set()).add(name)
-            self._check_at.pop(name, None)
+            self._agenda.watch(name, refs)
             self._task_changed(task)
 
     def _task_changed(self, task: Task) -> None:
         with self._lock:
-            self._dirty.add(task.name)
+            self._agenda.mark([task.name])
             self._emit(TaskChanged(task.name))
             self._wake_loop()
 
