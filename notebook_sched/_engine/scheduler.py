@@ -46,6 +46,11 @@ log = logging.getLogger("notebook_sched")
 State = Literal["stopped", "running", "shutting_down"]
 F = TypeVar("F", bound=Callable[..., Any])
 
+# Running schedulers, held strongly: the loop keeps only weak references to its
+# tasks, so a scheduler whose variable a re-run cell rebound must not be
+# collected while it runs.
+_RUNNING: set[Scheduler] = set()
+
 _EXECUTORS = {
     "async": async_.start,
     "thread": thread.start,
@@ -316,6 +321,7 @@ class Scheduler:
         self._loop = loop
         self._loop_thread = None if own_thread else threading.get_ident()
         self._stopped.clear()
+        _RUNNING.add(self)
         self._agenda.mark(self._tasks)
         if own_thread:
             atexit.unregister(self._at_exit)  # once, however often it restarts
@@ -718,6 +724,7 @@ class Scheduler:
         self._state = "stopped"
         self._forced_at = None
         self._stopped.set()
+        _RUNNING.discard(self)
         waiters, self._waiters = self._waiters, []
         for loop, future in waiters:
             _resolve(loop, future)

@@ -211,3 +211,28 @@ def test_start_twice_warns_and_shut_down_when_idle_stops_at_once(make_scheduler)
     app.shut_down()
     assert app.state == "stopped"
     assert app.join(5)
+
+
+def test_a_running_scheduler_is_not_collected_when_its_name_is_rebound():
+    import gc
+    import weakref
+
+    async def cell():
+        app = Scheduler()
+
+        @app.task()  # idle: no timer of the loop refers to the scheduler
+        async def manual(): ...
+
+        app.start()
+        ref = weakref.ref(app)
+        del app  # the cell defining app is re-run: the old one loses its name
+        await asyncio.sleep(0.01)
+        gc.collect()
+        old = ref()
+        assert old is not None and old.state == "running"
+        assert old.tasks["manual"].run() is True
+        old.shut_down()
+        await old.wait(5)
+        return old.tasks["manual"].last_run.status
+
+    assert asyncio.run(cell()) == "success"
