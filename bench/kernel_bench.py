@@ -27,6 +27,8 @@ from typing import Any
 
 from bench._util import args_from_argv, emit, summary
 
+# The folder notebook_sched and bench are imported from (the repository, or the
+# orchestrator's snapshot of it); the kernel runs on this process's interpreter.
 ROOT = Path(__file__).resolve().parents[1]
 CELL_PREFIX = "BENCH-CELL "
 
@@ -85,7 +87,7 @@ class Kernel:
         os.environ.pop("JUPYTER_PATH", None)
         spec = home / "data" / "kernels" / "nsbench"
         spec.mkdir(parents=True, exist_ok=True)
-        python = str(ROOT / ".venv" / "bin" / "python")
+        python = sys.executable
         (spec / "kernel.json").write_text(
             json.dumps(
                 {
@@ -283,16 +285,22 @@ print("BENCH-CELL " + json.dumps([time.time(), sum(sum(c.values()) for c in app.
 """
 
 
-def _round_trips(k: Kernel, n: int, gap: float) -> list[float]:
-    out = []
+def _round_trips(k: Kernel, n: int, gap: float, limit: float = 60.0) -> list[float]:
+    """Up to ``n`` round trips, ``gap`` s apart, for at most ``limit`` s."""
+    out: list[float] = []
+    stop = time.monotonic() + limit
     for _ in range(n):
+        if time.monotonic() > stop:
+            break
         rtt, _ = k.execute("1+1", 10)
         out.append(rtt)
         time.sleep(gap)
     return out
 
 
-def responsiveness(tasks: int, interval: float, requests: int, gap: float) -> dict[str, Any]:
+def responsiveness(
+    tasks: int, interval: float, requests: int, gap: float, phase_limit: float = 30.0
+) -> dict[str, Any]:
     """Round trips of ``execute_request("1+1")``: in an idle kernel, then with
     the scheduler running ``tasks`` tasks every ``interval`` s, then with its
     panel displayed too (the figure)."""
@@ -300,7 +308,7 @@ def responsiveness(tasks: int, interval: float, requests: int, gap: float) -> di
     def phase(k: Kernel) -> dict[str, Any]:
         t_a, runs_a = k.cell_json(RUN_COUNT)
         m0 = time.monotonic()
-        rtts = _round_trips(k, requests, gap)
+        rtts = _round_trips(k, requests, gap, phase_limit)
         m1 = time.monotonic()
         t_b, runs_b = k.cell_json(RUN_COUNT)
         return {
@@ -311,8 +319,8 @@ def responsiveness(tasks: int, interval: float, requests: int, gap: float) -> di
         }
 
     def body(k: Kernel) -> dict[str, Any]:
-        _round_trips(k, 10, gap)  # warm the kernel up
-        baseline = _round_trips(k, requests, gap)
+        _round_trips(k, 20, gap)  # warm the kernel up
+        baseline = _round_trips(k, requests, gap, phase_limit)
         k.execute(RESPONSIVE_SETUP.format(tasks=tasks, interval=interval), 60)
         time.sleep(1.0)
         no_panel = phase(k)

@@ -179,6 +179,18 @@ async def idle(n: int, warmup: float, window: float, samples: int) -> dict[str, 
     }
 
 
+async def floor(warmup: float, window: float, samples: int) -> dict[str, Any]:
+    """The same sampling with no scheduler at all: a bare asyncio loop. On a
+    virtual machine, a process that only sleeps is still charged some CPU per
+    wake-up; this is the floor the idle figures are read against."""
+    await asyncio.sleep(warmup)
+    sampler = CpuSampler()
+    for _ in range(samples):
+        await asyncio.sleep(window)
+        sampler.mark()
+    return {"cpu_fraction": summary(sampler.samples), "samples": sampler.samples}
+
+
 # -------------------------------------------- 3. dispatch burst (1,000 due)
 
 
@@ -318,6 +330,7 @@ SCENARIOS = {
     "termination": termination,
     "end_cond": end_cond,
     "idle": idle,
+    "floor": floor,
     "burst": burst,
     "history": history,
 }
