@@ -120,8 +120,8 @@ def plan(quick: bool) -> list[Job]:
     ns("history/ns", 240, scenario="history", tasks=100, total=total, queries=20 if q else 50,
        limit_s=120)
     if not q:
-        rk("history/rocketry", 150, configs=("default",), scenario="history", tasks=100,
-           total=total, queries=5, limit_s=60)
+        rk("history/rocketry", 90, configs=("default",), scenario="history", tasks=100,
+           total=total, queries=5, limit_s=30)
     return jobs
 
 

@@ -268,12 +268,15 @@ async def history(tasks: int, total: int, queries: int, limit_s: float) -> dict[
     app.start()
     timed_out = False
     next_sample = 0.5
+    marks = [1000, total // 10]
     while count < total:
         await asyncio.sleep(0.05)
         elapsed = time.monotonic() - t0
-        if elapsed >= next_sample:
+        if elapsed >= next_sample or (marks and count >= marks[0]):
             curve.append((count, rss_bytes()))
-            next_sample += 0.5
+            next_sample = elapsed + 0.5
+            while marks and count >= marks[0]:
+                marks.pop(0)
         if elapsed > limit_s:
             timed_out = True
             break
@@ -306,6 +309,7 @@ async def history(tasks: int, total: int, queries: int, limit_s: float) -> dict[
     # The growth that matters: from after the first tenth of the runs (caches
     # warm) to the end, and from before the first run.
     tenth = next((rss for c, rss in curve if c >= total / 10), rss0)
+    thousand = next((rss for c, rss in curve if c >= 1000), rss0)
     return {
         "tasks": tasks,
         "target_runs": total,
@@ -317,6 +321,7 @@ async def history(tasks: int, total: int, queries: int, limit_s: float) -> dict[
         "rss_after_mb": rss1 / 2**20,
         "rss_growth_mb": (rss1 - rss0) / 2**20,
         "rss_growth_after_first_tenth_mb": (rss1 - tenth) / 2**20,
+        "rss_growth_after_first_1000_mb": (rss1 - thousand) / 2**20,
         "rss_curve": [(c, round(r / 2**20, 2)) for c, r in curve],
         "db_bytes": size,
         "runs_task_s": summary(q_task),

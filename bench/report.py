@@ -279,11 +279,15 @@ def table_rows(results: dict[str, Any]) -> list[dict[str, str]]:
     add(
         f"7. history: RSS growth over {runs_label} recorded runs, `runs_db` file (MB)",
         _cell(r, "history/ns",
-              lambda run: f"{_num(run['rss_growth_mb'])} (after the first tenth: "
-                          f"{_num(run['rss_growth_after_first_tenth_mb'])})"),
+              lambda run: f"{_num(run['rss_growth_mb'])} from before the first run; "
+                          f"{_num(run.get('rss_growth_after_first_1000_mb'))} after the first 1,000; "
+                          f"{_num(run['rss_growth_after_first_tenth_mb'])} after the first tenth"),
         _cell(r, "history/rocketry/default",
-              lambda run: f"{_num(run['rss_growth_mb'])} over {run['runs_done']:,} runs "
-                          f"(in-memory log, default)") if "history/rocketry/default" in r["runs"]
+              lambda run: f"{_num(run['rss_growth_mb'])} over {run['runs_done']:,} runs in "
+                          f"{_num(run['elapsed_s'])} s (its default in-memory log; "
+                          f"{_num(run['rss_growth_per_1000_runs_mb'])} MB per 1,000 runs, so "
+                          f"~{_num(run['rss_growth_per_1000_runs_mb'] * 100)} MB at 100,000)")
+        if "history/rocketry/default" in r["runs"]
         else ("skipped (--quick)" if results.get("mode") == "quick" else "not run"),
         "n/a: keeps no run history",
         "≤ 10 MB",

@@ -23,7 +23,6 @@ from bench._util import (
     far_window,
     hhmmss,
     next_whole_second,
-    quiet_logging,
     rss_bytes,
     summary,
 )
@@ -309,7 +308,9 @@ SCENARIOS = {
 
 
 def main() -> None:
-    quiet_logging()
+    # No logging.basicConfig here: Rocketry's task logger is at INFO, and a root
+    # handler would print every run to stderr (and slow it down). Its records
+    # go to its repo only, as in an application that configures no logging.
     args = args_from_argv()
     name = args.pop("scenario")
     t0 = time.monotonic()
