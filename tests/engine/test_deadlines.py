@@ -89,3 +89,27 @@ def test_process_deadline_holds_while_the_loop_is_blocked(make_scheduler, tmp_pa
     assert time.monotonic() - started < 0.9
     wait_until(lambda: app.tasks["child"].last_run.status != "run")
     assert app.tasks["child"].last_run.reason == "timeout"
+
+
+def test_thread_deadline_holds_while_the_loop_is_blocked(make_scheduler):
+    """The flag is set by the watchdog at the deadline, not when the blocked
+    loop comes back; the record (written later) keeps the true end time."""
+    app = make_scheduler()
+
+    @app.task(execution="thread", timeout=0.3)
+    def worker(flag=TerminationFlag()):
+        flag.wait(10)
+        raise TaskTerminationException()
+
+    @app.task(execution="main")
+    def blocker():
+        time.sleep(1.0)
+
+    app.start()
+    app.tasks["worker"].run()
+    app.tasks["blocker"].run()
+    wait_until(lambda: app.tasks["worker"].last_run.status != "run")
+    record = app.tasks["worker"].last_run
+    assert (record.status, record.reason) == ("terminate", "timeout")
+    assert 0.3 <= record.runtime < 0.3 + 0.1
+    assert app.tasks["blocker"].last_run.end > record.end  # recorded after the block
