@@ -22,12 +22,13 @@ import signal
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from bench._util import RESULT_PREFIX
+from bench._util import READY_LINE, RESULT_PREFIX, summary
 from bench.report import render_table, table_rows
 
 HERE = Path(__file__).resolve().parent
@@ -54,6 +55,8 @@ class Job:
     args: dict[str, Any]
     timeout: float
     python: Path = field(default=PYTHONS["notebook_sched"])
+    # (windows, seconds): sample the process's CPU from outside while it holds still
+    sample: tuple[int, float] | None = None
 
 
 # ------------------------------------------------------------------ plan
@@ -91,7 +94,9 @@ def plan(quick: bool) -> list[Job]:
     rk("end_cond/rocketry", 60, scenario="end_cond", rounds=1 if q else 4, width=10)
 
     # 2. Idle cost, read against the floor of a bare asyncio loop (before and after).
-    idle = {"warmup": 0.5 if q else 1.0, "window": 0.5, "samples": 3 if q else 10}
+    windows = (4, 0.5) if q else (10, 0.5)
+    idle = {"warmup": 0.5 if q else 1.0, "hold_s": 60.0}
+    first_idle = len(jobs)
     ns("idle/floor/before", 30, scenario="floor", **idle)
     for n in (10, 100, 1000, 10000):
         ns(f"idle/{n}/ns", 120, scenario="idle", n=n, **idle)
@@ -101,6 +106,8 @@ def plan(quick: bool) -> list[Job]:
         elif n <= 1000:  # quick: the default config only (cycle_sleep=0.01 costs more)
             rk(f"idle/{n}/rocketry", 60, configs=("default",), scenario="idle", n=n, **idle)
     ns("idle/floor/after", 30, scenario="floor", **idle)
+    for job in jobs[first_idle:]:
+        job.sample = windows
 
     # 3. Dispatch: 1,000 no-op async tasks due at the same moment.
     ns("burst/ns", 90, scenario="burst", n=1000, rounds=2 if q else 8)
@@ -228,22 +235,80 @@ def prepare_source(source: str) -> Path:
     return snap
 
 
+def cpu_ns(pid: int) -> int:
+    """CPU time of every live thread of ``pid`` so far, in ns (schedstat)."""
+    total = 0
+    for tid in os.listdir(f"/proc/{pid}/task"):
+        with contextlib.suppress(OSError):
+            total += int(Path(f"/proc/{pid}/task/{tid}/schedstat").read_text().split()[0])
+    return total
+
+
+def sample_cpu(pid: int, windows: int, window: float) -> list[float]:
+    """CPU seconds per wall second of ``pid``, per window, read from /proc
+    without waking the process."""
+    samples = []
+    c0, t0 = cpu_ns(pid), time.monotonic()
+    for _ in range(windows):
+        time.sleep(window)
+        c1, t1 = cpu_ns(pid), time.monotonic()
+        samples.append(max(0, c1 - c0) / 1e9 / (t1 - t0))
+        c0, t0 = c1, t1
+    return samples
+
+
 def run_job(job: Job, source: Path) -> dict[str, Any]:
     env = dict(os.environ)
     env["PYTHONPATH"] = str(source)
     env["PYTHONUNBUFFERED"] = "1"
     cmd = [str(job.python), "-m", job.module, json.dumps(job.args)]
     t0 = time.monotonic()
-    proc = subprocess.Popen(cmd, cwd=source, env=env, stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True, start_new_session=True)
+    proc = subprocess.Popen(cmd, cwd=source, env=env, stdin=subprocess.PIPE,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            start_new_session=True)
+    lines: list[str] = []
+    errs: list[str] = []
+    ready = threading.Event()
+
+    def read_out() -> None:
+        assert proc.stdout is not None
+        for line in proc.stdout:
+            lines.append(line.rstrip("\n"))
+            if line.startswith(READY_LINE):
+                ready.set()
+
+    def read_err() -> None:
+        assert proc.stderr is not None
+        for line in proc.stderr:
+            errs.append(line.rstrip("\n"))
+            del errs[:-50]
+
+    readers = [threading.Thread(target=f, daemon=True) for f in (read_out, read_err)]
+    for t in readers:
+        t.start()
+    deadline = t0 + job.timeout
+    external: list[float] | None = None
+    if job.sample is not None:
+        while not ready.is_set() and proc.poll() is None and time.monotonic() < deadline:
+            ready.wait(0.05)
+        if ready.is_set():
+            with contextlib.suppress(OSError):
+                external = sample_cpu(proc.pid, *job.sample)
+    with contextlib.suppress(OSError, ValueError):
+        assert proc.stdin is not None
+        proc.stdin.write("\n")
+        proc.stdin.close()
     try:
-        out, err = proc.communicate(timeout=job.timeout)
+        proc.wait(timeout=max(0.1, deadline - time.monotonic()))
         timed_out = False
     except subprocess.TimeoutExpired:
         with contextlib.suppress(ProcessLookupError):
             os.killpg(proc.pid, signal.SIGKILL)  # its group: the pid is the group's id
-        out, err = proc.communicate()
+        proc.wait()
         timed_out = True
+    for t in readers:
+        t.join(5)
+    out, err = "\n".join(lines), "\n".join(errs)
     wall = time.monotonic() - t0
     strays = reap_strays()
     result: dict[str, Any] | None = None
@@ -256,6 +321,11 @@ def run_job(job: Job, source: Path) -> dict[str, Any]:
         result = {"error": f"{why}: {' | '.join(tail)[:400]}"}
     result["job_wall_s"] = wall
     result["strays_stopped"] = strays
+    if external is not None:
+        result["cpu_fraction"] = summary(external)
+        result["samples"] = external
+    elif job.sample is not None and "error" not in result:
+        result["error"] = "never said it was ready: no CPU samples"
     return result
 
 

@@ -12,6 +12,7 @@ from collections.abc import Iterable, Sequence
 from typing import Any
 
 RESULT_PREFIX = "BENCH-RESULT "
+READY_LINE = "BENCH-READY"
 
 
 def percentile(values: Sequence[float], q: float) -> float:
@@ -93,25 +94,6 @@ def far_window() -> tuple[str, str]:
     return hhmm(now + 3600), hhmm(now + 7200)
 
 
-class CpuSampler:
-    """CPU seconds per wall second of this process, sampled over windows."""
-
-    def __init__(self) -> None:
-        self.samples: list[float] = []
-        self._t = time.monotonic()
-        self._c = time.process_time()
-
-    def mark(self) -> None:
-        t, c = time.monotonic(), time.process_time()
-        if t > self._t:
-            self.samples.append((c - self._c) / (t - self._t))
-        self._t, self._c = t, c
-
-    def reset(self) -> None:
-        self.samples.clear()
-        self._t, self._c = time.monotonic(), time.process_time()
-
-
 def quiet_logging() -> None:
     """Keep the schedulers' own INFO logging off stdout (it would be measured)."""
     import logging
@@ -121,3 +103,37 @@ def quiet_logging() -> None:
 
 def pid() -> int:
     return os.getpid()
+
+
+async def hold_until_told(limit: float) -> dict[str, float]:
+    """For the idle figures: say ``BENCH-READY`` on stdout, then let the loop
+    sleep, without one wake-up of our own, until the orchestrator writes a line
+    on stdin (it samples this process's CPU from outside meanwhile, through
+    /proc). Returns the CPU seconds per wall second over the hold, from
+    ``getrusage`` (self, all threads) — the in-process cross-check."""
+    import asyncio
+    import resource
+
+    loop = asyncio.get_running_loop()
+    told: asyncio.Future[None] = loop.create_future()
+    fd = sys.stdin.fileno()
+
+    def on_input() -> None:
+        if not told.done():
+            told.set_result(None)
+
+    loop.add_reader(fd, on_input)
+    r0 = resource.getrusage(resource.RUSAGE_SELF)
+    t0 = time.monotonic()
+    sys.stdout.write(READY_LINE + "\n")
+    sys.stdout.flush()
+    try:
+        await asyncio.wait_for(told, limit)
+    except asyncio.TimeoutError:
+        pass
+    finally:
+        loop.remove_reader(fd)
+    r1 = resource.getrusage(resource.RUSAGE_SELF)
+    wall = time.monotonic() - t0
+    cpu = (r1.ru_utime - r0.ru_utime) + (r1.ru_stime - r0.ru_stime)
+    return {"cpu_s": cpu, "wall_s": wall, "cpu_fraction": cpu / wall if wall else 0.0}

@@ -19,14 +19,21 @@ from typing import Any
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.date import DateTrigger
 from apscheduler.triggers.interval import IntervalTrigger
-from bench._util import CpuSampler, args_from_argv, emit, next_whole_second, quiet_logging, summary
+from bench._util import (
+    args_from_argv,
+    emit,
+    hold_until_told,
+    next_whole_second,
+    quiet_logging,
+    summary,
+)
 
 
 async def noop() -> None:
     return None
 
 
-async def idle(n: int, warmup: float, window: float, samples: int) -> dict[str, Any]:
+async def idle(n: int, warmup: float, hold_s: float) -> dict[str, Any]:
     """``n`` jobs whose first run is an hour away (then every 10 hours)."""
     sched = AsyncIOScheduler()
     first = datetime.now().astimezone() + timedelta(hours=1)
@@ -36,17 +43,9 @@ async def idle(n: int, warmup: float, window: float, samples: int) -> dict[str, 
     define_s = time.perf_counter() - t0
     sched.start()
     await asyncio.sleep(warmup)
-    sampler = CpuSampler()
-    for _ in range(samples):
-        await asyncio.sleep(window)
-        sampler.mark()
+    held = await hold_until_told(hold_s)
     sched.shutdown(wait=False)
-    return {
-        "n": n,
-        "cpu_fraction": summary(sampler.samples),
-        "samples": sampler.samples,
-        "define_s": define_s,
-    }
+    return {"n": n, "rusage": held, "define_s": define_s}
 
 
 async def burst(n: int, rounds: int) -> dict[str, Any]:

@@ -17,10 +17,10 @@ import time
 from typing import Any
 
 from bench._util import (
-    CpuSampler,
     args_from_argv,
     emit,
     far_window,
+    hold_until_told,
     hhmmss,
     next_whole_second,
     quiet_logging,
@@ -146,9 +146,10 @@ async def noop() -> None:
     return None
 
 
-async def idle(n: int, warmup: float, window: float, samples: int) -> dict[str, Any]:
-    """CPU seconds per wall second with ``n`` tasks not due for hours
-    (``daily.between`` a window that opens in an hour)."""
+async def idle(n: int, warmup: float, hold_s: float) -> dict[str, Any]:
+    """``n`` tasks not due for hours (``daily.between`` a window that opens in
+    an hour); then the process holds still while the orchestrator samples its
+    CPU from outside (see ``hold_until_told``)."""
     opens, closes = far_window()
     cond = daily.between(opens, closes)
     app = Scheduler()
@@ -162,33 +163,25 @@ async def idle(n: int, warmup: float, window: float, samples: int) -> dict[str, 
     await asyncio.sleep(0)
     first_step_s = time.perf_counter() - t0
     await asyncio.sleep(warmup)
-    sampler = CpuSampler()
-    for _ in range(samples):
-        await asyncio.sleep(window)
-        sampler.mark()
+    held = await hold_until_told(hold_s)
     runs = len(app.runs())
     app.shut_down(force=True)
     await asyncio.wait_for(app.wait(), 15)
     return {
         "n": n,
-        "cpu_fraction": summary(sampler.samples),
-        "samples": sampler.samples,
+        "rusage": held,
         "define_s": define_s,
         "first_step_s": first_step_s,
         "runs_during": runs,
     }
 
 
-async def floor(warmup: float, window: float, samples: int) -> dict[str, Any]:
-    """The same sampling with no scheduler at all: a bare asyncio loop. On a
-    virtual machine, a process that only sleeps is still charged some CPU per
-    wake-up; this is the floor the idle figures are read against."""
+async def floor(warmup: float, hold_s: float) -> dict[str, Any]:
+    """The same hold with no scheduler at all: a bare asyncio loop. On a
+    virtual machine a process that only sleeps may still be charged some CPU;
+    this is the floor the idle figures are read against."""
     await asyncio.sleep(warmup)
-    sampler = CpuSampler()
-    for _ in range(samples):
-        await asyncio.sleep(window)
-        sampler.mark()
-    return {"cpu_fraction": summary(sampler.samples), "samples": sampler.samples}
+    return {"rusage": await hold_until_told(hold_s)}
 
 
 # -------------------------------------------- 3. dispatch burst (1,000 due)

@@ -131,10 +131,16 @@ def table_rows(results: dict[str, Any]) -> list[dict[str, str]]:
     floor_med = floor["median"] or 0.0
     add(
         "2. (reference) floor: a bare asyncio loop, no scheduler, sampled the same way (% of a core, median / p99)",
-        _pair(floor, PCT) if floor_samples else "?",
+        (_pair(floor, PCT) if floor_samples else "?"),
         "", "", "—", "—",
     )
-    idle_fmt = lambda run: _pair(run["cpu_fraction"], PCT)  # noqa: E731
+    def idle_fmt(run: dict[str, Any]) -> str:
+        text = _pair(run["cpu_fraction"], PCT)
+        rusage = run.get("rusage")
+        if rusage:
+            text += f" (getrusage over {_num(rusage['wall_s'])} s: {_num(rusage['cpu_fraction'] * PCT)})"
+        return text
+
     medians = {}
     for n in (10, 100, 1000, 10000):
         p99 = _value(r, f"idle/{n}/ns", ("cpu_fraction", "p99"))

@@ -17,10 +17,10 @@ import time
 from typing import Any
 
 from bench._util import (
-    CpuSampler,
     args_from_argv,
     emit,
     far_window,
+    hold_until_told,
     hhmmss,
     next_whole_second,
     rss_bytes,
@@ -165,9 +165,7 @@ async def noop() -> None:
     return None
 
 
-async def idle(
-    n: int, warmup: float, window: float, samples: int, cycle_sleep: float | None
-) -> dict[str, Any]:
+async def idle(n: int, warmup: float, hold_s: float, cycle_sleep: float | None) -> dict[str, Any]:
     opens, closes = far_window()
     cond = daily.between(opens, closes)
     app = make_app(cycle_sleep)
@@ -177,18 +175,15 @@ async def idle(
     define_s = time.perf_counter() - t0
     served = Served(app)
     await asyncio.sleep(warmup)
-    sampler = CpuSampler()
-    for _ in range(samples):
-        await asyncio.sleep(window)
-        sampler.mark()
-    cycles = app.session.scheduler.n_cycles
+    c0 = app.session.scheduler.n_cycles
+    held = await hold_until_told(hold_s)
+    cycles = app.session.scheduler.n_cycles - c0
     await served.stop()
     return {
         "n": n,
-        "cpu_fraction": summary(sampler.samples),
-        "samples": sampler.samples,
+        "rusage": held,
         "define_s": define_s,
-        "cycles": cycles,
+        "cycles_per_s": cycles / held["wall_s"] if held["wall_s"] else None,
     }
 
 
