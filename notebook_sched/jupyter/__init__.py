@@ -3,5 +3,6 @@ never imports it."""
 
 from .panel import SchedulerPanel as SchedulerPanel
 from .panel import TaskRow as TaskRow
+from .table import TaskTable as TaskTable
 
-__all__ = ["SchedulerPanel", "TaskRow"]
+__all__ = ["SchedulerPanel", "TaskRow", "TaskTable"]

@@ -1,10 +1,12 @@
 """The widget panel: watch and steer a scheduler from the notebook.
 
-The panel subscribes to the scheduler's events and changes only the widgets an
-event concerns; widget traits send a message only when their value changes.
-What changes with time alone (a condition's state, the next start) is
-refreshed at the moment the conditions say it may change, never on a fixed
-tick; countdowns tick in the browser (``Countdown``).
+The panel subscribes to the scheduler's events. An event only marks what it
+concerns; the widgets are brought up to date at most ``FLUSH_INTERVAL`` apart
+(and only where a value changed), so a hundred busy tasks cost a few kernel
+messages a second, not thousands. The whole task table is one widget
+(``TaskTable``) whose countdowns tick in the browser. What changes with time
+alone (a condition's state, the next start) is re-shown at the moment the
+conditions say it may change, never on a fixed tick.
 
 Button callbacks may arrive on another thread (JupyterLab sends comms over
 subshells): every action is handed to the loop the panel was built on.
@@ -31,39 +33,17 @@ from .._engine.events import (
     StateChanged,
     TaskChanged,
 )
-from .._history.records import RunRecord
-from .countdown import Countdown
+from .table import TaskTable
 
 if TYPE_CHECKING:
     from .._engine.scheduler import Scheduler
     from .._engine.task import Task
 
-__all__ = ["SchedulerPanel", "TaskRow"]
+__all__ = ["FLUSH_INTERVAL", "SchedulerPanel", "TaskRow"]
 
+FLUSH_INTERVAL = 0.25  # seconds between two updates of the widgets, at most
 RECENT_RUNS = 10
 _MIN_REFRESH = 0.5  # seconds: condition states shown need not be finer than this
-_COLUMNS = [
-    ("task", "minmax(7em, auto)"),
-    ("execution", "auto"),
-    ("status", "auto"),
-    ("start condition / next start", "minmax(10em, auto)"),
-    ("end condition", "minmax(8em, auto)"),
-    ("timeout", "6em"),
-    ("last outcome", "minmax(8em, auto)"),
-    ("runs", "minmax(6em, auto)"),
-    ("", "auto"),
-    ("", "auto"),
-]
-# One grid for the titles and every row, so the columns line up.
-_GRID = w.Layout(
-    grid_template_columns=" ".join(width for _, width in _COLUMNS),
-    grid_gap="2px 12px",
-    align_items="center",
-)
-
-
-def _cell(value: str = "") -> w.HTML:
-    return w.HTML(value, layout=w.Layout(overflow="hidden"))
 
 
 def _clock_text(when: datetime | None) -> str:
@@ -76,83 +56,50 @@ def _clock_text(when: datetime | None) -> str:
 
 
 class TaskRow:
-    """One task's cells in the panel's grid: what it is, how it is doing, and
-    its Run / Terminate buttons."""
+    """One task's row: its Run / Terminate buttons (``run_button``,
+    ``terminate_button``: clicking them from code, or by a comm message to
+    their ``model_id``, is the same as clicking the row's buttons in the
+    table) and ``view``, the values the table shows."""
 
     def __init__(self, panel: SchedulerPanel, name: str) -> None:
         self.name = name
-        self.name_label = _cell(f"<b>{html.escape(name)}</b>")
-        self.execution_label = _cell()
-        self.status_label = _cell()
-        self.start_label = _cell()
-        self.end_label = _cell()
-        self.countdown = Countdown()
-        self.outcome_label = _cell()
-        self.counts_label = _cell()
-        self.run_button = w.Button(description="Run", layout=w.Layout(width="5em"))
-        self.terminate_button = w.Button(
-            description="Terminate", button_style="warning", layout=w.Layout(width="8.5em")
-        )
+        self.view: dict[str, Any] = {}
+        self.run_button = w.Button(description="Run")
+        self.terminate_button = w.Button(description="Terminate", button_style="warning")
         self.run_button.on_click(lambda _: panel._act(lambda: panel._run(name)))
         self.terminate_button.on_click(lambda _: panel._act(lambda: panel._terminate(name)))
-        self.cells: list[w.Widget] = [
-            self.name_label,
-            self.execution_label,
-            self.status_label,
-            self.start_label,
-            self.end_label,
-            self.countdown,
-            self.outcome_label,
-            self.counts_label,
-            self.run_button,
-            self.terminate_button,
-        ]
 
-    def show_task(self, task: Task, scheduler_state: str) -> None:
-        status = task.status
-        self.execution_label.value = task.execution
-        self.status_label.value = status
-        self.run_button.disabled = scheduler_state != "running" or status != "idle"
-        self.terminate_button.disabled = status != "running"
-        if task.timeout is None:
-            self.countdown.show(None, "none")
-        elif status in ("running", "terminating"):
-            deadline = task.deadline
-            self.countdown.show(deadline.timestamp() if deadline else None, "none")
-        else:
-            self.countdown.show(None, f"{task.timeout:g} s")
-        self.show_conditions(task)
+    def __repr__(self) -> str:
+        return f"<TaskRow {self.name!r} {self.view.get('status', '')}>"
 
-    def show_conditions(self, task: Task) -> None:
-        start = task.start_cond
-        if start is None:
-            self.start_label.value = "<i>only when asked</i>"
-        else:
-            nxt = _clock_text(task.next_start) if task.status == "idle" else ""
-            text = html.escape(str(start))
-            self.start_label.value = f"{text}<br><small>{nxt}</small>" if nxt else text
-        end = task.end_cond
-        if end is None:
-            self.end_label.value = ""
-        else:
-            state = "true" if task.end_cond_true else "false"
-            color = "#b00" if task.end_cond_true else "#070"
-            self.end_label.value = (
-                f"{html.escape(str(end))}<br><small style='color:{color}'>{state}</small>"
-            )
 
-    def show_outcome(self, record: RunRecord | None) -> None:
-        if record is None:
-            self.outcome_label.value = ""
-        elif record.status == "run":
-            self.outcome_label.value = "running"
-        else:
-            reason = f" ({record.reason})" if record.reason else ""
-            self.outcome_label.value = f"{record.status}{reason}"
-
-    def show_counts(self, counts: dict[str, int]) -> None:
-        parts = [f"{n} {s}" for s, n in sorted(counts.items()) if s != "run"]
-        self.counts_label.value = ", ".join(parts)
+def row_view(task: Task, counts: dict[str, int]) -> dict[str, Any]:
+    """What the table shows of ``task``: plain JSON values."""
+    status = task.status
+    start = task.start_cond
+    end = task.end_cond
+    record = task.last_run
+    deadline = task.deadline if status in ("running", "terminating") else None
+    if record is None:
+        outcome = ""
+    elif record.status == "run":
+        outcome = "running"
+    else:
+        outcome = record.status + (f" ({record.reason})" if record.reason else "")
+    timeout = task.timeout
+    return {
+        "name": task.name,
+        "execution": task.execution,
+        "status": status,
+        "start": "only when asked" if start is None else str(start),
+        "next": _clock_text(task.next_start) if start is not None and status == "idle" else "",
+        "end": "" if end is None else str(end),
+        "end_state": "" if end is None else ("true" if task.end_cond_true else "false"),
+        "deadline": deadline.timestamp() if deadline is not None else None,
+        "timeout": "none" if timeout is None else f"{timeout:g} s",
+        "outcome": outcome,
+        "counts": ", ".join(f"{n} {s}" for s, n in sorted(counts.items()) if s != "run"),
+    }
 
 
 class SchedulerPanel(w.VBox):
@@ -166,7 +113,12 @@ class SchedulerPanel(w.VBox):
             self._loop = None  # a script: no loop of ours; act on the calling thread
         self._loop_thread = threading.get_ident()
         self._refresh_handle: asyncio.TimerHandle | None = None
+        self._flush_handle: asyncio.TimerHandle | None = None
+        self._last_flush = 0.0
         self._counts = scheduler.run_counts()
+        self._stale_rows: set[str] = set(scheduler.tasks)
+        self._stale_state = True
+        self._stale_runs = True
 
         self.state_label = w.HTML()
         self.start_button = w.Button(description="Start", button_style="success")
@@ -180,61 +132,76 @@ class SchedulerPanel(w.VBox):
             layout=w.Layout(align_items="center"),
         )
         self.rows: dict[str, TaskRow] = {}
-        self._table = w.GridBox(layout=_GRID)
-        self._column_titles = [_cell(f"<small><b>{title}</b></small>") for title, _ in _COLUMNS]
+        self.table = TaskTable()
+        self.table.on_msg(self._on_table_msg)
         self.runs_view = w.HTML()
-        super().__init__([header, self._table, w.HTML("<b>Recent runs</b>"), self.runs_view])
+        super().__init__([header, self.table, w.HTML("<b>Recent runs</b>"), self.runs_view])
         self.add_class("notebook-sched-panel")
 
         self._unsubscribe = scheduler.subscribe(_weak_handler(self))
-        self._rebuild_rows()
-        self._show_state()
-        self._show_runs()
+        self.flush()
         self._schedule_refresh()
 
     # ----------------------------------------------------------- events
 
     def _on_event(self, event: Event) -> None:
         if isinstance(event, StateChanged):
-            self._show_state()
-            for name in self.rows:
-                self._show_row(name)
+            self._stale_state = True
+            self._stale_rows.update(self._app.tasks)
         elif isinstance(event, TaskChanged):
-            if event.task not in self.rows:
-                self._rebuild_rows()
-            self._show_row(event.task)
-        elif isinstance(event, RunStarted):
-            self._show_row(event.record.task)
-            self._show_runs()
-        elif isinstance(event, RunTerminating):
-            self._show_row(event.task)
+            self._stale_rows.add(event.task)
         elif isinstance(event, RunFinished):
             record = event.record
             per_task = self._counts.setdefault(record.task, {})
             per_task[record.status] = per_task.get(record.status, 0) + 1
-            self._show_row(record.task)
+            self._stale_rows.add(record.task)
+            self._stale_runs = True
+        elif isinstance(event, RunStarted):
+            self._stale_rows.add(event.record.task)
+            self._stale_runs = True
+        elif isinstance(event, RunTerminating):
+            self._stale_rows.add(event.task)
+        self._schedule_flush()
+
+    def _schedule_flush(self) -> None:
+        """Bring the widgets up to date soon: at once if the last update is
+        old, else when ``FLUSH_INTERVAL`` has passed since it."""
+        if self._loop is None:
+            self.flush()
+            return
+        if self._flush_handle is not None:
+            return
+        delay = max(0.0, self._last_flush + FLUSH_INTERVAL - time.monotonic())
+        self._flush_handle = self._loop.call_later(delay, self.flush)
+
+    def flush(self) -> None:
+        """Show every pending change now."""
+        self._flush_handle = None
+        self._last_flush = time.monotonic()
+        if self._stale_state:
+            self._stale_state = False
+            self._show_state()
+        if self._stale_rows:
+            stale, self._stale_rows = self._stale_rows, set()
+            self._show_rows(stale)
+        if self._stale_runs:
+            self._stale_runs = False
             self._show_runs()
         self._schedule_refresh()
 
     # ------------------------------------------------------------ views
 
-    def _rebuild_rows(self) -> None:
-        for name in self._app.tasks:
+    def _show_rows(self, stale: set[str]) -> None:
+        tasks = self._app.tasks
+        for name in tasks:
             if name not in self.rows:
                 self.rows[name] = TaskRow(self, name)
-                self._show_row(name)
-        self._table.children = [
-            *self._column_titles,
-            *(cell for row in self.rows.values() for cell in row.cells),
-        ]
-
-    def _show_row(self, name: str) -> None:
-        row, task = self.rows.get(name), self._app.tasks.get(name)
-        if row is None or task is None:
-            return
-        row.show_task(task, self._app.state)
-        row.show_outcome(task.last_run)
-        row.show_counts(self._counts.get(name, {}))
+                stale.add(name)
+        for name in stale:
+            task, row = tasks.get(name), self.rows.get(name)
+            if task is not None and row is not None:
+                row.view = row_view(task, self._counts.get(name, {}))
+        self.table.show([row.view for row in self.rows.values()])
 
     def _show_state(self) -> None:
         state = self._app.state
@@ -282,10 +249,7 @@ class SchedulerPanel(w.VBox):
             if task is None:
                 continue
             for cond in (task.start_cond, task.end_cond):
-                if cond is None:
-                    continue
-                nxt = self._app._next_change(cond, name)
-                if nxt is not None:
+                if cond is not None and (nxt := self._app._next_change(cond, name)) is not None:
                     times.append(nxt)
         if not times:
             return
@@ -294,13 +258,19 @@ class SchedulerPanel(w.VBox):
 
     def _refresh(self) -> None:
         self._refresh_handle = None
-        for name, row in self.rows.items():
-            task = self._app.tasks.get(name)
-            if task is not None:
-                row.show_conditions(task)
-        self._schedule_refresh()
+        self._stale_rows.update(self.rows)
+        self.flush()
 
     # ----------------------------------------------------------- actions
+
+    def _on_table_msg(self, widget: object, content: dict[str, Any], buffers: object) -> None:
+        row = self.rows.get(content.get("task", ""))
+        if row is None:
+            return
+        if content.get("event") == "run":
+            row.run_button.click()
+        elif content.get("event") == "terminate":
+            row.terminate_button.click()
 
     def _act(self, action: Callable[[], Any]) -> None:
         """Run a button's action on the panel's loop, whatever thread clicked."""
@@ -329,9 +299,10 @@ class SchedulerPanel(w.VBox):
         unsubscribe = getattr(self, "_unsubscribe", None)
         if unsubscribe is not None:
             unsubscribe()
-        handle = getattr(self, "_refresh_handle", None)
-        if handle is not None:
-            handle.cancel()
+        for name in ("_refresh_handle", "_flush_handle"):
+            handle = getattr(self, name, None)
+            if handle is not None:
+                handle.cancel()
         super().close()
 
     def __repr__(self) -> str:

@@ -293,7 +293,7 @@ def test_panel_in_jupyterlab(lab: Lab):
 
             # The end condition and its present state.
             assert "time of day between" in panel.inner_text()
-            end_state = panel.locator("small", has_text=re.compile(r"^(true|false)$")).first
+            end_state = panel.locator(".notebook-sched-end-state").first
             assert end_state.inner_text() == "false"
             assert "running" in panel.inner_text()
             panel.screenshot(path=str(ARTIFACTS / "panel.png"))

@@ -33,35 +33,36 @@ def test_panel_shows_tasks_and_steers_them():
         other = app.panel()  # several panels stay in step
         assert set(panel.rows) == {"slow", "hourly"}
         assert "stopped" in panel.state_label.value
-        assert panel.rows["slow"].end_label.value.endswith("false</small>")
+        assert panel.rows["slow"].view["end_state"] == "false"
 
         panel.start_button.click()
         assert app.state == "running"
-        assert "running" in other.state_label.value
+        await until(lambda: "running" in other.state_label.value)
         await until(lambda: app.runs("hourly"))
 
         panel.rows["slow"].run_button.click()
         row = panel.rows["slow"]
-        await until(lambda: row.status_label.value == "running")
-        assert row.countdown.deadline == pytest.approx(app.tasks["slow"].deadline.timestamp())
-        assert other.rows["slow"].status_label.value == "running"
+        await until(lambda: row.view["status"] == "running")
+        assert row.view["deadline"] == pytest.approx(app.tasks["slow"].deadline.timestamp())
+        await until(lambda: other.rows["slow"].view["status"] == "running")
+        assert row.view in panel.table.rows  # what the browser draws
         row.terminate_button.click()
-        await until(lambda: row.outcome_label.value == "terminate (manual)")
-        assert row.countdown.deadline is None
+        await until(lambda: row.view["outcome"] == "terminate (manual)")
+        assert row.view["deadline"] is None
         assert "terminate (manual)" in panel.runs_view.value
 
         ending["now"] = True
         panel._refresh()
-        assert row.end_label.value.endswith("true</small>")
+        assert row.view["end_state"] == "true"
 
         @app.task(name="late")
         async def late(): ...
 
-        assert "late" in panel.rows and "late" in other.rows
+        await until(lambda: "late" in panel.rows and "late" in other.rows)
 
         panel.shutdown_button.click()
         await app.wait(5)
-        assert "stopped" in panel.state_label.value
+        await until(lambda: "stopped" in panel.state_label.value)
         assert panel.start_button.disabled is False
         return panel
 
@@ -80,7 +81,7 @@ def test_failed_runs_show_their_traceback():
         panel = app.panel()
         app.start()
         app.tasks["broken"].run()
-        await until(lambda: "fail" in panel.rows["broken"].outcome_label.value)
+        await until(lambda: "fail" in panel.rows["broken"].view["outcome"])
         app.shut_down()
         await app.wait(5)
         return panel.runs_view.value
@@ -120,3 +121,51 @@ def test_display_bundle_has_widget_view_and_readable_text():
     bundle = app._repr_mimebundle_()
     assert "application/vnd.jupyter.widget-view+json" in bundle
     assert bundle["text/plain"] == "<Scheduler stopped: 0 tasks>"
+
+
+def test_updates_are_coalesced():
+    """A burst of events costs one update of the table, not one per event."""
+
+    async def scenario():
+        app = Scheduler()
+        for i in range(50):
+            app.task(name=f"t{i}")(_noop)
+        panel = app.panel()
+        sent = []
+        panel.table.observe(lambda change: sent.append(change), names="rows")
+        app.start()
+        for i in range(50):
+            app.tasks[f"t{i}"].run()
+        await until(lambda: all(not t.is_alive() for t in app.tasks.values()))
+        await until(lambda: all(r.view["outcome"] == "success" for r in panel.rows.values()))
+        app.shut_down()
+        await app.wait(5)
+        return len(sent)
+
+    updates = asyncio.run(scenario())
+    assert 1 <= updates <= 5  # 100 run events, a flush every 0.25 s at most
+
+
+async def _noop():
+    return None
+
+
+def test_table_buttons_drawn_in_the_browser_click_the_row_buttons():
+    async def scenario():
+        app = Scheduler()
+
+        @app.task()
+        async def forever():
+            await asyncio.sleep(3600)
+
+        panel = app.panel()
+        app.start()
+        panel._on_table_msg(panel.table, {"event": "run", "task": "forever"}, [])
+        await until(lambda: app.tasks["forever"].status == "running")
+        panel._on_table_msg(panel.table, {"event": "terminate", "task": "forever"}, [])
+        await until(lambda: not app.tasks["forever"].is_alive())
+        app.shut_down()
+        await app.wait(5)
+        return app.tasks["forever"].last_run.reason
+
+    assert asyncio.run(scenario()) == "manual"
