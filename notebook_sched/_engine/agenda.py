@@ -41,9 +41,10 @@ class Agenda:
         """Look at these tasks at the next step."""
         self._dirty.update(names)
 
-    def mark_with_watchers(self, name: str) -> None:
-        """Look at ``name`` and at every task whose conditions watch it."""
-        self._dirty.add(name)
+    def mark_with_watchers(self, name: str, itself: bool = True) -> None:
+        """Look at every task whose conditions watch ``name`` (and at ``name``)."""
+        if itself:
+            self._dirty.add(name)
         self._dirty.update(self._watchers.get(name, ()))
 
     def watch(self, name: str, refs: Iterable[str]) -> None:

@@ -30,7 +30,7 @@ from .._execution.base import Job, Outcome
 from .._history.records import RunRecord
 from .._history.store import RunStore
 from .agenda import Agenda
-from .clock import Clock, SystemClock
+from .clock import Clock, SystemClock, to_datetime
 from .config import build_config
 from .context import EngineContext
 from .events import Event, RunFinished, RunStarted, RunTerminating, StateChanged, TaskChanged
@@ -125,6 +125,8 @@ class Scheduler:
         self._live: dict[str, Run] = {}
         self._starts, self._finishes = self._store.last_times()
         self._last_records: dict[str, RunRecord] = {}
+        self._reported: list[tuple[Run, Outcome]] = []  # ended runs waiting to be recorded
+        self._record_pending = False
         self._agenda = Agenda()
 
     # ------------------------------------------------------------ public API
@@ -432,15 +434,16 @@ class Scheduler:
             shut = self._config.shut_cond
             if shut is not None and self._evaluate_safely(shut, now, None, "shut_cond"):
                 self._begin_shutdown(self._config.instant_shutdown, now)
-        dirty = self._agenda.take_due(now)
-        launches: list[Run] = []
-        for name in dirty:
-            run = self._evaluate(name, now)
-            if run is not None:
-                launches.append(run)
-        return launches
+        due = [
+            task
+            for name in self._agenda.take_due(now)
+            if (task := self._evaluate(name, now)) is not None
+        ]
+        return self._launch(due, now) if due else []
 
-    def _evaluate(self, name: str, now: float) -> Run | None:
+    def _evaluate(self, name: str, now: float) -> Task | None:
+        """Look at one task: terminate its run if its end condition holds, or
+        return it if a run is to start; else note when to look again."""
         task = self._tasks.get(name)
         if task is None:
             return None
@@ -465,7 +468,7 @@ class Scheduler:
                 self._agenda.check_at(name, min(times, default=None))
                 return None
             if start.is_true(ctx):
-                return self._launch(task, now)
+                return task
             self._agenda.check_at(name, start.next_change(ctx))
         except Exception:
             log.exception("notebook_sched: evaluating the conditions of task %r failed", name)
@@ -494,27 +497,32 @@ class Scheduler:
 
     # ------------------------------------------------------------ runs
 
-    def _launch(self, task: Task, now: float) -> Run:
-        """Create the run and its record (under the lock); ``_start_handle``
-        then starts it outside the lock."""
-        definition = task._definition
-        record = self._store.start(definition.name, now)
-        timeout = definition.effective_timeout(self._config)
-        run = Run(
-            definition,
-            record,
-            start=now,
-            deadline=now + timeout if timeout is not None else None,
-            watchdog=self._watchdog,
-            grace=self._config.terminate_grace,
-            on_terminating=self._on_terminating,
-        )
-        self._live[definition.name] = run
-        self._starts[definition.name] = now
-        self._last_records[definition.name] = record
-        self._agenda.mark_with_watchers(definition.name)
-        self._emit(RunStarted(record, run.deadline))
-        return run
+    def _launch(self, tasks: list[Task], now: float) -> list[Run]:
+        """Create the runs and their records (under the lock; one transaction
+        for all of them); ``_start_handle`` then starts each outside the lock."""
+        records = self._store.start_many([(task.name, now) for task in tasks])
+        runs = []
+        for task, record in zip(tasks, records, strict=True):
+            definition = task._definition
+            timeout = definition.effective_timeout(self._config)
+            run = Run(
+                definition,
+                record,
+                start=now,
+                deadline=now + timeout if timeout is not None else None,
+                watchdog=self._watchdog,
+                grace=self._config.terminate_grace,
+                on_terminating=self._on_terminating,
+            )
+            name = definition.name
+            self._live[name] = run
+            self._starts[name] = now
+            self._last_records[name] = record
+            # Its end condition is watched from now on, and so are tasks watching it.
+            self._agenda.mark_with_watchers(name, itself=definition.end_cond is not None)
+            self._emit(RunStarted(record, run.deadline))
+            runs.append(run)
+        return runs
 
     def _start_handle(self, run: Run, loop: asyncio.AbstractEventLoop) -> None:
         definition = run.definition
@@ -539,42 +547,59 @@ class Scheduler:
         run.attach(handle)
 
     def _report(self, run: Run, outcome: Outcome) -> None:
-        """The executor's report of a run's end, from any thread."""
+        """The executor's report of a run's end, from any thread. Reports are
+        recorded in batches, one transaction per turn of the loop."""
+        if not run.mark_finished():
+            return  # already final (abandoned at a forced shutdown)
         loop = self._loop
-        if threading.get_ident() == self._loop_thread or loop is None or loop.is_closed():
-            self._finalize(run, outcome)
-            return
-        try:
-            loop.call_soon_threadsafe(self._finalize, run, outcome)
-        except RuntimeError:  # the loop closed in between
-            self._finalize(run, outcome)
-
-    def _finalize(self, run: Run, outcome: Outcome) -> None:
         with self._lock:
-            if not run.mark_finished():
-                return  # already final (abandoned at a forced shutdown)
+            self._reported.append((run, outcome))
+            if self._record_pending:
+                return
+            self._record_pending = True
+        if loop is None or loop.is_closed():
+            self._record_reported()
+        elif threading.get_ident() == self._loop_thread:
+            loop.call_soon(self._record_reported)
+        else:
+            try:
+                loop.call_soon_threadsafe(self._record_reported)
+            except RuntimeError:  # the loop closed in between
+                self._record_reported()
+
+    def _record_reported(self) -> None:
+        with self._lock:
+            reported, self._reported = self._reported, []
+            self._record_pending = False
+            self._finalize(reported)
+
+    def _finalize(self, ended: list[tuple[Run, Outcome]]) -> None:
+        """Write the final records of ``ended`` runs (under the lock)."""
+        finals, records = [], []
+        for run, outcome in ended:
             status, reason = outcome.status, run.reason
             if reason is not None:
                 status = "terminate"  # whatever it did after termination was requested
-            record = self._store.finish(
-                run.run_id,
-                status,
-                end=outcome.end,
-                reason=reason,
-                error=outcome.error,
-                result=outcome.result,
-            )
+            finals.append((run.run_id, status, outcome.end, reason, outcome.error, outcome.result))
+            records.append(
+                RunRecord(
+                    run.task, run.run_id, status, reason,  # type: ignore[arg-type]
+                    run.record.start, to_datetime(outcome.end), outcome.error, outcome.result,
+                )
+            )  # fmt: skip
+        self._store.finish_many(finals)
+        for (run, outcome), record in zip(ended, records, strict=True):
             name = run.task
             if self._live.get(name) is run:
                 del self._live[name]
-            self._finishes[(name, status)] = outcome.end
+            self._finishes[(name, record.status)] = outcome.end
             self._last_records[name] = record
             self._agenda.mark_with_watchers(name)
             self._emit(RunFinished(record))
-            if self._state == "shutting_down" and not self._live:
-                self._finish_stop()
-            else:
-                self._wake_loop()
+        if self._state == "shutting_down" and not self._live:
+            self._finish_stop()
+        else:
+            self._wake_loop()
 
     def _on_terminating(self, run: Run) -> None:
         self._emit(RunTerminating(run.task, run.run_id, run.reason or ""))
@@ -654,7 +679,7 @@ class Scheduler:
                 return False
             # The run and its record exist from this moment, whatever the thread;
             # only starting its function belongs to the loop.
-            run = self._launch(task, now)
+            (run,) = self._launch([task], now)
             self._wake_loop()  # its end condition is to be watched from now on
         loop = self._loop
         assert loop is not None
@@ -699,7 +724,12 @@ class Scheduler:
             return
         # A forced shutdown must end: a thread stuck in a C call cannot be
         # stopped, so give up on it with a final record that says so.
+        reported, self._reported = self._reported, []
+        self._finalize(reported)  # those that ended just now keep their own report
+        abandoned = []
         for run in list(self._live.values()):
+            if not run.mark_finished():
+                continue  # its report is on its way from another thread
             log.warning(
                 "notebook_sched: abandoning run %d of task %r: it did not stop "
                 "within %.1f s of the forced shutdown",
@@ -707,15 +737,12 @@ class Scheduler:
                 run.task,
                 now - (self._forced_at or now),
             )
-            self._finalize(
-                run,
-                Outcome(
-                    "terminate",
-                    now,
-                    error="abandoned at shutdown: the run did not stop after it was terminated "
-                    "(a thread blocked in a C call cannot be interrupted)",
-                ),
+            error = (
+                "abandoned at shutdown: the run did not stop after it was terminated "
+                "(a thread blocked in a C call cannot be interrupted)"
             )
+            abandoned.append((run, Outcome("terminate", now, error=error)))
+        self._finalize(abandoned)
         if self._state != "stopped":
             self._finish_stop()
 

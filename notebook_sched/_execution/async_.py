@@ -15,14 +15,16 @@ __all__ = ["start"]
 class AsyncHandle:
     def __init__(self, job: Job) -> None:
         self._job = job
-        self._flag_event = threading.Event()
+        # Most async tasks take no flag (cancellation stops them): make one only if asked.
+        self._flag_event = threading.Event() if job.flag_params else None
         self._task = job.loop.create_task(self._body(), name=f"notebook_sched:{job.task}")
         self._task.add_done_callback(self._cancelled_before_start)
 
     async def _body(self) -> None:
         job = self._job
         try:
-            value = await job.func(**job.kwargs(TerminationFlag(self._flag_event)))
+            kwargs = job.kwargs(TerminationFlag(self._flag_event)) if self._flag_event else {}
+            value = await job.func(**kwargs)
         except asyncio.CancelledError:
             outcome = Outcome("terminate", job.now())
         except BaseException as exc:  # the scheduler must outlive any task
@@ -48,7 +50,8 @@ class AsyncHandle:
             loop.call_soon_threadsafe(callback)
 
     def stop(self) -> None:
-        self._flag_event.set()
+        if self._flag_event is not None:
+            self._flag_event.set()
         self._on_loop(self._task.cancel)
 
     def force(self) -> None:

@@ -336,20 +336,33 @@ class RunStore:
     def start(self, task: str, start: float) -> RunRecord:
         """Record a new run of ``task`` (status ``"run"``) started at
         ``start`` (epoch seconds); the record carries its new ``run_id``."""
-        if not isinstance(task, str) or not task:
-            raise ValueError(f"task must be a non-empty str, got {task!r}")
-        start = _epoch(start, "start")
+        return self.start_many([(task, start)])[0]
 
-        def insert(conn: sqlite3.Connection) -> int:
-            cursor = conn.execute(
-                "INSERT INTO runs (task, status, start, owner) VALUES (?, 'run', ?, ?)",
-                (task, start, self._owner),
-            )
-            assert cursor.lastrowid is not None
-            return cursor.lastrowid
+    def start_many(self, runs: list[tuple[str, float]]) -> list[RunRecord]:
+        """Record several new runs ``(task, start)`` in one transaction (the
+        scheduler starts every run due at one moment together)."""
+        checked = []
+        for task, start in runs:
+            if not isinstance(task, str) or not task:
+                raise ValueError(f"task must be a non-empty str, got {task!r}")
+            checked.append((task, _epoch(start, "start")))
 
-        run_id = self._do(insert)
-        return RunRecord(task, run_id, "run", None, _to_datetime(start), None)  # type: ignore[arg-type]
+        def insert(conn: sqlite3.Connection) -> list[int]:
+            ids = []
+            for task, start in checked:
+                cursor = conn.execute(
+                    "INSERT INTO runs (task, status, start, owner) VALUES (?, 'run', ?, ?)",
+                    (task, start, self._owner),
+                )
+                assert cursor.lastrowid is not None
+                ids.append(cursor.lastrowid)
+            return ids
+
+        ids = self._do(insert) if checked else []
+        return [
+            RunRecord(task, run_id, "run", None, _to_datetime(start), None)  # type: ignore[arg-type]
+            for (task, start), run_id in zip(checked, ids, strict=True)
+        ]
 
     def finish(
         self,
@@ -390,6 +403,34 @@ class RunStore:
         if row is None:
             raise KeyError(f"no run with run_id {run_id!r} in the run history")
         return _record(row)
+
+    def finish_many(
+        self, finals: list[tuple[int, str, float, str | None, str | None, str | None]]
+    ) -> None:
+        """Give several runs ``(run_id, status, end, reason, error, result)``
+        their final records in one transaction; a run already final is left
+        as it is (as with ``finish``)."""
+        rows = []
+        for run_id, status, end, reason, error, result in finals:
+            if status not in FINAL_STATUSES:
+                raise ValueError(
+                    f"status must be one of {', '.join(FINAL_STATUSES)}, got {status!r}"
+                )
+            if reason is not None and reason not in REASONS:
+                raise ValueError(
+                    f"reason must be one of {', '.join(REASONS)} or None, got {reason!r}"
+                )
+            rows.append((status, reason, _epoch(end, "end"), error, result, run_id))
+
+        def update(conn: sqlite3.Connection) -> None:
+            conn.executemany(
+                'UPDATE runs SET status = ?, reason = ?, "end" = ?, error = ?, result = ? '
+                "WHERE run_id = ? AND status = 'run'",
+                rows,
+            )
+
+        if rows:
+            self._do(update)
 
     def runs(
         self, task: str | None = None, status: str | None = None, limit: int | None = None

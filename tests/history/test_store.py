@@ -751,3 +751,28 @@ def test_counts_per_task_and_status(tmp_path):
         store.finish(record.run_id, status, end=2.0)
     store.start("b", 3.0)
     assert store.counts() == {"a": {"success": 2, "fail": 1}, "b": {"crash": 1, "run": 1}}
+
+
+def test_start_many_and_finish_many_in_one_transaction(tmp_path):
+    store = RunStore(tmp_path / "runs.sqlite")
+    records = store.start_many([("a", 1.0), ("b", 2.0), ("a", 3.0)])
+    assert [r.task for r in records] == ["a", "b", "a"]
+    assert len({r.run_id for r in records}) == 3
+    assert all(r.status == "run" for r in records)
+    store.finish(records[2].run_id, "fail", end=4.0, error="boom")
+    store.finish_many(
+        [
+            (records[0].run_id, "success", 5.0, None, None, "'ok'"),
+            (records[1].run_id, "terminate", 6.0, "timeout", None, None),
+            (records[2].run_id, "success", 7.0, None, None, None),  # already final: kept
+        ]
+    )
+    got = {r.run_id: (r.status, r.reason, r.result) for r in store.runs()}
+    assert got == {
+        records[0].run_id: ("success", None, "'ok'"),
+        records[1].run_id: ("terminate", "timeout", None),
+        records[2].run_id: ("fail", None, None),
+    }
+    with pytest.raises(ValueError, match="'bogus'"):
+        store.finish_many([(records[0].run_id, "bogus", 1.0, None, None, None)])
+    assert store.start_many([]) == []
