@@ -28,7 +28,7 @@ from .._conditions.base import Condition
 from .._execution import async_, main, process, thread
 from .._execution.base import Job, Outcome
 from .._history.records import RunRecord
-from .._history.store import RunStore
+from .._history.store import RunStore, RunStoreError
 from .agenda import Agenda
 from .clock import Clock, SystemClock, to_datetime
 from .config import build_config
@@ -50,6 +50,8 @@ F = TypeVar("F", bound=Callable[..., Any])
 # tasks, so a scheduler whose variable a re-run cell rebound must not be
 # collected while it runs.
 _RUNNING: set[Scheduler] = set()
+
+RECORD_RETRY = 1.0  # seconds between two tries to record ended runs in a locked file
 
 _EXECUTORS = {
     "async": async_.start,
@@ -164,16 +166,6 @@ class Scheduler:
         Bad arguments raise ``ValueError``/``TypeError`` here, naming the task
         and the value. Defining a name again replaces the definition.
         """
-        if callable(start_cond) and not isinstance(start_cond, Condition):
-            # Used bare, as @app.task: the "condition" is the function itself.
-            func, start_cond = start_cond, None
-            return self.task(
-                name=name,
-                execution=execution,
-                timeout=timeout,
-                end_cond=end_cond,
-                disabled=disabled,
-            )(func)  # type: ignore[return-value]
         if not isinstance(disabled, bool):
             raise TypeError(f"disabled must be True or False, got {disabled!r}")
 
@@ -587,7 +579,19 @@ class Scheduler:
                     run.record.start, to_datetime(outcome.end), outcome.error, outcome.result,
                 )
             )  # fmt: skip
-        self._store.finish_many(finals)
+        try:
+            self._store.finish_many(finals)
+        except RunStoreError:
+            # The file stays locked by another writer: keep the reports and try
+            # again, so that no record is dropped (the runs stay live till then).
+            log.exception("notebook_sched: could not record %d ended runs; retrying", len(ended))
+            self._reported[:0] = ended
+            if self._loop is not None and not self._loop.is_closed():
+                self._record_pending = True
+                self._loop.call_soon_threadsafe(
+                    self._loop.call_later, RECORD_RETRY, self._record_reported
+                )
+            return
         for (run, outcome), record in zip(ended, records, strict=True):
             name = run.task
             if self._live.get(name) is run:

@@ -50,10 +50,19 @@ def _die_with_parent(parent_pid: int) -> None:
         os._exit(1)
 
 
-def _raise_termination(signum: int, frame: object) -> None:
-    from notebook_sched.exc import TaskTerminationException
+def _on_sigterm(flag: PipeFlagEvent):  # type: ignore[no-untyped-def]
+    def handler(signum: int, frame: object) -> None:
+        if not flag.is_set():
+            # Not the scheduler (it sets the flag before it signals): die of the
+            # signal, as the sender meant, so the run is recorded as killed by it.
+            signal.signal(signal.SIGTERM, signal.SIG_DFL)
+            os.kill(os.getpid(), signal.SIGTERM)
+            return
+        from notebook_sched.exc import TaskTerminationException
 
-    raise TaskTerminationException(f"terminated by the scheduler (signal {signum})")
+        raise TaskTerminationException(f"terminated by the scheduler (signal {signum})")
+
+    return handler
 
 
 def _read_all(fd: int) -> bytes:
@@ -69,7 +78,8 @@ def run_child(payload_fd: int, result_fd: int, flag_fd: int, parent_pid: int) ->
     os.setpgid(0, 0)  # its own group: a kernel interrupt does not reach it
     _die_with_parent(parent_pid)
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # a kernel interrupt is not for us
-    signal.signal(signal.SIGTERM, _raise_termination)
+    flag_event = PipeFlagEvent(flag_fd)
+    signal.signal(signal.SIGTERM, _on_sigterm(flag_event))
     message: tuple[str, str | None, str | None]
     try:
         import cloudpickle
@@ -85,7 +95,7 @@ def run_child(payload_fd: int, result_fd: int, flag_fd: int, parent_pid: int) ->
         os.environ.update(env)
         sys.path[:] = sys_path
         func, flag_params = cloudpickle.loads(blob)
-        flag = TerminationFlag(PipeFlagEvent(flag_fd))
+        flag = TerminationFlag(flag_event)
         kwargs = dict.fromkeys(flag_params, flag)
         try:
             value = func(**kwargs)
@@ -102,7 +112,9 @@ def run_child(payload_fd: int, result_fd: int, flag_fd: int, parent_pid: int) ->
         message = ("fail", "".join(traceback.format_exception(exc)).rstrip(), None)
     signal.signal(signal.SIGTERM, signal.SIG_IGN)  # the run is over: do not cut the report
     data = pickle.dumps(message)
-    view = memoryview(data)
+    # Length first: the parent knows the report is whole without waiting for
+    # end of file, which a process this task forked could hold off for ever.
+    view = memoryview(len(data).to_bytes(8, "big") + data)
     while view:
         view = view[os.write(result_fd, view) :]
     os.close(result_fd)

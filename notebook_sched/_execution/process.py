@@ -13,6 +13,7 @@ from __future__ import annotations
 import contextlib
 import os
 import pickle
+import select
 import signal
 import sys
 import threading
@@ -79,7 +80,7 @@ class ProcessHandle:
             self._signal(signal.SIGTERM)
         payload = (list(sys.path), os.getcwd(), dict(os.environ), blob)
         self._write_payload(payload_w, pickle.dumps(payload))
-        report = _read_all(result_r)
+        report = _read_report(result_r, pid)
         end = job.now()  # the child has reported, or died: its run is over
         returncode = zygote.exit_code(server, pid)
         with self._lock:
@@ -147,14 +148,41 @@ class ProcessHandle:
             self._signal(signal.SIGKILL)
 
 
-def _read_all(fd: int) -> bytes:
-    chunks = []
+def _read_report(fd: int, pid: int) -> bytes:
+    """The child's report (length-prefixed), or ``b""`` if it died without one.
+
+    Reads until the report is whole or the child is gone (its pidfd becomes
+    readable) — not until end of file, which a grandchild that inherited the
+    pipe could hold off long after the run is over."""
     try:
-        while chunk := os.read(fd, 1 << 20):
-            chunks.append(chunk)
+        pidfd = os.pidfd_open(pid)
+    except OSError:  # already gone (and reaped), or no pidfd: end of file will do
+        pidfd = -1
+    buffer = bytearray()
+    try:
+        while True:
+            watched = [fd] if pidfd < 0 else [fd, pidfd]
+            readable, _, _ = select.select(watched, [], [])
+            if fd in readable:
+                chunk = os.read(fd, 1 << 20)
+                buffer += chunk
+                if _whole(buffer) or not chunk:
+                    break
+            elif pidfd in readable:  # the child exited: take what it wrote, if anything
+                os.set_blocking(fd, False)
+                with contextlib.suppress(BlockingIOError):
+                    while chunk := os.read(fd, 1 << 20):
+                        buffer += chunk
+                break
     finally:
         os.close(fd)
-    return b"".join(chunks)
+        if pidfd >= 0:
+            os.close(pidfd)
+    return bytes(buffer[8:]) if _whole(buffer) else b""
+
+
+def _whole(buffer: bytearray) -> bool:
+    return len(buffer) >= 8 and len(buffer) >= 8 + int.from_bytes(buffer[:8], "big")
 
 
 def start(job: Job) -> ProcessHandle:

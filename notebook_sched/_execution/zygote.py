@@ -7,6 +7,7 @@ thread turns its messages into answers for the threads that wait on them.
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import os
 import socket
@@ -138,7 +139,11 @@ def stop(timeout: float = 5.0) -> None:
         zygote, _zygote = _zygote, None
     if zygote is None:
         return
-    zygote.sock.close()  # end of file: the zygote kills its children and exits
+    # shutdown() (not just close()) so the reader thread's recv() returns and
+    # the zygote sees end of file: it kills its children and exits.
+    with contextlib.suppress(OSError):
+        zygote.sock.shutdown(socket.SHUT_RDWR)
+    zygote.sock.close()
     try:
         zygote.process.wait(timeout)
     except subprocess.TimeoutExpired:

@@ -41,13 +41,16 @@ def test_default_execution_follows_the_function():
     assert Scheduler(execution="process").task()(b) is b
 
 
-def test_bare_decorator():
+def test_a_function_as_start_cond_is_refused_naming_the_task():
     app = Scheduler()
 
-    @app.task
-    def plain(): ...
+    def ready():
+        return True
 
-    assert "plain" in app.tasks
+    with pytest.raises(TypeError, match=r"start_cond of task 'plain'.*condition\(func\)"):
+
+        @app.task(ready)
+        def plain(): ...
 
 
 def test_redefinition_replaces(make_scheduler):
