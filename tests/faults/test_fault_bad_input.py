@@ -236,11 +236,6 @@ def test_non_condition_start_cond():
     expect_bad_task(TypeError, ("start_cond of task 'f'", repr(value), hint), start_cond=value)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="app.task(start_cond=<a function>) is taken for the bare @app.task form: the "
-    "predicate becomes a task and is called with the decorated function (Scheduler.task)",
-)
 @pytest.mark.parametrize("kind", ["class", "lambda"])
 def test_a_function_given_as_start_cond_is_refused(kind):
     """``start_cond=`` given by keyword is a condition, never the function

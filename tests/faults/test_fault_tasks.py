@@ -319,14 +319,10 @@ def test_child_killed_from_outside_with_sigkill_is_a_crash(make_scheduler, tmp_p
     healthy_task_runs(app)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="a child SIGTERMed by someone else is recorded as 'terminate' with no reason and "
-    "'terminated by the scheduler' (_child._raise_termination)",
-)
 def test_child_terminated_from_outside_is_not_a_scheduler_termination(make_scheduler, tmp_path):
     """Termination has exactly four reasons (timeout, end_cond, shutdown,
-    manual); a SIGTERM the scheduler did not send is none of them."""
+    manual); a SIGTERM the scheduler did not send is none of them.
+    (Found by this suite: it was 'terminate', "terminated by the scheduler".)"""
     pid_file = tmp_path / "pid"
     app = make_scheduler()
     app.task(execution="process", name="victim")(_sleeper(pid_file))
@@ -345,14 +341,10 @@ def test_child_terminated_from_outside_is_not_a_scheduler_termination(make_sched
     assert "by the scheduler" not in record.error
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="a process run lasts until every grandchild that inherited the result pipe exits "
-    "(process.ProcessHandle._serve reads the pipe to EOF)",
-)
 def test_a_forked_grandchild_does_not_keep_the_run_alive(make_scheduler, tmp_path):
     """The task returns at once but leaves a forked helper behind for 4 s:
-    the run is over when the task's function returns."""
+    the run is over when the task's function returns. (Found by this suite:
+    the parent read the result pipe to its end, which the helper held open.)"""
     grandchild_file = tmp_path / "grandchild"
 
     def leaves_a_helper():
