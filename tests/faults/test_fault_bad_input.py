@@ -238,8 +238,9 @@ def test_non_condition_start_cond():
 
 @pytest.mark.parametrize("kind", ["class", "lambda"])
 def test_a_function_given_as_start_cond_is_refused(kind):
-    """``start_cond=`` given by keyword is a condition, never the function
-    of a bare ``@app.task``; a plain predicate must be wrapped in ``condition()``."""
+    """A plain predicate as ``start_cond`` is refused with the hint to wrap
+    it in ``condition()``. (Found by this suite: it was taken for a bare
+    ``@app.task``, became a task, and was called with the decorated function.)"""
     value, hint = NON_CONDITIONS[kind]
     expect_bad_task(TypeError, ("start_cond of task 'f'", repr(value), hint), start_cond=value)
 
