@@ -72,11 +72,15 @@ def plan(quick: bool) -> list[Job]:
     def kernel(key: str, timeout: float, **args: Any) -> None:
         jobs.append(Job(key, "notebook_sched", MODULES["kernel"], args, timeout))
 
-    def rk(key: str, timeout: float, configs: tuple[str, ...] = tuple(ROCKETRY_CONFIGS), **args: Any) -> None:
+    def rk(
+        key: str, timeout: float, configs: tuple[str, ...] = tuple(ROCKETRY_CONFIGS), **args: Any
+    ) -> None:
         for cfg in configs:
             a = dict(args, cycle_sleep=ROCKETRY_CONFIGS[cfg])
             jobs.append(
-                Job(f"{key}/{cfg}", "rocketry", MODULES["rocketry"], a, timeout, PYTHONS["rocketry"])
+                Job(
+                    f"{key}/{cfg}", "rocketry", MODULES["rocketry"], a, timeout, PYTHONS["rocketry"]
+                )
             )
 
     def aps(key: str, timeout: float, **args: Any) -> None:
@@ -88,8 +92,14 @@ def plan(quick: bool) -> list[Job]:
     rounds, rk_rounds = (5, 3) if q else (20, 10)
     for kind in ("async", "thread", "process"):
         ns(f"termination/{kind}/ns", 90, scenario="termination", kind=kind, rounds=rounds, width=10)
-        rk(f"termination/{kind}/rocketry", 120, scenario="termination", kind=kind,
-           rounds=rk_rounds, width=10)
+        rk(
+            f"termination/{kind}/rocketry",
+            120,
+            scenario="termination",
+            kind=kind,
+            rounds=rk_rounds,
+            width=10,
+        )
     ns("end_cond/ns", 60, scenario="end_cond", rounds=2 if q else 6, width=10)
     rk("end_cond/rocketry", 60, scenario="end_cond", rounds=1 if q else 4, width=10)
 
@@ -112,23 +122,58 @@ def plan(quick: bool) -> list[Job]:
     # 3. Dispatch: 1,000 no-op async tasks due at the same moment.
     ns("burst/ns", 90, scenario="burst", n=1000, rounds=2 if q else 8)
     aps("burst/aps", 90, scenario="burst", n=1000, rounds=2 if q else 8)
-    rk("burst/rocketry", 180, configs=("cs0.01",) if q else tuple(ROCKETRY_CONFIGS),
-       scenario="burst", n=1000, rounds=1 if q else 3)
+    rk(
+        "burst/rocketry",
+        180,
+        configs=("cs0.01",) if q else tuple(ROCKETRY_CONFIGS),
+        scenario="burst",
+        n=1000,
+        rounds=1 if q else 3,
+    )
 
     # 4-6. Inside a real kernel.
     kernel("kernel/process_start", 120, scenario="process_start", samples=20 if q else 60)
-    kernel("kernel/responsiveness", 240, scenario="responsiveness", tasks=100, interval=0.1,
-           requests=40 if q else 200, gap=0.01, phase_limit=4 if q else 30)
-    kernel("kernel/panel_traffic", 90, scenario="panel_traffic", tasks=100,
-           settle=1.5 if q else 3, window=3 if q else 10)
+    kernel(
+        "kernel/responsiveness",
+        240,
+        scenario="responsiveness",
+        tasks=100,
+        interval=0.1,
+        requests=40 if q else 200,
+        gap=0.01,
+        phase_limit=4 if q else 30,
+    )
+    kernel(
+        "kernel/panel_traffic",
+        90,
+        scenario="panel_traffic",
+        tasks=100,
+        settle=1.5 if q else 3,
+        window=3 if q else 10,
+    )
 
     # 7. History growth.
     total = 20_000 if q else 100_000
-    ns("history/ns", 240, scenario="history", tasks=100, total=total, queries=20 if q else 50,
-       limit_s=120)
+    ns(
+        "history/ns",
+        240,
+        scenario="history",
+        tasks=100,
+        total=total,
+        queries=20 if q else 50,
+        limit_s=120,
+    )
     if not q:
-        rk("history/rocketry", 90, configs=("default",), scenario="history", tasks=100,
-           total=total, queries=5, limit_s=30)
+        rk(
+            "history/rocketry",
+            90,
+            configs=("default",),
+            scenario="history",
+            tasks=100,
+            total=total,
+            queries=5,
+            limit_s=30,
+        )
     return jobs
 
 
@@ -206,8 +251,9 @@ def peer_status() -> dict[str, str | None]:
             status[name] = f"n/a: install failed ({why})"
             continue
         try:
-            out = subprocess.run([str(python), "-c", code], capture_output=True, text=True,
-                                 timeout=60)
+            out = subprocess.run(
+                [str(python), "-c", code], capture_output=True, text=True, timeout=60
+            )
         except subprocess.TimeoutExpired:
             status[name] = "n/a: import timed out"
             continue
@@ -226,8 +272,13 @@ def prepare_source(source: str) -> Path:
     if source == "worktree":
         return ROOT
     snap = Path(tempfile.mkdtemp(prefix="nsbench-src-"))
-    archive = subprocess.run(["git", "archive", "HEAD", "notebook_sched"], cwd=ROOT,
-                             capture_output=True, check=True, timeout=60).stdout
+    archive = subprocess.run(
+        ["git", "archive", "HEAD", "notebook_sched"],
+        cwd=ROOT,
+        capture_output=True,
+        check=True,
+        timeout=60,
+    ).stdout
     subprocess.run(["tar", "-x", "-C", str(snap)], input=archive, check=True, timeout=60)
     (snap / "bench").mkdir()
     for f in HERE.glob("*.py"):
@@ -263,9 +314,16 @@ def run_job(job: Job, source: Path) -> dict[str, Any]:
     env["PYTHONUNBUFFERED"] = "1"
     cmd = [str(job.python), "-m", job.module, json.dumps(job.args)]
     t0 = time.monotonic()
-    proc = subprocess.Popen(cmd, cwd=source, env=env, stdin=subprocess.PIPE,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                            start_new_session=True)
+    proc = subprocess.Popen(
+        cmd,
+        cwd=source,
+        env=env,
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
+    )
     lines: list[str] = []
     errs: list[str] = []
     ready = threading.Event()
@@ -314,7 +372,7 @@ def run_job(job: Job, source: Path) -> dict[str, Any]:
     result: dict[str, Any] | None = None
     for line in out.splitlines():
         if line.startswith(RESULT_PREFIX):
-            result = json.loads(line[len(RESULT_PREFIX):])
+            result = json.loads(line[len(RESULT_PREFIX) :])
     if result is None:
         tail = (err or out).strip().splitlines()[-3:]
         why = f"timed out after {job.timeout:g} s" if timed_out else f"exit {proc.returncode}"
@@ -343,8 +401,9 @@ def load_state() -> dict[str, str]:
 def git_state(source: str) -> dict[str, Any]:
     def git(*args: str) -> str:
         try:
-            return subprocess.run(["git", *args], cwd=ROOT, capture_output=True, text=True,
-                                  timeout=10).stdout.strip()
+            return subprocess.run(
+                ["git", *args], cwd=ROOT, capture_output=True, text=True, timeout=10
+            ).stdout.strip()
         except (OSError, subprocess.TimeoutExpired):
             return ""
 
@@ -360,11 +419,16 @@ def git_state(source: str) -> dict[str, Any]:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="bench", description=__doc__)
     parser.add_argument("--quick", action="store_true", help="fewer repetitions, under 2 minutes")
-    parser.add_argument("--only", nargs="*", default=None,
-                        help="run only jobs whose key starts with one of these")
+    parser.add_argument(
+        "--only", nargs="*", default=None, help="run only jobs whose key starts with one of these"
+    )
     parser.add_argument("--no-save", action="store_true", help="do not write results/")
-    parser.add_argument("--source", choices=("head", "worktree"), default="head",
-                        help="measure the committed package (default) or the working tree")
+    parser.add_argument(
+        "--source",
+        choices=("head", "worktree"),
+        default="head",
+        help="measure the committed package (default) or the working tree",
+    )
     opts = parser.parse_args(argv)
 
     started = time.monotonic()

@@ -129,7 +129,7 @@ async def hold_until_told(limit: float) -> dict[str, float]:
     sys.stdout.flush()
     try:
         await asyncio.wait_for(told, limit)
-    except asyncio.TimeoutError:
+    except TimeoutError:
         pass
     finally:
         loop.remove_reader(fd)

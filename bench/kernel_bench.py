@@ -19,7 +19,6 @@ import queue
 import signal
 import sys
 import tempfile
-import textwrap
 import threading
 import time
 from pathlib import Path
@@ -123,7 +122,7 @@ class Kernel:
                 msg = self.client.get_iopub_msg(timeout=0.1)
             except queue.Empty:
                 continue
-            except Exception:  # noqa: BLE001 - the channel closed at shutdown
+            except Exception:
                 return
             at = time.monotonic()
             kind = msg["msg_type"]
@@ -167,7 +166,9 @@ class Kernel:
         if reply["content"]["status"] != "ok" or errors:
             content = errors[0]["content"] if errors else reply["content"]
             trace = "\n".join(content.get("traceback", []))
-            raise RuntimeError(f"cell failed: {content.get('ename')}: {content.get('evalue')}\n{trace[-2000:]}")
+            raise RuntimeError(
+                f"cell failed: {content.get('ename')}: {content.get('evalue')}\n{trace[-2000:]}"
+            )
         return rtt, text
 
     def cell_json(self, code: str, timeout: float = 60) -> Any:
@@ -187,16 +188,16 @@ class Kernel:
         tree = {self.pid} | descendants(self.pid)
         try:
             self.execute("try:\n    app.shut_down(force=True)\nexcept NameError:\n    pass", 15)
-        except Exception:  # noqa: BLE001 - the kernel may be wedged; killing follows
+        except Exception:
             pass
         self._stop.set()
         try:
             self.client.stop_channels()
-        except Exception:  # noqa: BLE001
+        except Exception:
             pass
         try:
             self.km.shutdown_kernel(now=False)
-        except Exception:  # noqa: BLE001
+        except Exception:
             pass
         deadline = time.monotonic() + 10
         while time.monotonic() < deadline and any(alive(p) for p in tree):
@@ -218,7 +219,7 @@ def _with_kernel(body: Any) -> dict[str, Any]:
     kernel = Kernel(home)
     try:
         result = body(kernel)
-    except Exception as exc:  # noqa: BLE001 - reported in the table
+    except Exception as exc:
         log = (home / "kernel.log").read_text(errors="replace")[-1500:]
         result = {"error": f"{type(exc).__name__}: {exc}", "kernel_log": log}
     finally:

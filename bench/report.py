@@ -91,8 +91,14 @@ def table_rows(results: dict[str, Any]) -> list[dict[str, str]]:
 
     def add(figure: str, ns: str, rk: str, aps: str, target: str, met: str) -> None:
         rows.append(
-            {"figure": figure, "notebook_sched": ns, "Rocketry": rk, "APScheduler": aps,
-             "target": target, "met": met}
+            {
+                "figure": figure,
+                "notebook_sched": ns,
+                "Rocketry": rk,
+                "APScheduler": aps,
+                "target": target,
+                "met": met,
+            }
         )
 
     # 1. Termination latency.
@@ -132,8 +138,12 @@ def table_rows(results: dict[str, Any]) -> list[dict[str, str]]:
     add(
         "2. (reference) floor: a bare asyncio loop, no scheduler, sampled the same way (% of a core, median / p99)",
         (_pair(floor, PCT) if floor_samples else "?"),
-        "", "", "—", "—",
+        "",
+        "",
+        "—",
+        "—",
     )
+
     def idle_fmt(run: dict[str, Any]) -> str:
         text = _pair(run["cpu_fraction"], PCT)
         rusage = run.get("rusage")
@@ -182,10 +192,12 @@ def table_rows(results: dict[str, Any]) -> list[dict[str, str]]:
     lat_fmt = lambda run: _pair(run["start_latency_s"], MS)  # noqa: E731
     ns_tp = _value(r, "burst/ns", ("throughput_per_s", "median"))
     rk_tps = [
-        v for v in (
+        v
+        for v in (
             _value(r, "burst/rocketry/default", ("throughput_per_s", "median")),
             _value(r, "burst/rocketry/cs0.01", ("throughput_per_s", "median")),
-        ) if v is not None
+        )
+        if v is not None
     ]
     aps_tp = _value(r, "burst/aps", ("throughput_per_s", "median"))
     ok = None
@@ -206,10 +218,12 @@ def table_rows(results: dict[str, Any]) -> list[dict[str, str]]:
     )
     ns_lat = _value(r, "burst/ns", ("start_latency_s", "p99"))
     rk_lats = [
-        v for v in (
+        v
+        for v in (
             _value(r, "burst/rocketry/default", ("start_latency_s", "p99")),
             _value(r, "burst/rocketry/cs0.01", ("start_latency_s", "p99")),
-        ) if v is not None
+        )
+        if v is not None
     ]
     aps_lat = _value(r, "burst/aps", ("start_latency_s", "p99"))
     ok = None
@@ -234,9 +248,14 @@ def table_rows(results: dict[str, Any]) -> list[dict[str, str]]:
     med = _value(r, "kernel/process_start", ("latency_s", "median"))
     add(
         "4. process start in a kernel, cell-defined function, start → child running (ms, median / p99)",
-        _cell(r, "kernel/process_start",
-              lambda run: f"{_pair(run['latency_s'], MS)} (first, booting the zygote: "
-                          f"{_num(run['first_s'] * MS)})"),
+        _cell(
+            r,
+            "kernel/process_start",
+            lambda run: (
+                f"{_pair(run['latency_s'], MS)} (first, booting the zygote: "
+                f"{_num(run['first_s'] * MS)})"
+            ),
+        ),
         kernel_only,
         kernel_only,
         "p50 ≤ 15 ms",
@@ -245,22 +264,38 @@ def table_rows(results: dict[str, Any]) -> list[dict[str, str]]:
     add(
         "5. (reference) `1+1` round trip, idle kernel, no scheduler (ms, median / p99)",
         _cell(r, "kernel/responsiveness", lambda run: _pair(run["baseline_rtt_s"], MS)),
-        "", "", "—", "—",
+        "",
+        "",
+        "—",
+        "—",
     )
     add(
         "5. (reference) `1+1` round trip, 100 tasks every 0.1 s, no panel (ms, median / p99)",
-        _cell(r, "kernel/responsiveness",
-              lambda run: f"{_pair(run['no_panel']['rtt_s'], MS)} "
-                          f"({_num(run['no_panel']['runs_per_s'])} runs/s of 1,000 asked)"),
-        "", "", "—", "—",
+        _cell(
+            r,
+            "kernel/responsiveness",
+            lambda run: (
+                f"{_pair(run['no_panel']['rtt_s'], MS)} "
+                f"({_num(run['no_panel']['runs_per_s'])} runs/s of 1,000 asked)"
+            ),
+        ),
+        "",
+        "",
+        "—",
+        "—",
     )
     p99 = _value(r, "kernel/responsiveness", ("with_panel", "rtt_s", "p99"))
     add(
         "5. kernel responsiveness: `1+1` round trip, 100 tasks every 0.1 s, panel displayed (ms, median / p99)",
-        _cell(r, "kernel/responsiveness",
-              lambda run: f"{_pair(run['with_panel']['rtt_s'], MS)} "
-                          f"({_num(run['with_panel']['runs_per_s'])} runs/s of 1,000 asked, "
-                          f"{_num(run['with_panel']['comm_msg_per_s'])} comm_msg/s)"),
+        _cell(
+            r,
+            "kernel/responsiveness",
+            lambda run: (
+                f"{_pair(run['with_panel']['rtt_s'], MS)} "
+                f"({_num(run['with_panel']['runs_per_s'])} runs/s of 1,000 asked, "
+                f"{_num(run['with_panel']['comm_msg_per_s'])} comm_msg/s)"
+            ),
+        ),
         kernel_only,
         kernel_only,
         "p99 ≤ 20 ms",
@@ -269,9 +304,14 @@ def table_rows(results: dict[str, Any]) -> list[dict[str, str]]:
     rate = _value(r, "kernel/panel_traffic", ("rate_per_s",))
     add(
         "6. panel traffic, 100 live countdowns at steady state (comm_msg/s: mean; per-second median / p99)",
-        _cell(r, "kernel/panel_traffic",
-              lambda run: f"{_num(run['rate_per_s'])}; {_pair(run['per_second'])} "
-                          f"({run['live_runs']} live runs, {_num(run['window_s'])} s)"),
+        _cell(
+            r,
+            "kernel/panel_traffic",
+            lambda run: (
+                f"{_num(run['rate_per_s'])}; {_pair(run['per_second'])} "
+                f"({run['live_runs']} live runs, {_num(run['window_s'])} s)"
+            ),
+        ),
         "n/a: no panel",
         "n/a: no panel",
         "≤ 5/s",
@@ -284,15 +324,25 @@ def table_rows(results: dict[str, Any]) -> list[dict[str, str]]:
     growth = _value(r, "history/ns", ("rss_growth_mb",))
     add(
         f"7. history: RSS growth over {runs_label} recorded runs, `runs_db` file (MB)",
-        _cell(r, "history/ns",
-              lambda run: f"{_num(run['rss_growth_mb'])} from before the first run; "
-                          f"{_num(run.get('rss_growth_after_first_1000_mb'))} after the first 1,000; "
-                          f"{_num(run['rss_growth_after_first_tenth_mb'])} after the first tenth"),
-        _cell(r, "history/rocketry/default",
-              lambda run: f"{_num(run['rss_growth_mb'])} over {run['runs_done']:,} runs in "
-                          f"{_num(run['elapsed_s'])} s (its default in-memory log; "
-                          f"{_num(run['rss_growth_per_1000_runs_mb'])} MB per 1,000 runs, so "
-                          f"~{_num(run['rss_growth_per_1000_runs_mb'] * 100)} MB at 100,000)")
+        _cell(
+            r,
+            "history/ns",
+            lambda run: (
+                f"{_num(run['rss_growth_mb'])} from before the first run; "
+                f"{_num(run.get('rss_growth_after_first_1000_mb'))} after the first 1,000; "
+                f"{_num(run['rss_growth_after_first_tenth_mb'])} after the first tenth"
+            ),
+        ),
+        _cell(
+            r,
+            "history/rocketry/default",
+            lambda run: (
+                f"{_num(run['rss_growth_mb'])} over {run['runs_done']:,} runs in "
+                f"{_num(run['elapsed_s'])} s (its default in-memory log; "
+                f"{_num(run['rss_growth_per_1000_runs_mb'])} MB per 1,000 runs, so "
+                f"~{_num(run['rss_growth_per_1000_runs_mb'] * 100)} MB at 100,000)"
+            ),
+        )
         if "history/rocketry/default" in r["runs"]
         else ("skipped (--quick)" if results.get("mode") == "quick" else "not run"),
         "n/a: keeps no run history",
@@ -306,13 +356,21 @@ def table_rows(results: dict[str, Any]) -> list[dict[str, str]]:
         p99 = _value(r, "history/ns", (field, "p99"))
         rk = ""
         if field == "runs_task_s" and "history/rocketry/default" in r["runs"]:
-            rk = _cell(r, "history/rocketry/default",
-                       lambda run: f"{_pair(run['query_task_s'], MS)} "
-                                   f"(`filter_by(task_name=...)`, {run['query_task_records']:,} records)")
+            rk = _cell(
+                r,
+                "history/rocketry/default",
+                lambda run: (
+                    f"{_pair(run['query_task_s'], MS)} "
+                    f"(`filter_by(task_name=...)`, {run['query_task_records']:,} records)"
+                ),
+            )
         add(
             f"7. history: {label} for one task (ms, median / p99)",
-            _cell(r, "history/ns",
-                  lambda run, f=field, c=count_field: f"{_pair(run[f], MS)} ({run[c]:,} records)"),
+            _cell(
+                r,
+                "history/ns",
+                lambda run, f=field, c=count_field: f"{_pair(run[f], MS)} ({run[c]:,} records)",
+            ),
             rk,
             "n/a: keeps no run history",
             "≤ 10 ms",
@@ -322,7 +380,8 @@ def table_rows(results: dict[str, Any]) -> list[dict[str, str]]:
         "7. (info) sustained dispatch, 100 no-op async tasks always due, runs_db file (runs/s)",
         _cell(r, "history/ns", lambda run: _num(run["runs_per_s"])),
         _cell(r, "history/rocketry/default", lambda run: _num(run["runs_per_s"]))
-        if "history/rocketry/default" in r["runs"] else "",
+        if "history/rocketry/default" in r["runs"]
+        else "",
         "",
         "—",
         "—",

@@ -16,22 +16,23 @@ import random
 import time
 from typing import Any
 
-from bench._util import (
-    args_from_argv,
-    emit,
-    far_window,
-    hold_until_told,
-    hhmmss,
-    next_whole_second,
-    rss_bytes,
-    summary,
-)
 from redbird.repos import MemoryRepo
 from rocketry import Rocketry
 from rocketry.args import TerminationFlag
 from rocketry.conds import daily, time_of_day
 from rocketry.exc import TaskTerminationException
 from rocketry.log import TaskLogRecord
+
+from bench._util import (
+    args_from_argv,
+    emit,
+    far_window,
+    hhmmss,
+    hold_until_told,
+    next_whole_second,
+    rss_bytes,
+    summary,
+)
 
 
 def make_app(cycle_sleep: float | None, **extra: Any) -> Rocketry:
@@ -70,7 +71,7 @@ class Served:
         self.app.session.shut_down()
         try:
             await asyncio.wait_for(self.task, 30)
-        except (asyncio.TimeoutError, Exception):  # noqa: BLE001 - report, not crash
+        except (TimeoutError, Exception):
             self.task.cancel()
 
 
