@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 
 from notebook_sched import Scheduler
+from notebook_sched._execution import zygote
 from notebook_sched.conds import every, parse_condition, time_of_day
 from tests.conftest import until, wait_until
 from tests.faults.faults_support import (
@@ -229,5 +230,9 @@ def test_nothing_listens_while_process_tasks_and_a_panel_run(tmp_path):
             panel.close()
             if child is not None:
                 await asyncio.to_thread(kill_and_reap, [child])
+        # Every child of the run's zygote is gone with the forced shutdown.
+        zygote_pid = zygote.zygote_pid()
+        if zygote_pid is not None:
+            await until(lambda: not descendants(zygote_pid), 10)
 
     asyncio.run(scenario())
