@@ -44,21 +44,22 @@ def define(app: Scheduler) -> dict[str, str]:
         execution = "process" if i < PROCESS_TASKS else ("async" if i % 2 else "thread")
         name = f"{execution}{i}"
         slow = i % 10 == 3  # runs past its 0.1 s timeout
+        long = 0.4 if i % 10 == 5 else 0.0  # takes a while, within its timeout
         fails = i % 25 == 7
         interval = INTERVALS[i % len(INTERVALS)]
         timeout = 0.1 if slow else "10 seconds"
         if execution == "async":
 
-            async def func(slow=slow, fails=fails, i=i):
-                await asyncio.sleep(0.3 if slow else 0)
+            async def func(slow=slow, long=long, fails=fails, i=i):
+                await asyncio.sleep(0.3 if slow else long)
                 if fails:
                     raise ValueError(f"task {i} fails on purpose")
                 return i
 
         elif execution == "thread":
 
-            def func(flag=TerminationFlag(), slow=slow, fails=fails, i=i):
-                if slow and flag.wait(0.3):
+            def func(flag=TerminationFlag(), slow=slow, long=long, fails=fails, i=i):
+                if flag.wait(0.3 if slow else long):
                     raise TaskTerminationException()
                 if fails:
                     raise ValueError(f"task {i} fails on purpose")
@@ -66,9 +67,8 @@ def define(app: Scheduler) -> dict[str, str]:
 
         else:
 
-            def func(slow=slow, fails=fails, i=i):
-                if slow:
-                    time.sleep(0.3)
+            def func(slow=slow, long=long, fails=fails, i=i):
+                time.sleep(0.3 if slow else long)
                 if fails:
                     raise ValueError(f"task {i} fails on purpose")
                 return i
@@ -118,7 +118,7 @@ def test_soak(tmp_path):
             (time.monotonic() - t0, rss_kb(), fd_count(), threading.active_count(), objects)
         )
 
-    async def scenario() -> tuple[float, float]:
+    async def scenario() -> tuple[float, float, int]:
         app = Scheduler(runs_db=tmp_path / "runs.sqlite", terminate_grace=0.5)
         kinds = define(app)
         assert len(kinds) == TASKS
@@ -132,6 +132,8 @@ def test_soak(tmp_path):
                 await asyncio.sleep(1.0)
             sample(t0)
             assert app.state == "running"
+            await until(lambda: len(live) >= 10, 5)  # shut down with runs alive
+            alive_at_shutdown = len(live)
             app.shut_down()
             stop_began = time.monotonic()
             await app.wait(30)
@@ -145,9 +147,9 @@ def test_soak(tmp_path):
         if zygote_pid is not None:
             await until(lambda: not descendants(zygote_pid), 10)
         sample(t0)
-        return time.monotonic() - t0, stopped_in
+        return time.monotonic() - t0, stopped_in, alive_at_shutdown
 
-    elapsed, stopped_in = asyncio.run(scenario())
+    elapsed, stopped_in, alive_at_shutdown = asyncio.run(scenario())
 
     app_records = _records(tmp_path)
     statuses = Counter(status for _, status, _ in app_records)
@@ -158,7 +160,8 @@ def test_soak(tmp_path):
     mid = samples[len(samples) // 2]
     print(
         f"\nsoak: {TASKS} tasks ({PROCESS_TASKS} process) for {SECONDS:g} s "
-        f"(stopped {stopped_in:.2f} s after the graceful shutdown; {elapsed:.1f} s in all)\n"
+        f"(graceful shutdown with {alive_at_shutdown} runs alive: stopped {stopped_in:.2f} s "
+        f"later; {elapsed:.1f} s in all)\n"
         f"  runs done: {len(app_records)} ({len(app_records) / SECONDS:.0f}/s): "
         f"{dict(sorted(statuses.items()))}\n"
         f"  RSS kB   start {samples[0][1]}  middle {mid[1]}  end {samples[-1][1]}  "
@@ -176,6 +179,7 @@ def test_soak(tmp_path):
     assert len(set(ids)) == len(ids)
     assert tally["started twice"] == tally["finished twice, or never started"] == 0, tally
     assert live == set()  # every run that started has finished
+    assert alive_at_shutdown >= 10 and stopped_in < 5, (alive_at_shutdown, stopped_in)
     assert tally["started"] == tally["finished"] == len(ids), (tally, len(ids))
     assert statuses["terminate"] > 0 and statuses["fail"] > 0 and statuses["success"] > 0
     assert len(app_records) > 2 * TASKS * SECONDS / 10  # it really ran, all along
