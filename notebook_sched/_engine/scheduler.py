@@ -110,6 +110,7 @@ class Scheduler:
         self._state: State = "stopped"
         self._forced = False
         self._forced_at: float | None = None
+        self._fatal: Exception | None = None  # what stopped the last session, if it failed
         self._started_at = self._clock.time()
         self._gen = 0
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -311,6 +312,7 @@ class Scheduler:
         self._state = "running"
         self._forced = False
         self._forced_at = None
+        self._fatal = None
         self._started_at = self._clock.time()
         self._loop = loop
         self._loop_thread = None if own_thread else threading.get_ident()
