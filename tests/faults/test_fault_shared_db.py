@@ -1,6 +1,6 @@
 """Two schedulers in two processes write one ``runs_db`` at once for
-``NOTEBOOK_SCHED_SHARED_SECONDS`` seconds (20 by default; the issue asks
-for a minute): no error, no lost record — every run each process made is in
+``NOTEBOOK_SCHED_SHARED_SECONDS`` seconds (a minute by default, as the
+issue asks): no error, no lost record — every run each process made is in
 the file, final — and ``PRAGMA integrity_check`` is ``ok``."""
 
 from __future__ import annotations
@@ -24,7 +24,7 @@ from tests.faults.faults_support import kill_and_reap
 pytestmark = pytest.mark.faults
 
 ROOT = Path(__file__).resolve().parents[2]
-SECONDS = float(os.environ.get("NOTEBOOK_SCHED_SHARED_SECONDS", "20"))
+SECONDS = float(os.environ.get("NOTEBOOK_SCHED_SHARED_SECONDS", "60"))
 
 WRITER = textwrap.dedent(
     """
