@@ -46,5 +46,11 @@ class TerminationFlag:
         the run is cancelled anyway.)"""
         return self._event.wait(timeout)
 
+    def __reduce__(self) -> tuple[type[TerminationFlag], tuple[()]]:
+        # A process task's function travels pickled by value, defaults included:
+        # the default flag is only a marker (the child gets the run's own flag),
+        # so it travels as a fresh, unset one instead of its lock.
+        return (TerminationFlag, ())
+
     def __repr__(self) -> str:
         return f"TerminationFlag(set={self.is_set()})"

@@ -153,3 +153,37 @@ def test_child_dies_with_its_parent_on_sigkill(tmp_path):
             pid = int(pid_file.read_text())
             if pid_alive(pid):
                 os.kill(pid, signal.SIGKILL)
+
+
+def test_process_task_defined_in_main_takes_its_termination_flag(tmp_path):
+    result = run_script(
+        tmp_path,
+        """
+        import time
+        from notebook_sched import Scheduler
+        from notebook_sched.args import TerminationFlag
+        from notebook_sched.exc import TaskTerminationException
+
+        app = Scheduler(terminate_grace=30)  # only the flag can stop it in time
+
+        @app.task(execution="process", timeout=0.3)
+        def work(flag=TerminationFlag()):
+            try:
+                while True:
+                    time.sleep(60)
+            except TaskTerminationException:
+                pass  # SIGTERM raised it; the flag must be set by now
+            return "flag set" if flag.is_set() else "flag NOT set"
+
+        app.start()
+        app.tasks["work"].run()
+        while app.tasks["work"].is_alive():
+            time.sleep(0.01)
+        r = app.tasks["work"].last_run
+        print(r.status, r.reason, r.result)
+        app.shut_down()
+        app.join(10)
+    """,
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "terminate timeout 'flag set'"
