@@ -16,7 +16,7 @@ from typing import Any
 import anywidget
 import traitlets
 
-__all__ = ["TaskTable", "format_remaining"]
+__all__ = ["TaskTable"]
 
 _ESM = r"""
 const COLUMNS = ["task", "execution", "status", "start condition / next start",
@@ -128,15 +128,6 @@ _CSS = """
 .notebook-sched-table .ns-running, .notebook-sched-table .ns-terminating { font-weight: bold; }
 .notebook-sched-table .ns-terminating { color: #b60; }
 """
-
-
-def format_remaining(seconds: float) -> str:
-    """The countdown text, as the browser shows it."""
-    seconds = max(0.0, seconds)
-    if seconds < 60:
-        return f"{seconds:.1f} s"
-    s = int(seconds)
-    return f"{s // 3600}:{s % 3600 // 60:02d}:{s % 60:02d}"
 
 
 class TaskTable(anywidget.AnyWidget):
