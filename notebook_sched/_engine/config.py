@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 import math
 import os
 from collections.abc import Mapping
@@ -10,9 +11,9 @@ from typing import Any
 
 from .._conditions.base import Condition
 
-__all__ = ["EXECUTIONS", "SessionConfig", "build_config"]
+__all__ = ["EXECUTIONS", "SessionConfig", "build_config", "require_ray"]
 
-EXECUTIONS = ("async", "thread", "process", "main")
+EXECUTIONS = ("async", "thread", "process", "main", "ray")
 
 
 @dataclass(frozen=True)
@@ -26,6 +27,7 @@ class SessionConfig:
     cycle_sleep: float = 0.1
     terminate_grace: float = 3.0
     runs_db: str | None = None
+    ray_address: str | None = None  # None: a local Ray, started on first use
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -36,7 +38,22 @@ class SessionConfig:
             "cycle_sleep": self.cycle_sleep,
             "terminate_grace": self.terminate_grace,
             "runs_db": self.runs_db,
+            "ray_address": self.ray_address,
         }
+
+
+def require_ray(what: str) -> None:
+    """Fail now, not at the first run, when Ray is missing (without importing it:
+    importing notebook_sched never imports Ray)."""
+    try:
+        found = importlib.util.find_spec("ray") is not None
+    except (ImportError, ValueError):  # a broken or blocked install
+        found = False
+    if not found:
+        raise ImportError(
+            f"{what}: execution 'ray' needs Ray, which is not installed; "
+            "install it with: pip install 'notebook_sched[ray]'"
+        )
 
 
 def _positive(key: str, value: object, *, allow_zero: bool = False) -> float:
@@ -87,6 +104,8 @@ def build_config(config: Mapping[str, Any] | None, kwargs: Mapping[str, Any]) ->
                 f"config 'execution' must be one of {', '.join(map(repr, EXECUTIONS))}, "
                 f"got {execution!r}"
             )
+        if execution == "ray":
+            require_ray("config 'execution'")
         values["execution"] = execution
     if "cycle_sleep" in merged:
         values["cycle_sleep"] = _positive("cycle_sleep", merged["cycle_sleep"])
@@ -98,4 +117,11 @@ def build_config(config: Mapping[str, Any] | None, kwargs: Mapping[str, Any]) ->
         if not isinstance(runs_db, str | os.PathLike):
             raise ValueError(f"config 'runs_db' must be a path or None, got {runs_db!r}")
         values["runs_db"] = os.fspath(runs_db)
+    if (address := merged.get("ray_address")) is not None:
+        if not isinstance(address, str) or not address.strip():
+            raise ValueError(
+                "config 'ray_address' must be a Ray address such as 'auto', "
+                f"'10.0.0.5:6379' or 'ray://head:10001', got {address!r}"
+            )
+        values["ray_address"] = address.strip()
     return SessionConfig(**values)

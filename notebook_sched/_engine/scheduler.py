@@ -25,7 +25,7 @@ from functools import partial
 from typing import Any, Literal, TypeVar
 
 from .._conditions.base import Condition
-from .._execution import async_, main, process, thread
+from .._execution import async_, main, process, ray_, thread
 from .._execution.base import Job, Outcome
 from .._history.records import RunRecord
 from .._history.store import RunStore, RunStoreError
@@ -58,6 +58,7 @@ _EXECUTORS = {
     "thread": thread.start,
     "process": process.start,
     "main": main.start,
+    "ray": ray_.start,
 }
 
 
@@ -161,11 +162,14 @@ class Scheduler:
         timeout: Any = None,
         end_cond: Condition | str | None = None,
         disabled: bool = False,
+        resources: Mapping[str, float | int | str] | None = None,
     ) -> Callable[[F], F]:
         """Decorator defining a task; returns the function unchanged.
 
         Bad arguments raise ``ValueError``/``TypeError`` here, naming the task
         and the value. Defining a name again replaces the definition.
+        ``resources`` (``execution="ray"`` only) is what Ray reserves for each
+        run: ``{"num_cpus": 2, "num_gpus": 1, "memory": "4 GiB"}``.
         """
         if not isinstance(disabled, bool):
             raise TypeError(f"disabled must be True or False, got {disabled!r}")
@@ -179,6 +183,7 @@ class Scheduler:
                 execution=execution,
                 timeout=timeout,
                 end_cond=end_cond,
+                resources=resources,
             )
             self._define(definition, disabled)
             return func
@@ -529,7 +534,11 @@ class Scheduler:
             now=self._clock.time,
             done=partial(self._report, run),
             is_async=definition.is_async,
-            extra={"payload": definition.payload},
+            extra={
+                "payload": definition.payload,
+                "resources": definition.resources,
+                "ray_address": self._config.ray_address,
+            },
         )
         try:
             handle = _EXECUTORS[definition.execution](job)

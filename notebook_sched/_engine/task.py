@@ -12,7 +12,8 @@ from typing import TYPE_CHECKING, Any, Literal
 from .._conditions.base import Condition
 from ..args import TerminationFlag
 from .clock import to_datetime
-from .config import EXECUTIONS, SessionConfig
+from .config import EXECUTIONS, SessionConfig, require_ray
+from .resources import Resources, parse_resources
 
 if TYPE_CHECKING:
     from .._history.records import RunRecord
@@ -42,7 +43,8 @@ class TaskDefinition:
     timeout_set: bool
     flag_params: tuple[str, ...]
     is_async: bool
-    payload: bytes | None = None  # cloudpickled function, for process runs
+    payload: bytes | None = None  # cloudpickled function, for process and ray runs
+    resources: Resources = ()  # Ray's reservations for a ray run
 
     def effective_timeout(self, config: SessionConfig) -> float | None:
         if self.execution == "main":
@@ -59,6 +61,7 @@ def define_task(
     execution: object = None,
     timeout: object = None,
     end_cond: object = None,
+    resources: object = None,
 ) -> TaskDefinition:
     """Validate everything the decorator was given, naming the bad value."""
     from .._conditions.parse import to_condition
@@ -86,6 +89,16 @@ def define_task(
             f"{label}: execution 'async' needs an 'async def' function; "
             f"{name} is a plain def (use 'thread', 'process' or 'main')"
         )
+    if execution == "ray":
+        require_ray(label)
+    reserved: Resources = ()
+    if resources is not None:
+        if execution != "ray":
+            raise ValueError(
+                f"{label}: resources are reserved on a Ray cluster; they need "
+                f"execution='ray', not {execution!r}"
+            )
+        reserved = parse_resources(resources, label)
     if execution == "main" and is_async:
         raise ValueError(
             f"{label}: execution 'main' runs a plain def synchronously; "
@@ -112,16 +125,18 @@ def define_task(
         )
 
     payload = None
-    if execution == "process":
+    if execution in ("process", "ray"):
         from .._execution.process import serialize
 
         try:
             payload = serialize(func, _flag_params(func))
         except Exception as exc:
+            where = "a child process" if execution == "process" else "a Ray worker"
             raise TypeError(
-                f"{label}: execution 'process' needs a function that can be sent to a "
-                f"child process, but {name} cannot be pickled: {exc!r}"
+                f"{label}: execution {execution!r} needs a function that can be sent to "
+                f"{where}, but {name} cannot be pickled: {exc!r}"
             ) from exc
+    if execution == "process":
         from .._execution import zygote
 
         zygote.prestart()  # boot the zygote now, not at the first run's expense
@@ -137,6 +152,7 @@ def define_task(
         flag_params=_flag_params(func),
         is_async=is_async,
         payload=payload,
+        resources=reserved,
     )
 
 
@@ -171,6 +187,12 @@ class Task:
     @property
     def execution(self) -> str:
         return self._definition.execution
+
+    @property
+    def resources(self) -> dict[str, float | int]:
+        """What Ray reserves for a run (``num_cpus``, ``num_gpus``, ``memory``
+        in bytes); empty for other executions or Ray's defaults."""
+        return dict(self._definition.resources)
 
     @property
     def start_cond(self) -> Condition | None:

@@ -1,0 +1,106 @@
+"""What runs inside a Ray worker: the run itself, and the actor that carries
+termination flags from the kernel to the workers.
+
+The run reports like a process child does: ``(status, error, result)`` as
+plain strings, so an unpicklable return value or exception is never a
+problem, and the error keeps the task's own traceback.
+
+The flag: a worker cannot read a pipe of the kernel's, so one ``FlagBoard``
+actor per connection holds the flags. A run asks it ``wait(key)`` before its
+function starts; the kernel's ``set(key)`` answers that call with ``True``
+(the polite step of termination), and ``release(key)`` with ``False`` when
+the run is over. Calls from one caller reach an actor in order, so a run's
+``release`` never overtakes its ``wait``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import inspect
+from typing import Any
+
+__all__ = ["FlagBoard", "RemoteFlagEvent", "run_remote"]
+
+
+class FlagBoard:
+    """The termination flags of the runs on the cluster (an async actor)."""
+
+    def __init__(self) -> None:
+        self._waiting: dict[str, asyncio.Future[bool]] = {}
+        self._set: set[str] = set()
+
+    async def wait(self, key: str) -> bool:
+        if key in self._set:
+            return True
+        future = self._waiting.get(key)
+        if future is None:
+            future = self._waiting[key] = asyncio.get_running_loop().create_future()
+        return await future
+
+    async def set(self, key: str) -> None:
+        self._set.add(key)
+        self._answer(key, True)
+
+    async def release(self, key: str) -> None:
+        self._set.discard(key)
+        self._answer(key, False)
+
+    def _answer(self, key: str, value: bool) -> None:
+        future = self._waiting.pop(key, None)
+        if future is not None and not future.done():
+            future.set_result(value)
+
+    async def size(self) -> int:
+        """Keys still held (a test checks that finished runs leave none)."""
+        return len(self._waiting) + len(self._set)
+
+
+class RemoteFlagEvent:
+    """The worker's side of a run's ``TerminationFlag``."""
+
+    def __init__(self, board: Any, key: str) -> None:
+        self._board = board
+        self._key = key
+        self._ref = board.wait.remote(key)
+        self._value: bool | None = None
+
+    def is_set(self) -> bool:
+        return self.wait(0)
+
+    def wait(self, timeout: float | None = None) -> bool:
+        if self._value is None:
+            import ray
+
+            ready, _ = ray.wait([self._ref], timeout=timeout)
+            if ready:
+                self._value = bool(ray.get(self._ref))
+        return bool(self._value)
+
+    def close(self) -> None:
+        self._board.release.remote(self._key)
+
+
+def run_remote(payload: bytes, key: str, board: Any) -> tuple[str, str | None, str | None]:
+    """Run a task's function on this worker; ``(status, error, result)``."""
+    import cloudpickle
+
+    from notebook_sched._execution.base import outcome_of_error, outcome_of_value
+    from notebook_sched.args import TerminationFlag
+
+    func, flag_params = cloudpickle.loads(payload)
+    event = RemoteFlagEvent(board, key) if flag_params and board is not None else None
+    try:
+        kwargs = dict.fromkeys(flag_params, TerminationFlag(event)) if event else {}
+        value = func(**kwargs)
+        if inspect.iscoroutine(value):
+            value = asyncio.run(value)
+    except BaseException as exc:  # the task's own error, with its traceback
+        if exc.__traceback__ is not None:  # from the task's frame on, not this wrapper's
+            exc = exc.with_traceback(exc.__traceback__.tb_next)
+        outcome = outcome_of_error(exc, 0.0)
+    else:
+        outcome = outcome_of_value(value, 0.0)
+    finally:
+        if event is not None:
+            event.close()
+    return (outcome.status, outcome.error, outcome.result)

@@ -1,0 +1,132 @@
+"""``execution="ray"``: a run on a Ray cluster, with a process run's
+termination semantics.
+
+The function travels cloudpickled (functions, lambdas and closures defined in
+a notebook cell work), as a Ray task with the task's resources and no
+retries. Termination: the polite step sets the run's ``TerminationFlag``
+(through the connection's ``FlagBoard`` actor); the forced step, after the
+grace period, is ``ray.cancel(ref, force=True)``, which kills the worker. The
+run's end arrives as a callback of its ``ObjectRef``'s future — nothing polls
+and nothing blocks the scheduler's loop.
+"""
+
+from __future__ import annotations
+
+import concurrent.futures
+import contextlib
+import logging
+import threading
+import uuid
+from typing import Any
+
+from .base import Job, Outcome
+from .ray_cluster import RayConnection, connect
+
+__all__ = ["RayHandle", "start"]
+
+log = logging.getLogger("notebook_sched")
+
+
+class RayHandle:
+    def __init__(self, job: Job) -> None:
+        self._job = job
+        self._key = f"{job.task}:{job.run_id}:{uuid.uuid4().hex}"
+        self._lock = threading.Lock()
+        self._connection: RayConnection | None = None
+        self._board: Any = None
+        self._ref: Any = None
+        self._stop_requested = False
+        self._kill_requested = False
+        self._finished = False
+        # Runs in the connecting thread, or here at once when already connected.
+        connect(job.extra.get("ray_address")).add_done_callback(self._connected)
+
+    def _connected(self, future: concurrent.futures.Future[RayConnection]) -> None:
+        job = self._job
+        try:
+            connection = future.result()
+        except BaseException as exc:
+            self._finish(Outcome("crash", job.now(), error=f"could not connect to Ray: {exc}"))
+            return
+        with self._lock:
+            if self._stop_requested:
+                stopped = True
+            else:
+                stopped = False
+                try:
+                    self._board = connection.board() if job.flag_params else None
+                    self._ref = connection.submit(
+                        job.extra["payload"],
+                        self._key,
+                        self._board,
+                        name=f"notebook_sched:{job.task}",
+                        options=dict(job.extra.get("resources") or ()),
+                    )
+                except Exception as exc:
+                    error = f"could not send the run to Ray: {exc!r}"
+                    self._ref = None
+                else:
+                    error = None
+                    self._connection = connection
+        if stopped:  # terminated while Ray was starting: it never needs to run
+            self._finish(Outcome("terminate", job.now(), error="terminated before it reached Ray"))
+        elif error is not None:
+            self._finish(Outcome("crash", job.now(), error=error))
+        else:
+            self._ref.future().add_done_callback(self._ended)
+
+    def _ended(self, future: concurrent.futures.Future[Any]) -> None:
+        end = self._job.now()
+        try:
+            status, error, result = future.result()
+        except BaseException as exc:
+            self._finish(self._failure(exc, end))
+        else:
+            self._finish(Outcome(status, end, error=error, result=result))
+
+    def _failure(self, exc: BaseException, end: float) -> Outcome:
+        from ray.exceptions import TaskCancelledError
+
+        if isinstance(exc, TaskCancelledError | concurrent.futures.CancelledError):
+            if self._kill_requested:
+                return Outcome(
+                    "terminate", end, error="the Ray worker was killed (ray.cancel, force=True)"
+                )
+            return Outcome("crash", end, error="the Ray task was cancelled outside the scheduler")
+        text = str(exc).strip() or repr(exc)
+        return Outcome("crash", end, error=f"{type(exc).__name__}: {text}")
+
+    def _finish(self, outcome: Outcome) -> None:
+        with self._lock:
+            if self._finished:
+                return
+            self._finished = True
+            connection, board = self._connection, self._board
+        if connection is not None and board is not None:
+            # The run is over: its flag is no longer held on the actor.
+            with contextlib.suppress(Exception):
+                connection.release_flag(board, self._key)
+        self._job.done(outcome)
+
+    def stop(self) -> None:
+        with self._lock:
+            self._stop_requested = True
+            connection, board = self._connection, self._board
+            live = not self._finished
+        if live and connection is not None and board is not None:
+            connection.set_flag(board, self._key)
+
+    def force(self) -> None:
+        with self._lock:
+            self._kill_requested = True
+            connection, ref = self._connection, self._ref
+            live = not self._finished
+        if live and connection is not None and ref is not None:
+            try:
+                connection.cancel(ref)
+            except Exception:  # it ended in between; the forced step comes again otherwise
+                log.debug("notebook_sched: ray.cancel failed", exc_info=True)
+
+
+def start(job: Job) -> RayHandle:
+    return RayHandle(job)
