@@ -15,7 +15,9 @@ from notebook_sched import Scheduler
 
 def child_pids(parent: int | None = None) -> set[int]:
     """Live (non-zombie) processes whose parent is ``parent`` (default: us),
-    but for the zygote, which lives as long as this process by design."""
+    but for the zygote and the local Ray's guardian, which live as long as this
+    process by design."""
+    from notebook_sched._execution.ray_cluster import guardian_pid
     from notebook_sched._execution.zygote import zygote_pid
 
     parent = os.getpid() if parent is None else parent
@@ -30,7 +32,7 @@ def child_pids(parent: int | None = None) -> set[int]:
             continue
         if int(fields[1]) == parent and fields[0] != "Z":
             found.add(int(entry))
-    return found - {zygote_pid()}
+    return found - {zygote_pid(), guardian_pid()}
 
 
 def pid_alive(pid: int) -> bool:
