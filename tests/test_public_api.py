@@ -33,7 +33,7 @@ def test_contract_names():
     app.task(name="t")(lambda: None)
     task = app.tasks["t"]
     assert isinstance(task, Task)
-    for name in ["name", "status", "deadline", "last_run"]:
+    for name in ["name", "status", "deadline", "last_run", "resources"]:
         assert hasattr(task, name), name
     for name in ["is_alive", "run", "terminate", "disable", "enable"]:
         assert callable(getattr(task, name)), name
