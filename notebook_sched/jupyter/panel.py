@@ -33,6 +33,7 @@ from .._engine.events import (
     StateChanged,
     TaskChanged,
 )
+from .._engine.resources import describe_resources
 from .table import TaskTable
 
 if TYPE_CHECKING:
@@ -90,6 +91,7 @@ def row_view(task: Task, counts: dict[str, int]) -> dict[str, Any]:
     return {
         "name": task.name,
         "execution": task.execution,
+        "resources": describe_resources(tuple(task.resources.items())),
         "status": status,
         "start": "only when asked" if start is None else str(start),
         "next": _clock_text(task.next_start) if start is not None and status == "idle" else "",

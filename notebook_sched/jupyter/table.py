@@ -81,7 +81,9 @@ function render({ model, el }) {
       const tr = document.createElement("tr");
       tr.dataset.task = row.name;
       cell(tr, row.name, "ns-name");
-      cell(tr, row.execution);
+      const execution = cell(tr);
+      line(execution, row.execution);
+      if (row.resources) line(execution, row.resources, "notebook-sched-resources ns-small");
       cell(tr, row.status, "ns-status ns-" + row.status);
       const start = cell(tr);
       line(start, row.start);

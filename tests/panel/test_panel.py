@@ -169,3 +169,19 @@ def test_table_buttons_drawn_in_the_browser_click_the_row_buttons():
         return app.tasks["forever"].last_run.reason
 
     assert asyncio.run(scenario()) == "manual"
+
+
+def test_ray_rows_show_their_resources():
+    pytest.importorskip("ray", reason="Ray is not installed: pip install 'notebook_sched[ray]'")
+    app = Scheduler()
+    app.task(
+        name="heavy", execution="ray", resources={"num_cpus": 2, "num_gpus": 0.5, "memory": "4 GiB"}
+    )(lambda: None)
+    app.task(name="plain", execution="ray")(lambda: None)
+    app.task(name="local", execution="thread")(lambda: None)
+    panel = app.panel()
+    assert panel.rows["heavy"].view["execution"] == "ray"
+    assert panel.rows["heavy"].view["resources"] == "2 CPU · 0.5 GPU · 4.0 GiB"
+    assert panel.rows["plain"].view["resources"] == ""
+    assert panel.rows["local"].view["resources"] == ""
+    assert panel.rows["heavy"].view in panel.table.rows  # what the browser draws
