@@ -64,6 +64,10 @@ app = Scheduler()
 async def long_job():
     await asyncio.sleep(3600)
 
+@app.task(execution="ray", resources={"num_cpus": 2, "memory": "4 GiB"})
+def big_job():  # only shown: Ray is not started until a ray task runs
+    pass
+
 app.start()
 app.tasks["long_job"].run()
 """
@@ -296,6 +300,9 @@ def test_panel_in_jupyterlab(lab: Lab):
             end_state = panel.locator(".notebook-sched-end-state").first
             assert end_state.inner_text() == "false"
             assert "running" in panel.inner_text()
+            # A ray task's row shows what Ray reserves for it.
+            resources = panel.locator(".notebook-sched-resources").first
+            assert resources.inner_text() == "2 CPU · 4.0 GiB"
             panel.screenshot(path=str(ARTIFACTS / "panel.png"))
 
             # Force shut down: the run ends with reason "shutdown".
