@@ -77,19 +77,27 @@ def _reap() -> None:
 
 
 def stop_all(grace: float = STOP_GRACE) -> None:
-    """SIGTERM every descendant, SIGKILL what is left after ``grace``."""
+    """SIGTERM every descendant, SIGKILL what is left after ``grace``; give up
+    on a process that even SIGKILL cannot end (stuck in the kernel) after 10 s."""
     me = os.getpid()
-    deadline = time.monotonic() + grace
-    sig = signal.SIGTERM
+    _signal_all(descendants(me), signal.SIGTERM)
+    kill_at = time.monotonic() + grace
+    give_up_at = kill_at + 10.0
     while pids := descendants(me):
-        for pid in pids:
-            with contextlib.suppress(ProcessLookupError):
-                os.kill(pid, sig)
-        if sig == signal.SIGTERM and time.monotonic() > deadline:
-            sig = signal.SIGKILL
+        now = time.monotonic()
+        if now > give_up_at:
+            break
+        if now > kill_at:
+            _signal_all(pids, signal.SIGKILL)
         time.sleep(0.05)  # a helper process shutting others down; nothing waits on it
         _reap()
     _reap()
+
+
+def _signal_all(pids: list[int], sig: signal.Signals) -> None:
+    for pid in pids:
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, sig)
 
 
 def start_ray(temp_dir: str, extra: list[str]) -> str:

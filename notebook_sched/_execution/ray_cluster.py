@@ -80,6 +80,7 @@ _lock = threading.Lock()
 _future: concurrent.futures.Future[RayConnection] | None = None
 _requested: str | None = None  # LOCAL or the ray_address the connection was made for
 _guardian: subprocess.Popen[bytes] | None = None
+_own_token = False  # whether RAY_AUTH_MODE/RAY_AUTH_TOKEN_PATH are ours to set
 
 
 def connect(address: str | None) -> concurrent.futures.Future[RayConnection]:
@@ -155,13 +156,15 @@ def _reload_auth_settings() -> None:
 
 def _start_local() -> str:
     """Start the guardian (which starts Ray); the cluster's address."""
-    global _guardian
+    global _guardian, _own_token
     temp_dir = tempfile.mkdtemp(prefix="nbsched-ray-")  # short: Ray's socket paths live here
     env = dict(os.environ)
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [_PACKAGE_ROOT, env.get("PYTHONPATH")]))
-    if "RAY_AUTH_MODE" not in os.environ:
+    if "RAY_AUTH_MODE" not in os.environ or _own_token:
         # The local Ray listens on every interface: protect it with a token of its
-        # own, known only to this process and its cluster.
+        # own, known only to this process and its cluster (a new one per start:
+        # a failed start's folder, token included, is gone).
+        _own_token = True
         token = os.path.join(temp_dir, "auth_token")
         fd = os.open(token, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
         with os.fdopen(fd, "w") as f:
@@ -209,9 +212,8 @@ def _stop_local() -> None:
     if guardian is None:
         return
     try:
-        import ray
-
-        if ray.is_initialized():
+        ray = sys.modules.get("ray")
+        if ray is not None and ray.is_initialized():
             ray.shutdown()
     except Exception:
         log.exception("notebook_sched: ray.shutdown() failed")
