@@ -18,7 +18,8 @@ import pytest
 from tests.conftest import pid_alive, wait_until
 from tests.ray.conftest import START_TIMEOUT, ray_processes
 
-pytestmark = [pytest.mark.ray, pytest.mark.slow]
+# local_ray: skips, with the reason, where Ray is missing or cannot start.
+pytestmark = [pytest.mark.ray, pytest.mark.slow, pytest.mark.usefixtures("local_ray")]
 
 ROOT = Path(__file__).resolve().parents[2]
 
