@@ -100,6 +100,15 @@ def plan(quick: bool) -> list[Job]:
             rounds=rk_rounds,
             width=10,
         )
+    # Ray runs: notebook_sched only (the peers have no Ray execution). One job:
+    # the local Ray starts once (seconds, not measured) for both figures.
+    ns(
+        "termination/ray/ns",
+        120 if q else 240,
+        scenario="ray_termination",
+        forced_runs=8 if q else 40,
+        cooperative_runs=20 if q else 100,
+    )
     ns("end_cond/ns", 60, scenario="end_cond", rounds=2 if q else 6, width=10)
     rk("end_cond/rocketry", 60, scenario="end_cond", rounds=1 if q else 4, width=10)
 
@@ -418,7 +427,7 @@ def git_state(source: str) -> dict[str, Any]:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="bench", description=__doc__)
-    parser.add_argument("--quick", action="store_true", help="fewer repetitions, under 2 minutes")
+    parser.add_argument("--quick", action="store_true", help="fewer repetitions, about 2 minutes")
     parser.add_argument(
         "--only", nargs="*", default=None, help="run only jobs whose key starts with one of these"
     )

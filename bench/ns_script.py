@@ -1,4 +1,4 @@
-"""notebook_sched in a plain script: the scenarios of figures 1, 2, 3 and 7.
+"""notebook_sched in a plain script: the scenarios of figures 1 (ray runs included), 2, 3 and 7.
 
 ``python -m bench.ns_script '{"scenario": "termination", "kind": "async", ...}'``
 prints one ``BENCH-RESULT {...}`` line. Every scenario runs the scheduler with
@@ -12,6 +12,7 @@ import asyncio
 import gc
 import os
 import random
+import shutil
 import tempfile
 import time
 from typing import Any
@@ -104,6 +105,158 @@ async def termination(kind: str, rounds: int, width: int, seed: int = 1) -> dict
     app.shut_down(force=True)
     await asyncio.wait_for(app.wait(), 15)
     return {"latency_s": summary(latencies), "samples": latencies, "problems": problems[:5]}
+
+
+# ------------------------------------- 1a. termination latency, ray runs
+
+
+def _ray_bodies(folder: str, index: int) -> dict[str, Any]:
+    """The ray task bodies of run ``index``. Each appends ``time.time()`` to a
+    file of its own on entry (the worker runs on this machine, same clock):
+    the proof that the function was running on its worker at the deadline —
+    a killed worker returns nothing. They travel by value (cloudpickle)."""
+    entry = os.path.join(folder, f"entered-{index}")
+
+    def noop() -> int:
+        return os.getpid()
+
+    def stubborn() -> None:  # ignores its flag: only the forced step ends it
+        with open(entry, "w") as f:
+            f.write(repr(time.time()))
+        time.sleep(3600)
+
+    def cooperative(flag=TerminationFlag()) -> None:  # watches its flag
+        with open(entry, "w") as f:
+            f.write(repr(time.time()))
+        while not flag.wait(1):
+            pass
+        raise TaskTerminationException()
+
+    return {"noop": noop, "stubborn": stubborn, "cooperative": cooperative, "entry": entry}
+
+
+def _entered_at(path: str) -> float | None:
+    try:
+        with open(path) as f:
+            return float(f.read())
+    except (OSError, ValueError):
+        return None
+
+
+async def ray_termination(
+    forced_runs: int, cooperative_runs: int, grace: float = 30.0, seed: int = 1
+) -> dict[str, Any]:
+    """Deadline → run observed terminated, for ``execution="ray"`` (local Ray).
+
+    Warm-up first (not measured): the first ray run starts the local Ray
+    (seconds), a cooperative run creates the flag actor. Then, one run at a
+    time, timeouts uniform in 0.05–0.5 s, latency = ``record.end - (record.start
+    + timeout)``:
+
+    - forced: ``terminate_grace=0``, a function that ignores its flag, so
+      ``ray.cancel(ref, force=True)`` is sent at the deadline and the worker is
+      killed. Each killed worker is replaced by Ray; a no-op ray run to
+      completion before each measured run makes sure an idle worker is ready,
+      so the function is running (not waiting for a worker) at its deadline;
+    - cooperative: ``terminate_grace`` large, a function in ``flag.wait(1)``
+      that raises ``TaskTerminationException`` once the flag is set: the flag
+      travels kernel → flag actor → worker, the function returns, the result
+      comes back.
+    """
+    import importlib.util
+
+    try:
+        found = importlib.util.find_spec("ray") is not None
+    except (ImportError, ValueError):
+        found = False
+    if not found:
+        return {"error": "n/a: Ray is not installed (pip install 'notebook_sched[ray]')"}
+    rng = random.Random(seed)
+    folder = tempfile.mkdtemp(prefix="nsbench-ray-")
+    problems: list[str] = []
+    index = 0
+
+    def define(app: Scheduler, kind: str, timeout: float | None) -> str:
+        nonlocal index
+        index += 1
+        bodies = _ray_bodies(folder, index)
+        app.task(execution="ray", timeout=timeout, name=kind)(bodies[kind])
+        return bodies["entry"]
+
+    async def run_one(app: Scheduler, kind: str, timeout: float | None, limit: float) -> Any:
+        entry = define(app, kind, timeout)
+        app.tasks[kind].run()
+        if not await _wait_idle(app, [kind], limit):
+            problems.append(f"{kind}: still alive {limit:g} s after it started")
+            return None, None
+        return app.runs(task=kind, limit=1)[0], _entered_at(entry)
+
+    async def measure(app: Scheduler, kind: str, n: int) -> dict[str, Any]:
+        latencies: list[float] = []
+        entry_lat: list[float] = []
+        late_entries = 0
+        t0 = time.monotonic()
+        for _ in range(n):
+            if kind == "stubborn":  # a worker idle and ready (Ray replaces killed ones)
+                record, _ = await run_one(app, "noop", None, 60)
+                if record is None or record.status != "success":
+                    problems.append(f"noop before a forced run: {record and record.status}")
+                    break
+            timeout = rng.uniform(0.05, 0.5)
+            record, entered = await run_one(app, kind, timeout, 30)
+            if record is None:
+                break
+            if record.status != "terminate" or record.reason != "timeout":
+                problems.append(f"{kind}: {record.status}/{record.reason} {record.error}")
+                continue
+            start = record.start.timestamp()
+            latencies.append(record.end.timestamp() - (start + timeout))
+            if entered is None or entered > start + timeout:
+                late_entries += 1  # not running at its deadline
+            else:
+                entry_lat.append(entered - start)
+        return {
+            "latency_s": summary(latencies),
+            "samples": latencies,
+            "entry_latency_s": summary(entry_lat),
+            "not_running_at_deadline": late_entries,
+            "phase_wall_s": time.monotonic() - t0,
+        }
+
+    result: dict[str, Any] = {}
+    try:
+        # Forced: terminate_grace=0.
+        app = Scheduler(terminate_grace=0.0)
+        app.start()
+        t0 = time.monotonic()
+        record, _ = await run_one(app, "noop", None, 150)
+        result["ray_start_and_first_run_s"] = time.monotonic() - t0
+        if record is None or record.status != "success":
+            why = (record.error or record.status) if record is not None else "no answer in 150 s"
+            app.shut_down(force=True)
+            await asyncio.wait_for(app.wait(), 15)
+            return {"error": f"the local Ray did not start: {why}"[:300]}
+        record, _ = await run_one(app, "cooperative", 0.05, 60)  # creates the flag actor
+        result["warmup_cooperative"] = record and f"{record.status}/{record.reason}"
+        result["forced"] = await measure(app, "stubborn", forced_runs)
+        app.shut_down(force=True)
+        await asyncio.wait_for(app.wait(), 15)
+        # Cooperative: the flag alone ends the run (grace far above the latency).
+        app = Scheduler(terminate_grace=grace)
+        app.start()
+        await run_one(app, "cooperative", 0.05, 60)  # a warm worker for this phase too
+        result["cooperative"] = await measure(app, "cooperative", cooperative_runs)
+        result["cooperative"]["terminate_grace_s"] = grace
+        app.shut_down(force=True)
+        await asyncio.wait_for(app.wait(), 15)
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+    from notebook_sched._execution import ray_cluster
+
+    # The local Ray is stopped at this process's exit (atexit + its guardian).
+    result["guardian_pid"] = ray_cluster.guardian_pid()
+    result["problems"] = problems[:5]
+    return result
 
 
 # ------------------------------------------------ 1b. end-condition latency
@@ -326,6 +479,7 @@ async def history(tasks: int, total: int, queries: int, limit_s: float) -> dict[
 
 SCENARIOS = {
     "termination": termination,
+    "ray_termination": ray_termination,
     "end_cond": end_cond,
     "idle": idle,
     "floor": floor,

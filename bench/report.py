@@ -115,6 +115,39 @@ def table_rows(results: dict[str, Any]) -> list[dict[str, str]]:
             f"p99 ≤ {limit} ms",
             _met(None if p99 is None else p99 * MS <= limit),
         )
+    # Ray runs (one job, two figures); the peers cannot run on Ray.
+    no_ray = "n/a: no Ray execution"
+    for phase, label in (
+        (
+            "forced",
+            "ray, forced: flag ignored, `terminate_grace=0`, `ray.cancel(force=True)` "
+            "at the deadline",
+        ),
+        ("cooperative", "ray, cooperative: `flag.wait(1)` returns, function ends"),
+    ):
+
+        def ray_fmt(run: dict[str, Any], phase: str = phase) -> str:
+            data = run[phase]
+            text = f"{_pair(data['latency_s'], MS)} ({data['latency_s']['n']} runs"
+            if data.get("not_running_at_deadline"):
+                text += f", {data['not_running_at_deadline']} not yet running at the deadline"
+            entered = _num(data["entry_latency_s"]["median"] * MS)
+            text += f"; function entered {entered} ms after start"
+            if phase == "forced":
+                text += (
+                    f"; excluded: Ray's start and first run, "
+                    f"{_num(run['ray_start_and_first_run_s'])} s"
+                )
+            return text + ")"
+
+        add(
+            f"1. termination latency, {label} (ms, median / p99)",
+            _cell(r, "termination/ray/ns", ray_fmt),
+            no_ray,
+            no_ray,
+            "—",
+            "—",
+        )
     fmt = lambda run: _pair(run["latency_s"], MS)  # noqa: E731
     add(
         "1. end-condition latency, `~time_of_day.before(B)` (ms after B, median / p99)",
