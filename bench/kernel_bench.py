@@ -16,6 +16,7 @@ from __future__ import annotations
 import json
 import os
 import queue
+import shutil
 import signal
 import sys
 import tempfile
@@ -224,6 +225,7 @@ def _with_kernel(body: Any) -> dict[str, Any]:
         result = {"error": f"{type(exc).__name__}: {exc}", "kernel_log": log}
     finally:
         cleanup = kernel.shutdown()
+        shutil.rmtree(home, ignore_errors=True)  # the kernel's isolated dirs and log
     result["cleanup"] = cleanup
     return result
 
