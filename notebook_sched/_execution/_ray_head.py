@@ -34,7 +34,11 @@ import time
 
 _PR_SET_CHILD_SUBREAPER = 36
 START_TRIES = 3  # a port picked free may be taken before Ray binds it
-STOP_GRACE = 2.0  # seconds between SIGTERM and SIGKILL for Ray's processes
+# Seconds between SIGTERM and SIGKILL for Ray's processes. Short on purpose:
+# the cluster is thrown away with its folder, and Ray's GCS server takes 2 s to
+# honour a SIGTERM — longer than a kernel is given to exit (jupyter_client
+# sends its own SIGTERM 2.5 s after a shutdown request).
+STOP_GRACE = 0.5
 
 
 def _become_subreaper() -> None:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import atexit
 import concurrent.futures
+import contextlib
 import logging
 import os
 import secrets
@@ -30,6 +31,7 @@ log = logging.getLogger("notebook_sched")
 
 _PACKAGE_ROOT = str(Path(__file__).resolve().parents[2])
 START_TIMEOUT = 120.0  # seconds for 'ray start' on a loaded machine
+EXIT_WAIT = 1.0  # seconds the exiting process waits for the guardian
 LOCAL = "<local>"  # the key of the embedded Ray among requested addresses
 
 
@@ -206,7 +208,14 @@ def _read_line(process: subprocess.Popen[bytes], timeout: float) -> str:
 
 
 def _stop_local() -> None:
-    """At exit: leave the cluster, then let the guardian stop every Ray process."""
+    """At exit: leave the cluster, then let the guardian stop every Ray process.
+
+    Waits for the guardian only briefly: a kernel has 2.5 s to exit before
+    jupyter_client terminates it, and the atexit handlers after this one (the
+    user's among them) must still run. The guardian needs no one: its stdin
+    is closed, so it stops the cluster and exits on its own. It is never
+    killed — that would leave Ray's processes without their subreaper.
+    """
     global _guardian
     guardian, _guardian = _guardian, None
     if guardian is None:
@@ -219,11 +228,8 @@ def _stop_local() -> None:
         log.exception("notebook_sched: ray.shutdown() failed")
     if guardian.stdin is not None:
         guardian.stdin.close()  # end of file: the guardian stops the cluster
-    try:
-        guardian.wait(timeout=15)
-    except subprocess.TimeoutExpired:
-        guardian.kill()
-        guardian.wait()
+    with contextlib.suppress(subprocess.TimeoutExpired):
+        guardian.wait(timeout=EXIT_WAIT)
 
 
 def guardian_pid() -> int | None:

@@ -146,6 +146,7 @@ class Kernel:
         self._messages: list[Message] = []
         self._cond = threading.Condition()
         self._stop = threading.Event()
+        self._tree: set[int] | None = None  # set by shutdown()
         self._reader = threading.Thread(target=self._read_iopub, name="iopub-reader", daemon=True)
         self._reader.start()
         self.pid = self._provisioner_pid()
@@ -266,8 +267,11 @@ class Kernel:
 
     def shutdown(self, timeout: float = 15.0) -> set[int]:
         """Shut the kernel down (killing it if it does not go), and return
-        the pids that were its descendants just before."""
-        tree = descendants(self.pid) | {self.pid}
+        the pids that were its descendants just before. A second call (the
+        fixture's, after a test that shut it down itself) returns the same."""
+        if self._tree is not None:
+            return self._tree
+        tree = self._tree = descendants(self.pid) | {self.pid}
         try:
             self.km.shutdown_kernel(now=False)
         except Exception as exc:  # do not let a failed request hide the kill below

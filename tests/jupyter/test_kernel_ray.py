@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import importlib.util
 import json
+import time
+from pathlib import Path
 
 import pytest
 
@@ -22,7 +24,13 @@ pytestmark = [
 ]
 
 
-def test_cell_defined_ray_tasks_and_no_ray_process_after_the_kernel(kernel: Kernel):
+def test_cell_defined_ray_tasks_and_no_ray_process_after_the_kernel(kernel: Kernel, tmp_path: Path):
+    marker = tmp_path / "atexit-ran"
+    # Registered before Ray starts, so it runs after the local Ray's handler:
+    # it only runs if the kernel exits by itself, not by jupyter_client's SIGTERM.
+    kernel.run(
+        f"import atexit, pathlib; atexit.register(pathlib.Path({str(marker)!r}).write_text, 'ran')"
+    )
     out = kernel.run(
         """
 import json, time
@@ -79,3 +87,9 @@ print(json.dumps({"elapsed": time.perf_counter() - t0}))
     )
     assert guardian is not None and pid_alive(guardian)
     kernel.run("app.shut_down()")
+    process = kernel.km.provisioner.process
+    started = time.monotonic()
+    kernel.shutdown()
+    took = time.monotonic() - started
+    assert process.poll() == 0, f"the kernel ended with {process.poll()} after {took:.1f} s"
+    assert marker.exists()
