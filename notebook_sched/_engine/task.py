@@ -126,7 +126,7 @@ def define_task(
 
     payload = None
     if execution in ("process", "ray"):
-        from .._execution.process import serialize
+        from .._execution.payload import serialize
 
         try:
             payload = serialize(func, _flag_params(func))

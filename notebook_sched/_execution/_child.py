@@ -82,9 +82,11 @@ def run_child(payload_fd: int, result_fd: int, flag_fd: int, parent_pid: int) ->
     signal.signal(signal.SIGTERM, _on_sigterm(flag_event))
     message: tuple[str, str | None, str | None]
     try:
-        import cloudpickle
-
-        from notebook_sched._execution.base import outcome_of_error, outcome_of_value
+        from notebook_sched._execution.base import (
+            outcome_of_error,
+            outcome_of_value,
+            without_wrapper_frame,
+        )
         from notebook_sched.args import TerminationFlag
 
         sys_path, cwd, env, blob = pickle.loads(_read_all(payload_fd))
@@ -94,7 +96,7 @@ def run_child(payload_fd: int, result_fd: int, flag_fd: int, parent_pid: int) ->
         os.environ.clear()
         os.environ.update(env)
         sys.path[:] = sys_path
-        func, flag_params = cloudpickle.loads(blob)
+        func, flag_params = pickle.loads(blob)  # made by payload.serialize
         flag = TerminationFlag(flag_event)
         kwargs = dict.fromkeys(flag_params, flag)
         try:
@@ -102,7 +104,7 @@ def run_child(payload_fd: int, result_fd: int, flag_fd: int, parent_pid: int) ->
             if inspect.iscoroutine(value):
                 value = asyncio.run(value)
         except BaseException as exc:
-            outcome = outcome_of_error(exc, 0.0)
+            outcome = outcome_of_error(without_wrapper_frame(exc), 0.0)
         else:
             outcome = outcome_of_value(value, 0.0)
         message = (outcome.status, outcome.error, outcome.result)

@@ -82,12 +82,16 @@ class RemoteFlagEvent:
 
 def run_remote(payload: bytes, key: str, board: Any) -> tuple[str, str | None, str | None]:
     """Run a task's function on this worker; ``(status, error, result)``."""
-    import cloudpickle
+    import pickle
 
-    from notebook_sched._execution.base import outcome_of_error, outcome_of_value
+    from notebook_sched._execution.base import (
+        outcome_of_error,
+        outcome_of_value,
+        without_wrapper_frame,
+    )
     from notebook_sched.args import TerminationFlag
 
-    func, flag_params = cloudpickle.loads(payload)
+    func, flag_params = pickle.loads(payload)  # made by payload.serialize
     event = RemoteFlagEvent(board, key) if flag_params and board is not None else None
     try:
         kwargs = dict.fromkeys(flag_params, TerminationFlag(event)) if event else {}
@@ -95,9 +99,7 @@ def run_remote(payload: bytes, key: str, board: Any) -> tuple[str, str | None, s
         if inspect.iscoroutine(value):
             value = asyncio.run(value)
     except BaseException as exc:  # the task's own error, with its traceback
-        if exc.__traceback__ is not None:  # from the task's frame on, not this wrapper's
-            exc = exc.with_traceback(exc.__traceback__.tb_next)
-        outcome = outcome_of_error(exc, 0.0)
+        outcome = outcome_of_error(without_wrapper_frame(exc), 0.0)
     else:
         outcome = outcome_of_value(value, 0.0)
     finally:

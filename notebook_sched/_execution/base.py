@@ -20,6 +20,7 @@ __all__ = [
     "outcome_of_error",
     "outcome_of_value",
     "short_repr",
+    "without_wrapper_frame",
 ]
 
 RESULT_LIMIT = 200
@@ -75,6 +76,14 @@ def failure_text(exc: BaseException) -> str:
     if isinstance(exc, SystemExit):
         return f"SystemExit({exc.code!r}): the task called sys.exit()"
     return "".join(traceback.format_exception(exc)).rstrip()
+
+
+def without_wrapper_frame(exc: BaseException) -> BaseException:
+    """``exc`` with its traceback starting at the task's frame: a child's or a
+    Ray worker's wrapper called the function, and is none of the user's business."""
+    if exc.__traceback__ is not None:
+        return exc.with_traceback(exc.__traceback__.tb_next)
+    return exc
 
 
 def outcome_of_value(value: object, end: float) -> Outcome:

@@ -1,7 +1,7 @@
 """``execution="process"``: a child process in its own process group,
 forked by the zygote (a few milliseconds, where a new interpreter costs tens).
 
-The function travels with cloudpickle, so functions, lambdas and closures
+The function travels with cloudpickle (see ``payload.py``), so functions, lambdas and closures
 defined in a notebook cell work. Termination: the flag is set and SIGTERM sent
 at once (the child raises ``TaskTerminationException``, so ``finally`` blocks
 run), SIGKILL after the grace period. A waiter thread per run starts the child
@@ -18,17 +18,11 @@ import signal
 import sys
 import threading
 
-import cloudpickle
-
 from . import zygote
 from .base import Job, Outcome
+from .payload import serialize
 
 __all__ = ["serialize", "start"]
-
-
-def serialize(func: object, flag_params: tuple[str, ...]) -> bytes:
-    """The payload a child needs; raises when ``func`` cannot travel."""
-    return cloudpickle.dumps((func, flag_params))
 
 
 class ProcessHandle:

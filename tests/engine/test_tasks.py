@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import linecache
+import os
 import threading
+import uuid
 import warnings
 
 import pytest
@@ -239,3 +242,27 @@ def test_a_running_scheduler_is_not_collected_when_its_name_is_rebound():
         return old.tasks["manual"].last_run.status
 
     assert asyncio.run(cell()) == "success"
+
+
+def test_a_process_run_keeps_the_source_of_a_cell_defined_function(make_scheduler):
+    """A notebook cell's source exists only in the kernel's linecache (as
+    IPython registers it); the child's traceback still shows the cell's file
+    name and line — not cloudpickle's ``<dynamic-code>`` — and starts at the
+    task's frame, not the child's wrapper."""
+    cell = f"/tmp/ipykernel_{os.getpid()}/not-on-disk-{uuid.uuid4().hex}.py"
+    source = "def from_a_cell():\n    values = [1, 2]\n    return values[5]\n"
+    linecache.cache[cell] = (len(source), None, source.splitlines(True), cell)
+    namespace: dict[str, object] = {}
+    exec(compile(source, cell, "exec"), namespace)
+    app = make_scheduler()
+    app.task(execution="process", name="cell")(namespace["from_a_cell"])
+    app.start()
+    app.tasks["cell"].run()
+    wait_until(lambda: app.tasks["cell"].last_run and app.tasks["cell"].last_run.status == "fail")
+    error = app.tasks["cell"].last_run.error
+    assert error.splitlines()[1:3] == [
+        f'  File "{cell}", line 3, in from_a_cell',
+        "    return values[5]",
+    ], error
+    assert "<dynamic-code>" not in error and "run_child" not in error
+    assert error.endswith("IndexError: list index out of range")

@@ -131,12 +131,22 @@ def compute():
     return (times(6), os.getpid())
 
 app.task(name="lam", execution="process")(lambda: f"{FACTOR}-{times(2)}")
+
+@app.task(execution="process")
+def broken():
+    return {"a": 1}["missing key"]
+
 app.start()
-assert app.tasks["compute"].run() and app.tasks["lam"].run()
+assert app.tasks["compute"].run() and app.tasks["lam"].run() and app.tasks["broken"].run()
 """
     )
     assert wait_record(kernel, "compute") == ["success", None]
     assert wait_record(kernel, "lam") == ["success", None]
+    assert wait_record(kernel, "broken") == ["fail", None]
+    # The child's traceback names the cell and shows its line, as the kernel would.
+    error = kernel.json("app.tasks['broken'].last_run.error").splitlines()
+    assert "ipykernel_" in error[1] and error[1].endswith(", line 17, in broken"), error
+    assert error[2] == '    return {"a": 1}["missing key"]', error
     results = kernel.json("[(r.task, r.result) for r in app.runs()] + [__import__('os').getpid()]")
     kernel_pid = results.pop()
     got = dict(results)

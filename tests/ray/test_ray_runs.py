@@ -90,6 +90,7 @@ def test_remote_failure_keeps_its_traceback(make_scheduler):
     assert (record.status, record.reason) == ("fail", None)
     assert record.error.startswith("Traceback (most recent call last):")
     assert "in failing" in record.error and "in inner" in record.error
+    assert "    inner(42)\n" in record.error  # with the source lines
     assert record.error.endswith("ValueError: bad value 42")
     assert "run_remote" not in record.error  # the task's frames, not the wrapper's
 
