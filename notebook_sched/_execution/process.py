@@ -1,10 +1,10 @@
 """``execution="process"``: a child process in its own process group,
 forked by the zygote (a few milliseconds, where a new interpreter costs tens).
 
-The function travels with cloudpickle (see ``payload.py``), so functions, lambdas and closures
-defined in a notebook cell work. Termination: the flag is set and SIGTERM sent
-at once (the child raises ``TaskTerminationException``, so ``finally`` blocks
-run), SIGKILL after the grace period. A waiter thread per run starts the child
+The function travels with cloudpickle (``payload.py``), so functions, lambdas
+and closures defined in a notebook cell work. Termination: the flag is set and
+SIGTERM sent at once (the child raises ``TaskTerminationException``, so
+``finally`` blocks run), SIGKILL after the grace period. A waiter thread per run starts the child
 and waits for it, so nothing ever blocks the scheduler's loop on ``join()``.
 """
 
@@ -22,7 +22,7 @@ from . import zygote
 from .base import Job, Outcome
 from .payload import serialize
 
-__all__ = ["serialize", "start"]
+__all__ = ["start"]
 
 
 class ProcessHandle:
