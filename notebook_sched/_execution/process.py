@@ -4,8 +4,9 @@ forked by the zygote (a few milliseconds, where a new interpreter costs tens).
 The function travels with cloudpickle (``payload.py``), so functions, lambdas
 and closures defined in a notebook cell work. Termination: the flag is set and
 SIGTERM sent at once (the child raises ``TaskTerminationException``, so
-``finally`` blocks run), SIGKILL after the grace period. A waiter thread per run starts the child
-and waits for it, so nothing ever blocks the scheduler's loop on ``join()``.
+``finally`` blocks run), SIGKILL after the grace period. A waiter thread per
+run starts the child and waits for it, so nothing ever blocks the scheduler's
+loop on ``join()``.
 """
 
 from __future__ import annotations
