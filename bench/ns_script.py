@@ -251,7 +251,7 @@ async def ray_termination(
         await asyncio.wait_for(app.wait(), 15)
     finally:
         shutil.rmtree(folder, ignore_errors=True)
-    from notebook_sched._execution import ray_cluster
+    from notebook_sched._execution.ray import cluster as ray_cluster
 
     # The local Ray is stopped at this process's exit (atexit + its guardian).
     result["guardian_pid"] = ray_cluster.guardian_pid()

@@ -17,8 +17,8 @@ def child_pids(parent: int | None = None) -> set[int]:
     """Live (non-zombie) processes whose parent is ``parent`` (default: us),
     but for the zygote and the local Ray's guardian, which live as long as this
     process by design."""
-    from notebook_sched._execution.ray_cluster import guardian_pid
-    from notebook_sched._execution.zygote import zygote_pid
+    from notebook_sched._execution.process.zygote import zygote_pid
+    from notebook_sched._execution.ray.cluster import guardian_pid
 
     parent = os.getpid() if parent is None else parent
     found = set()
@@ -64,7 +64,7 @@ async def until(predicate: Callable[[], object], timeout: float = 10.0) -> None:
 @pytest.fixture(scope="session", autouse=True)
 def zygote_stops_cleanly() -> Iterator[None]:
     """At the end, stop the zygote and check that it and its children are gone."""
-    from notebook_sched._execution import zygote
+    from notebook_sched._execution.process import zygote
 
     yield
     pid = zygote.zygote_pid()

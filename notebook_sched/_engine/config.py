@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib.util
 import math
 import os
 from collections.abc import Mapping
@@ -11,7 +10,7 @@ from typing import Any
 
 from .._conditions.base import Condition
 
-__all__ = ["EXECUTIONS", "SessionConfig", "build_config", "require_ray"]
+__all__ = ["EXECUTIONS", "SessionConfig", "build_config"]
 
 EXECUTIONS = ("async", "thread", "process", "main", "ray")
 
@@ -40,20 +39,6 @@ class SessionConfig:
             "runs_db": self.runs_db,
             "ray_address": self.ray_address,
         }
-
-
-def require_ray(what: str) -> None:
-    """Fail now, not at the first run, when Ray is missing (without importing it:
-    importing notebook_sched never imports Ray)."""
-    try:
-        found = importlib.util.find_spec("ray") is not None
-    except (ImportError, ValueError):  # a broken or blocked install
-        found = False
-    if not found:
-        raise ImportError(
-            f"{what}: execution 'ray' needs Ray, which is not installed; "
-            "install it with: pip install 'notebook_sched[ray]'"
-        )
 
 
 def _positive(key: str, value: object, *, allow_zero: bool = False) -> float:
@@ -105,6 +90,8 @@ def build_config(config: Mapping[str, Any] | None, kwargs: Mapping[str, Any]) ->
                 f"got {execution!r}"
             )
         if execution == "ray":
+            from .._execution.ray.options import require_ray
+
             require_ray("config 'execution'")
         values["execution"] = execution
     if "cycle_sleep" in merged:

@@ -25,8 +25,10 @@ from functools import partial
 from typing import Any, Literal, TypeVar
 
 from .._conditions.base import Condition
-from .._execution import async_, main, process, ray_, thread
+from .._execution import async_, main, thread
 from .._execution.base import Job, Outcome
+from .._execution.process import handle as process
+from .._execution.ray import handle as ray_
 from .._history.records import RunRecord
 from .._history.store import RunStore, RunStoreError
 from .agenda import Agenda

@@ -10,10 +10,10 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any, Literal
 
 from .._conditions.base import Condition
+from .._execution.ray.options import Resources, parse_resources, require_ray
 from ..args import TerminationFlag
 from .clock import to_datetime
-from .config import EXECUTIONS, SessionConfig, require_ray
-from .resources import Resources, parse_resources
+from .config import EXECUTIONS, SessionConfig
 
 if TYPE_CHECKING:
     from .._history.records import RunRecord
@@ -137,7 +137,7 @@ def define_task(
                 f"{where}, but {name} cannot be pickled: {exc!r}"
             ) from exc
     if execution == "process":
-        from .._execution import zygote
+        from .._execution.process import zygote
 
         zygote.prestart()  # boot the zygote now, not at the first run's expense
 

@@ -33,7 +33,7 @@ from .._engine.events import (
     StateChanged,
     TaskChanged,
 )
-from .._engine.resources import describe_resources
+from .._execution.ray.options import describe_resources
 from .table import TaskTable
 
 if TYPE_CHECKING:

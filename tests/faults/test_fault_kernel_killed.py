@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from notebook_sched import Scheduler
-from notebook_sched._execution import zygote
+from notebook_sched._execution.process import zygote
 from tests.conftest import pid_alive
 from tests.faults.faults_support import kill_and_reap
 from tests.jupyter.kernel import descendants, start_kernel, wait_for
@@ -24,7 +24,7 @@ pytestmark = [pytest.mark.faults, pytest.mark.jupyter]
 CELL = """
 import asyncio, os, subprocess, time
 from notebook_sched import Scheduler
-from notebook_sched._execution import zygote
+from notebook_sched._execution.process import zygote
 
 FOLDER = {folder!r}
 app = Scheduler(runs_db={db!r})

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from notebook_sched import Scheduler
-from notebook_sched._execution import zygote
+from notebook_sched._execution.process import zygote
 from notebook_sched.conds import every, parse_condition, time_of_day
 from tests.conftest import until, wait_until
 from tests.faults.faults_support import (

@@ -30,7 +30,7 @@ WRITER = textwrap.dedent(
     """
     import asyncio, json, logging, os, sys, threading, time
     from notebook_sched import Scheduler
-    from notebook_sched._execution import zygote
+    from notebook_sched._execution.process import zygote
 
     db, tag, seconds, folder = sys.argv[1], sys.argv[2], float(sys.argv[3]), sys.argv[4]
     problems = []

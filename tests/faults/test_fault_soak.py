@@ -23,7 +23,7 @@ import pytest
 
 from notebook_sched import Scheduler
 from notebook_sched._engine.events import RunFinished, RunStarted
-from notebook_sched._execution import zygote
+from notebook_sched._execution.process import zygote
 from notebook_sched.args import TerminationFlag
 from notebook_sched.exc import TaskTerminationException
 from tests.conftest import until

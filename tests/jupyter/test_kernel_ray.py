@@ -83,7 +83,7 @@ print(json.dumps({"elapsed": time.perf_counter() - t0}))
         "polite": ["terminate", "timeout", "'saw the flag'"],
     }
     guardian = kernel.json(
-        "__import__('notebook_sched._execution.ray_cluster', fromlist=['_']).guardian_pid()"
+        "__import__('notebook_sched._execution.ray.cluster', fromlist=['_']).guardian_pid()"
     )
     assert guardian is not None and pid_alive(guardian)
     kernel.run("app.shut_down()")

@@ -17,7 +17,7 @@ START_TIMEOUT = 180  # Ray's first start on a loaded 2-core machine
 
 def ray_processes(root: int) -> set[int]:
     """``root`` and every live process below it."""
-    from notebook_sched._execution._ray_head import descendants
+    from notebook_sched._execution.ray._head import descendants
 
     return {root, *descendants(root)} if pid_alive(root) else set()
 
@@ -27,7 +27,7 @@ def local_ray() -> Iterator[object]:
     """This process's connection to its local Ray; skips when Ray cannot run."""
     if importlib.util.find_spec("ray") is None:
         pytest.skip("Ray is not installed: pip install 'notebook_sched[ray]'")
-    from notebook_sched._execution import ray_cluster
+    from notebook_sched._execution.ray import cluster as ray_cluster
 
     try:
         connection = ray_cluster.connect(None).result(timeout=START_TIMEOUT)

@@ -26,7 +26,7 @@ ROOT = Path(__file__).resolve().parents[2]
 SCRIPT = """
 import os, sys, time
 from notebook_sched import Scheduler
-from notebook_sched._execution import ray_cluster
+from notebook_sched._execution.ray import cluster as ray_cluster
 
 app = Scheduler(terminate_grace=0.5)
 
@@ -103,7 +103,7 @@ def test_ray_address_joins_an_existing_cluster(tmp_path):
     env = dict(os.environ, PYTHONPATH=str(ROOT), RAY_AUTH_MODE="disabled")
     temp_dir = tempfile.mkdtemp(prefix="nbs-")  # short: Ray's socket paths live there
     head = subprocess.Popen(
-        [sys.executable, "-m", "notebook_sched._execution._ray_head", temp_dir],
+        [sys.executable, "-m", "notebook_sched._execution.ray._head", temp_dir],
         stdin=subprocess.PIPE,
         stdout=subprocess.PIPE,
         env=env,

@@ -19,9 +19,9 @@ import signal
 import sys
 import threading
 
+from ..base import Job, Outcome
+from ..payload import serialize
 from . import zygote
-from .base import Job, Outcome
-from .payload import serialize
 
 __all__ = ["start"]
 

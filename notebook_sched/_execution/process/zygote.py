@@ -31,7 +31,12 @@ class _Zygote:
         env = dict(os.environ)
         env["PYTHONPATH"] = os.pathsep.join(filter(None, [_PACKAGE_ROOT, env.get("PYTHONPATH")]))
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "notebook_sched._execution._zygote", str(child.fileno())],
+            [
+                sys.executable,
+                "-m",
+                "notebook_sched._execution.process._zygote",
+                str(child.fileno()),
+            ],
             pass_fds=(child.fileno(),),
             stdin=subprocess.DEVNULL,
             process_group=0,  # a kernel interrupt is not for it

@@ -1,8 +1,8 @@
 """The guardian of the local Ray: starts it, and makes sure that no Ray process
 outlives the kernel that asked for it.
 
-Run as ``python -m notebook_sched._execution._ray_head`` by the kernel (see
-``ray_cluster.py``). Why a process of its own: ``ray.init()`` inside the kernel
+Run as ``python -m notebook_sched._execution.ray._head`` by the kernel (see
+``cluster.py``). Why a process of its own: ``ray.init()`` inside the kernel
 ties Ray's head to the *thread* that called it (PR_SET_PDEATHSIG fires when
 that thread ends) and leaves its agent processes behind when the kernel is
 killed. Here instead:

@@ -1,6 +1,6 @@
 """The zygote: a small server process that forks process runs' children.
 
-Started once per kernel (``python -m notebook_sched._execution._zygote FD``),
+Started once per kernel (``python -m notebook_sched._execution.process._zygote FD``),
 it imports what children need up front, so a child is running a few
 milliseconds after it is asked for — where starting a new interpreter costs
 tens. It is single-threaded, so forking it is safe (forking a kernel that
@@ -25,7 +25,7 @@ import sys
 # Preloaded so that children start fast.
 import cloudpickle  # noqa: F401
 
-from notebook_sched._execution import _child
+from notebook_sched._execution.process import _child
 
 
 def _serve(sock: socket.socket) -> None:

@@ -19,8 +19,8 @@ import threading
 import uuid
 from typing import Any
 
-from .base import Job, Outcome
-from .ray_cluster import RayConnection, connect
+from ..base import Job, Outcome
+from .cluster import RayConnection, connect
 
 __all__ = ["RayHandle", "start"]
 

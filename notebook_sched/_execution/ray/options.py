@@ -1,4 +1,5 @@
-"""Per-task resources for ``execution="ray"``: what Ray reserves for a run.
+"""What a task asks of Ray, checked without importing Ray: that it is
+installed, and the resources it reserves for a run.
 
 Validated when the decorator runs, so a typo fails at once and not when the
 first run is sent to the cluster an hour later.
@@ -6,11 +7,18 @@ first run is sent to the cluster an hour later.
 
 from __future__ import annotations
 
+import importlib.util
 import math
 import re
 from collections.abc import Mapping
 
-__all__ = ["RESOURCE_KEYS", "Resources", "describe_resources", "parse_resources"]
+__all__ = [
+    "RESOURCE_KEYS",
+    "Resources",
+    "describe_resources",
+    "parse_resources",
+    "require_ray",
+]
 
 RESOURCE_KEYS = ("num_cpus", "num_gpus", "memory")
 
@@ -23,6 +31,20 @@ _UNITS = {
     "kib": 2**10, "mib": 2**20, "gib": 2**30, "tib": 2**40,
 }  # fmt: skip
 _SIZE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([kmgt]i?b|b)?\s*$", re.IGNORECASE)
+
+
+def require_ray(what: str) -> None:
+    """Fail now, not at the first run, when Ray is missing (without importing it:
+    importing notebook_sched never imports Ray)."""
+    try:
+        found = importlib.util.find_spec("ray") is not None
+    except (ImportError, ValueError):  # a broken or blocked install
+        found = False
+    if not found:
+        raise ImportError(
+            f"{what}: execution 'ray' needs Ray, which is not installed; "
+            "install it with: pip install 'notebook_sched[ray]'"
+        )
 
 
 def parse_resources(value: object, label: str) -> Resources:

@@ -2,7 +2,7 @@
 scheduler in the process (Ray allows one connection per process).
 
 With no ``ray_address``, a local Ray is started by the guardian process
-(``_ray_head``): it lives as long as this process — across scheduler
+(``_head``): it lives as long as this process — across scheduler
 restarts — and no Ray process outlives it. With an address, the process joins
 that cluster. Connecting takes seconds (``import ray`` alone takes one), so it
 happens on a thread of its own; runs wait for it, the loop never does.
@@ -39,11 +39,11 @@ class RayConnection:
     """What runs need from Ray: submit, flag, cancel. Thread-safe."""
 
     def __init__(self, ray: Any, address: str) -> None:
-        from . import _ray_worker
+        from . import _worker
 
         self.ray = ray
         self.address = address
-        self._remote = ray.remote(_ray_worker.run_remote)
+        self._remote = ray.remote(_worker.run_remote)
         self._board: Any = None
         self._lock = threading.Lock()
 
@@ -52,9 +52,9 @@ class RayConnection:
         it costs a worker process)."""
         with self._lock:
             if self._board is None:
-                from . import _ray_worker
+                from . import _worker
 
-                actor = self.ray.remote(num_cpus=0, max_concurrency=100_000)(_ray_worker.FlagBoard)
+                actor = self.ray.remote(num_cpus=0, max_concurrency=100_000)(_worker.FlagBoard)
                 self._board = actor.remote()
             return self._board
 
@@ -175,7 +175,7 @@ def _start_local() -> str:
             target["RAY_AUTH_MODE"] = "token"
             target["RAY_AUTH_TOKEN_PATH"] = token
     guardian = subprocess.Popen(
-        [sys.executable, "-m", "notebook_sched._execution._ray_head", temp_dir],
+        [sys.executable, "-m", "notebook_sched._execution.ray._head", temp_dir],
         stdin=subprocess.PIPE,
         stdout=subprocess.PIPE,
         stderr=subprocess.DEVNULL,
