@@ -693,14 +693,14 @@ def test_queries_use_indexes(opened, db):
         raw.execute("ANALYZE")  # let the planner see a history, not an empty table
     store = opened()
     statements: list[str] = []
-    store._conn.set_trace_callback(statements.append)
+    store._reader.set_trace_callback(statements.append)
     store.runs(task="t1", limit=3)
     store.runs(task="t1", status="fail", limit=3)
     store.runs(task="t1", status="fail")
     store.runs(status="run")
     store.last("t2")
     store.last_times()
-    store._conn.set_trace_callback(None)
+    store._reader.set_trace_callback(None)
     queries = [q for q in statements if q.lstrip().upper().startswith("SELECT")]
     assert len(queries) == 6
     # last_times reads the small per-task summary, not the history.

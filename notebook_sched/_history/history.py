@@ -1,0 +1,174 @@
+"""``History``: the scheduler's run history — records kept in memory until
+the writer has them in the file, and every read answered from both.
+
+A record is *pending* from the moment the loop makes it (a run starts, a run
+ends) until the writer has committed it. Readers take the pending records
+first and then read the file; a batch committed in between is noticed (a
+sequence number) and the read is made again, so a reader never sees a
+finished run as alive, nor a run twice.
+
+Run ids are handed out at once, on whatever thread starts the run: from a
+block the store set aside (``RunStore.reserve_ids``). The next block is asked
+for, off the loop, while a quarter of the present one is left.
+"""
+
+from __future__ import annotations
+
+import atexit
+import os
+import threading
+import weakref
+from collections.abc import Sequence
+from datetime import datetime
+
+from .records import RunRecord
+from .store import RunStore, check_query
+from .writer import Writer
+
+__all__ = ["History", "IdsExhausted", "flush_all"]
+
+BLOCK = 4096  # run ids set aside at a time for a file
+EXIT_FLUSH = 5.0  # seconds the interpreter's exit waits for unwritten records
+_READ_TRIES = 5
+
+
+class IdsExhausted(RuntimeError):
+    """No run id is at hand: the file stayed locked while a whole block was used."""
+
+
+class History:
+    def __init__(self, path: str | os.PathLike[str] | None) -> None:
+        self.store = RunStore(path)
+        self.path = self.store.path
+        self._lock = threading.Lock()
+        self._pending: dict[int, RunRecord] = {}
+        self._written = 0  # batches committed: a read that saw a change reads again
+        self._next_block: tuple[int, int] | None = None
+        self._asked = False
+        if self.path is None:
+            # One process, one database: ids need no reservation.
+            self._next_id, self._end_id = 1, 1 << 62
+        else:
+            first = self.store.reserve_ids(BLOCK)  # at construction: the file is opened now
+            self._next_id, self._end_id = first, first + BLOCK
+        self._writer = Writer(self.store, self._on_written, self._on_reserved)
+        _OPEN.add(self)
+
+    @property
+    def problem(self) -> str | None:
+        """Why records are held back from the file right now, or ``None``."""
+        return self._writer.problem
+
+    # ------------------------------------------------------------ writes
+
+    def start_records(self, runs: Sequence[tuple[str, datetime]]) -> list[RunRecord]:
+        """New records (status ``"run"``) for ``(task, start)``; written soon.
+        ``IdsExhausted`` when no run id is at hand (nothing is started then)."""
+        with self._lock:
+            if self._end_id - self._next_id < len(runs):
+                if self._next_block is None:
+                    self._ask_for_ids()
+                    raise IdsExhausted(
+                        f"runs_db {self.path!r} stayed locked while {BLOCK} runs started"
+                    )
+                self._next_id, self._end_id = self._next_block
+                self._next_block = None
+                self._asked = False
+            first = self._next_id
+            self._next_id += len(runs)
+            if self._end_id - self._next_id < BLOCK // 4:
+                self._ask_for_ids()
+            records = [
+                RunRecord(task, first + i, "run", None, start, None)
+                for i, (task, start) in enumerate(runs)
+            ]
+            pending = self._pending
+            for record in records:
+                pending[record.run_id] = record
+        self._writer.put(starts=records)
+        return records
+
+    def finish_records(self, records: Sequence[RunRecord]) -> None:
+        """Final records of runs that ended; written soon."""
+        with self._lock:
+            for record in records:
+                self._pending[record.run_id] = record
+        self._writer.put(finals=records)
+
+    def _ask_for_ids(self) -> None:  # under _lock
+        if not self._asked and self.path is not None:
+            self._asked = True
+            self._writer.reserve(BLOCK)
+
+    def _on_reserved(self, first: int, count: int) -> None:
+        with self._lock:
+            self._next_block = (first, first + count)
+
+    def _on_written(self, starts: Sequence[RunRecord], finals: Sequence[RunRecord]) -> None:
+        with self._lock:
+            pending = self._pending
+            for record in (*starts, *finals):
+                # A newer version (the run's end) stays until it is written too.
+                if pending.get(record.run_id) is record:
+                    del pending[record.run_id]
+            self._written += 1
+
+    def flush(self, timeout: float) -> bool:
+        """Wait (bounded) until every record is in the file; not on the loop."""
+        return self._writer.flush(timeout)
+
+    def is_flushed(self) -> bool:
+        return self._writer.idle()
+
+    def close(self, timeout: float = EXIT_FLUSH) -> bool:
+        done = self._writer.close(timeout)
+        _OPEN.discard(self)
+        self.store.close()
+        return done
+
+    # ------------------------------------------------------------ reads
+
+    def runs(
+        self, task: str | None = None, status: str | None = None, limit: int | None = None
+    ) -> list[RunRecord]:
+        """The records oldest first (by ``run_id``), from memory and file."""
+        check_query(status, limit)
+        for _ in range(_READ_TRIES):
+            with self._lock:
+                pending = list(self._pending.values())
+                written = self._written
+            wider = None if limit is None else limit + len(pending)
+            found = self.store.runs(task=task, status=status, limit=wider)
+            with self._lock:
+                if self._written == written:
+                    break
+        merged = {record.run_id: record for record in found}
+        for record in pending:
+            if task is not None and record.task != task:
+                continue
+            known = merged.get(record.run_id)
+            if known is not None and known.status != "run":
+                continue  # the file already has its end: the first final wins
+            if status is not None and record.status != status:
+                merged.pop(record.run_id, None)  # the run moved on since the file's record
+                continue
+            merged[record.run_id] = record
+        records = sorted(merged.values(), key=lambda r: r.run_id)
+        return records if limit is None else records[len(records) - limit :] if limit else []
+
+    def __repr__(self) -> str:
+        return f"History({self.store!r}, {len(self._pending)} pending)"
+
+
+_OPEN: weakref.WeakSet[History] = weakref.WeakSet()
+
+
+def flush_all(path: str | None = None, timeout: float = EXIT_FLUSH) -> None:
+    """Write what every open history of this process holds (of ``path`` only,
+    if given), waiting at most ``timeout`` seconds each."""
+    for history in list(_OPEN):
+        if path is None or history.path == path:
+            history.flush(timeout)
+
+
+atexit.register(flush_all)

@@ -1,0 +1,163 @@
+"""The writer: one thread owns every write to a run store.
+
+The scheduler's loop hands it records and never waits: a locked, slow or
+full file delays the records, never the loop. A batch that cannot be written
+is kept, in order, and tried again with a growing pause (20 ms up to 1 s), so
+nothing is dropped; the first failure of an episode is logged once, naming
+the path and the error, and its end is logged too.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable, Sequence
+
+from .records import RunRecord
+from .store import RunStore
+
+__all__ = ["Writer"]
+
+log = logging.getLogger("notebook_sched")
+
+RETRY_FIRST = 0.02
+RETRY_MAX = 1.0
+
+
+class Writer:
+    """Writes batches ``(starts, finals)`` to ``store`` on a thread of its own.
+
+    ``on_written(starts, finals)`` is called on that thread after each
+    committed batch; ``reserve`` asks the thread to set run ids aside
+    (``on_reserved(first, count)`` follows).
+    """
+
+    def __init__(
+        self,
+        store: RunStore,
+        on_written: Callable[[Sequence[RunRecord], Sequence[RunRecord]], None],
+        on_reserved: Callable[[int, int], None],
+    ) -> None:
+        self._store = store
+        self._on_written = on_written
+        self._on_reserved = on_reserved
+        self._cv = threading.Condition()
+        self._starts: list[RunRecord] = []
+        self._finals: list[RunRecord] = []
+        self._reserve = 0
+        self._busy = False  # a batch is being written
+        self._closing = False
+        self._thread: threading.Thread | None = None
+        self.problem: str | None = None  # the error that holds records back, if any
+
+    def put(self, starts: Sequence[RunRecord] = (), finals: Sequence[RunRecord] = ()) -> None:
+        """Queue records to write (any thread; never waits for the file)."""
+        with self._cv:
+            self._starts.extend(starts)
+            self._finals.extend(finals)
+            self._wake()
+
+    def reserve(self, count: int) -> None:
+        """Ask for ``count`` more run ids, set aside in the file."""
+        with self._cv:
+            self._reserve = max(self._reserve, count)
+            self._wake()
+
+    def _wake(self) -> None:  # under _cv
+        if self._thread is None:
+            self._thread = threading.Thread(
+                target=self._serve, name="notebook_sched-writer", daemon=True
+            )
+            self._thread.start()
+        else:
+            self._cv.notify()
+
+    def idle(self) -> bool:
+        with self._cv:
+            return not (self._starts or self._finals or self._busy)
+
+    def flush(self, timeout: float) -> bool:
+        """Wait until everything queued so far is written, at most ``timeout``
+        seconds; ``True`` if it was. Never call it on the scheduler's loop but
+        at its very end."""
+        deadline = time.monotonic() + timeout
+        with self._cv:
+            while self._starts or self._finals or self._busy:
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    return False
+                self._cv.wait(remaining)
+        return True
+
+    def close(self, timeout: float) -> bool:
+        """Flush (bounded), then stop the thread; ``True`` if all was written."""
+        done = self.flush(timeout)
+        with self._cv:
+            self._closing = True
+            self._cv.notify_all()
+        return done
+
+    def _serve(self) -> None:
+        pause = RETRY_FIRST
+        while True:
+            with self._cv:
+                while not (self._starts or self._finals or self._reserve or self._closing):
+                    self._cv.wait()
+                if self._closing and not (self._starts or self._finals):
+                    self._thread = None
+                    self._cv.notify_all()
+                    return
+                starts, self._starts = self._starts, []
+                finals, self._finals = self._finals, []
+                reserve, self._reserve = self._reserve, 0
+                self._busy = True
+            try:
+                if reserve:
+                    first = self._store.reserve_ids(reserve)
+                    self._on_reserved(first, reserve)
+                    reserve = 0
+                if starts or finals:
+                    self._store.write(starts, finals)
+            except Exception as exc:
+                self._held_back(exc, starts, finals, reserve)
+                time.sleep(pause)  # on this thread: nothing else waits for it
+                pause = min(pause * 2, RETRY_MAX)
+                continue
+            pause = RETRY_FIRST
+            if self.problem is not None:
+                log.warning(
+                    "notebook_sched: runs_db %r takes records again; none was lost",
+                    self._store.path,
+                )
+                self.problem = None
+            try:
+                self._on_written(starts, finals)
+            finally:
+                with self._cv:
+                    self._busy = False
+                    self._cv.notify_all()
+
+    def _held_back(
+        self,
+        exc: Exception,
+        starts: list[RunRecord],
+        finals: list[RunRecord],
+        reserve: int,
+    ) -> None:
+        """Put a failed batch back in front, so order is kept and nothing is lost."""
+        with self._cv:
+            self._starts[:0] = starts
+            self._finals[:0] = finals
+            self._reserve = max(self._reserve, reserve)
+            self._busy = False
+            self._cv.notify_all()
+        if self.problem is None:
+            log.warning(
+                "notebook_sched: could not record %d runs in runs_db %r (%s); they are kept "
+                "in memory and retried",
+                len(starts) + len(finals),
+                self._store.path,
+                exc,
+            )
+        self.problem = f"{type(exc).__name__}: {exc}"
