@@ -89,6 +89,6 @@ def make_scheduler() -> Iterator[Callable[..., Scheduler]]:
     for app in made:
         if app.state != "stopped":
             app.shut_down(force=True)
-            if app._loop_thread is not None and app._thread is not None:
+            if app._core.host.thread is not None:  # on a thread of its own
                 assert app.join(15), f"{app!r} did not stop"
     wait_until(lambda: not (child_pids() - before), timeout=10)

@@ -17,6 +17,7 @@ __all__ = [
     "StaticContext",
     "condition",
     "false",
+    "set_present_context",
     "true",
 ]
 
@@ -82,12 +83,26 @@ class StaticContext(Context):
         return self.running.get(task)
 
 
+_present: Callable[[Condition], Context | None] | None = None
+
+
+def set_present_context(provider: Callable[[Condition], Context | None]) -> None:
+    """Install what ``is_true()`` with no context asks for the present state
+    (the engine does; conditions know nothing of schedulers)."""
+    global _present
+    _present = provider
+
+
 class Condition:
     """Base of every condition. Subclasses implement ``is_true``,
     ``next_change`` and ``__str__``; ``task_refs`` when they watch other tasks."""
 
     def is_true(self, ctx: Context | None = None) -> bool:
-        """Whether the condition holds in ``ctx`` (default: now, with no history)."""
+        """Whether the condition holds in ``ctx``; with none (from a cell), in
+        the present state of the scheduler whose tasks it names (the newest,
+        running ones first), or else now with no history."""
+        if ctx is None:
+            ctx = _present(self) if _present is not None else None
         return self._is_true(ctx if ctx is not None else StaticContext())
 
     def next_change(self, ctx: Context) -> float | None:

@@ -1,19 +1,16 @@
-"""A live run and its termination: ONE mechanism for every reason.
-
-Timeout, end condition, forced shutdown and ``Task.terminate()`` all call
-``Run.terminate(reason)``. The first reason is kept and reaches the record;
-the executor's polite step happens at once and its forced step after the grace
-period, both timed by the watchdog so they hold even while the loop is blocked.
-"""
+"""A live run: its record, its executor's handle and its termination."""
 
 from __future__ import annotations
 
+import logging
 import threading
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
-from .._history.records import RunRecord
-from .timers import Timer, Watchdog
+from .._execution.base import Outcome
+from .._history.records import Reason, RunRecord
+from .termination import Termination
+from .timers import Watchdog
 
 if TYPE_CHECKING:
     from .._execution.base import RunHandle
@@ -21,9 +18,29 @@ if TYPE_CHECKING:
 
 __all__ = ["Run"]
 
+log = logging.getLogger("notebook_sched")
+
+ABANDONED = (
+    "abandoned at shutdown: the run did not stop after it was terminated "
+    "(a thread blocked in a C call cannot be interrupted)"
+)
+
 
 class Run:
-    """One alive run: its record, its executor handle and its deadline."""
+    """One alive run. ``report(run, outcome)`` is called once when it ends
+    (by its executor, or by the abandon step of a forced shutdown)."""
+
+    __slots__ = (
+        "_lock",
+        "_report",
+        "_watchdog",
+        "definition",
+        "handle",
+        "on_terminating",
+        "record",
+        "start",
+        "termination",
+    )  # fmt: skip
 
     def __init__(
         self,
@@ -33,23 +50,18 @@ class Run:
         deadline: float | None,
         watchdog: Watchdog,
         grace: float,
-        on_terminating: Callable[[Run], None],
+        report: Callable[[Run, Outcome], None],
+        on_terminating: Callable[[Run, Reason], None],
     ) -> None:
         self.definition = definition
         self.record = record
         self.start = start
-        self.deadline = deadline
-        self.reason: str | None = None
-        self.terminate_requested_at: float | None = None
         self.handle: RunHandle | None = None
-        self.finished = False
-        self._watchdog = watchdog
-        self._grace = grace
-        self._on_terminating = on_terminating
         self._lock = threading.Lock()
-        self._timers: list[Timer] = []
-        if deadline is not None:
-            self._timers.append(watchdog.call_at(deadline, lambda: self.terminate("timeout")))
+        self._watchdog = watchdog
+        self._report = report
+        self.on_terminating = on_terminating
+        self.termination = Termination(self, watchdog, grace, deadline)
 
     @property
     def task(self) -> str:
@@ -59,50 +71,59 @@ class Run:
     def run_id(self) -> int:
         return self.record.run_id
 
+    @property
+    def deadline(self) -> float | None:
+        return self.termination.deadline
+
+    @property
+    def reason(self) -> Reason | None:
+        return self.termination.reason
+
+    @property
+    def finished(self) -> bool:
+        return self.termination.ended
+
     def attach(self, handle: RunHandle) -> None:
-        """Give the run its executor handle; a termination requested before
+        """Give the run its executor's handle; a termination requested before
         this moment is carried out now."""
         with self._lock:
             self.handle = handle
-            pending = self.reason is not None and not self.finished
-        if pending:
+        if self.termination.reason is not None and not self.termination.ended:
             handle.stop()
 
-    def terminate(self, reason: str, now: float | None = None) -> bool:
-        """Request termination (thread-safe). ``False`` if the run already ended
-        or termination was already requested (the first reason stands)."""
-        with self._lock:
-            if self.finished or self.reason is not None:
-                return False
-            self.reason = reason
-            handle = self.handle
-            when = now if now is not None else self._watchdog._clock.time()
-            self.terminate_requested_at = when
-            self._timers.append(self._watchdog.call_at(when + self._grace, self._force))
-        if handle is not None:
-            handle.stop()
-        self._on_terminating(self)
-        return True
-
-    def _force(self) -> None:
-        with self._lock:
-            if self.finished:
-                return
-            handle = self.handle
-            # Keep forcing every grace period: a thread may swallow one
-            # injection, and a run whose handle is not attached yet needs a later try.
-            when = self._watchdog._clock.time() + max(self._grace, 0.05)
-            self._timers.append(self._watchdog.call_at(when, self._force))
-        if handle is not None:
-            handle.force()
+    def terminate(self, reason: Reason, now: float | None = None, *, abandon: bool = False) -> bool:
+        """Request termination (thread-safe); see ``Termination.request``."""
+        return self.termination.request(reason, now, abandon=abandon)
 
     def mark_finished(self) -> bool:
         """Note the end of the run; ``False`` if it was already final."""
+        return self.termination.end()
+
+    # The steps of the termination (``termination.Steps``)
+
+    def polite(self) -> None:
         with self._lock:
-            if self.finished:
-                return False
-            self.finished = True
-            timers, self._timers = self._timers, []
-        for timer in timers:
-            timer.cancel()
-        return True
+            handle = self.handle
+        if handle is not None:
+            handle.stop()
+
+    def force(self) -> None:
+        with self._lock:
+            handle = self.handle
+        if handle is not None:
+            handle.force()
+
+    def requested(self, reason: Reason) -> None:
+        self.on_terminating(self, reason)
+
+    def abandon(self, waited: float) -> None:
+        # A forced shutdown must end: a thread stuck in a C call cannot be
+        # stopped, so give up on it with a final record that says so.
+        log.warning(
+            "notebook_sched: abandoning run %d of task %r: it did not stop "
+            "within %.1f s of the forced shutdown",
+            self.run_id,
+            self.task,
+            waited,
+        )
+        self._report(self, Outcome("terminate", self._watchdog.now(), error=ABANDONED))

@@ -1,167 +1,43 @@
-"""Tasks: what to run (a ``TaskDefinition``) and the public ``Task`` handle."""
+"""The public ``Task`` handle, and the interface it has to its scheduler."""
 
 from __future__ import annotations
 
-import inspect
-import warnings
 from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import datetime
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any, Literal, Protocol
 
 from .._conditions.base import Condition
-from .._execution.ray.options import Resources, parse_resources, require_ray
-from ..args import TerminationFlag
 from .clock import to_datetime
-from .config import EXECUTIONS, SessionConfig
+from .definition import TaskDefinition
 
 if TYPE_CHECKING:
-    from .._history.records import RunRecord
-    from .scheduler import Scheduler
+    from .._history.records import Reason, RunRecord
 
-__all__ = ["Task", "TaskDefinition", "define_task"]
+__all__ = ["LiveRun", "Task", "TaskHost"]
 
 TaskStatus = Literal["idle", "running", "terminating", "disabled"]
 
-_UNSET: Any = object()
+
+class LiveRun(Protocol):
+    """What a task handle reads of its live run."""
+
+    @property
+    def reason(self) -> Reason | None: ...
+    @property
+    def deadline(self) -> float | None: ...
 
 
-@dataclass(frozen=True)
-class TaskDefinition:
-    """One definition of a task; re-running a cell makes a new one.
+class TaskHost(Protocol):
+    """What a ``Task`` asks of its scheduler: the whole interface between them."""
 
-    ``timeout`` is seconds or ``None``; ``timeout_set`` tells whether the task
-    set it (``"never"`` sets it to ``None``) or inherits the session's.
-    """
-
-    name: str
-    func: Callable[..., Any]
-    execution: str
-    start_cond: Condition | None
-    end_cond: Condition | None
-    timeout: float | None
-    timeout_set: bool
-    flag_params: tuple[str, ...]
-    is_async: bool
-    payload: bytes | None = None  # cloudpickled function, for process and ray runs
-    resources: Resources = ()  # Ray's reservations for a ray run
-
-    def effective_timeout(self, config: SessionConfig) -> float | None:
-        if self.execution == "main":
-            return None  # a synchronous run cannot be stopped: no deadline to promise
-        return self.timeout if self.timeout_set else config.timeout
-
-
-def define_task(
-    func: object,
-    config: SessionConfig,
-    *,
-    start_cond: object = None,
-    name: object = None,
-    execution: object = None,
-    timeout: object = None,
-    end_cond: object = None,
-    resources: object = None,
-) -> TaskDefinition:
-    """Validate everything the decorator was given, naming the bad value."""
-    from .._conditions.parse import to_condition
-    from .._durations import parse_timeout
-
-    if not callable(func):
-        raise TypeError(f"@app.task decorates a function, got {func!r}")
-    if name is None:
-        name = getattr(func, "__name__", None)
-        if not isinstance(name, str) or not name:
-            raise ValueError(f"cannot name the task {func!r}: pass name='...'")
-    if not isinstance(name, str) or not name.strip():
-        raise ValueError(f"task name must be a non-empty string, got {name!r}")
-    label = f"task {name!r}"
-    is_async = inspect.iscoroutinefunction(func)
-
-    if execution is None:
-        execution = config.execution or ("async" if is_async else "thread")
-    if execution not in EXECUTIONS:
-        raise ValueError(
-            f"{label}: execution {execution!r} is not one of {', '.join(map(repr, EXECUTIONS))}"
-        )
-    if execution == "async" and not is_async:
-        raise ValueError(
-            f"{label}: execution 'async' needs an 'async def' function; "
-            f"{name} is a plain def (use 'thread', 'process' or 'main')"
-        )
-    if execution == "ray":
-        require_ray(label)
-    reserved: Resources = ()
-    if resources is not None:
-        if execution != "ray":
-            raise ValueError(
-                f"{label}: resources are reserved on a Ray cluster; they need "
-                f"execution='ray', not {execution!r}"
-            )
-        reserved = parse_resources(resources, label)
-    if execution == "main" and is_async:
-        raise ValueError(
-            f"{label}: execution 'main' runs a plain def synchronously; "
-            f"{name} is an 'async def' (use 'async')"
-        )
-
-    timeout_set = timeout is not None
-    seconds: float | None = None
-    if timeout_set:
-        try:
-            seconds = parse_timeout(timeout)
-        except (TypeError, ValueError) as exc:
-            raise type(exc)(f"{label}: {exc}") from None
-
-    start = to_condition(start_cond, what=f"start_cond of {label}")
-    end = to_condition(end_cond, what=f"end_cond of {label}")
-
-    if execution == "main" and (seconds is not None or end is not None):
-        warnings.warn(
-            f"{label} runs with execution 'main' (synchronously on the scheduler's loop), "
-            "which cannot be terminated: its timeout and end condition will not stop it",
-            UserWarning,
-            stacklevel=4,
-        )
-
-    payload = None
-    if execution in ("process", "ray"):
-        from .._execution.payload import serialize
-
-        try:
-            payload = serialize(func, _flag_params(func))
-        except Exception as exc:
-            where = "a child process" if execution == "process" else "a Ray worker"
-            raise TypeError(
-                f"{label}: execution {execution!r} needs a function that can be sent to "
-                f"{where}, but {name} cannot be pickled: {exc!r}"
-            ) from exc
-    if execution == "process":
-        from .._execution.process import zygote
-
-        zygote.prestart()  # boot the zygote now, not at the first run's expense
-
-    return TaskDefinition(
-        name=name,
-        func=func,
-        execution=execution,
-        start_cond=start,
-        end_cond=end,
-        timeout=seconds,
-        timeout_set=timeout_set,
-        flag_params=_flag_params(func),
-        is_async=is_async,
-        payload=payload,
-        resources=reserved,
-    )
-
-
-def _flag_params(func: Callable[..., Any]) -> tuple[str, ...]:
-    try:
-        params = inspect.signature(func).parameters.values()
-    except (TypeError, ValueError):
-        return ()
-    return tuple(p.name for p in params if isinstance(p.default, TerminationFlag))
+    def live_run(self, name: str) -> LiveRun | None: ...
+    def timeout_of(self, definition: TaskDefinition) -> float | None: ...
+    def next_start(self, task: Task) -> float | None: ...
+    def end_cond_state(self, task: Task) -> bool | None: ...
+    def last_record(self, name: str) -> RunRecord | None: ...
+    def run_now(self, task: Task) -> bool: ...
+    def terminate_task(self, name: str, reason: Reason) -> bool: ...
+    def task_changed(self, task: Task) -> None: ...
 
 
 class Task:
@@ -171,8 +47,8 @@ class Task:
     in a cell (or a panel row) follows the newest definition.
     """
 
-    def __init__(self, scheduler: Scheduler, definition: TaskDefinition, disabled: bool) -> None:
-        self._scheduler = scheduler
+    def __init__(self, host: TaskHost, definition: TaskDefinition, disabled: bool) -> None:
+        self._host = host
         self._definition = definition
         self._disabled = disabled
 
@@ -205,7 +81,7 @@ class Task:
     @property
     def timeout(self) -> float | None:
         """The timeout a run of this task gets, in seconds (``None``: none)."""
-        return self._definition.effective_timeout(self._scheduler._config)
+        return self._host.timeout_of(self._definition)
 
     @property
     def disabled(self) -> bool:
@@ -214,56 +90,56 @@ class Task:
     @property
     def status(self) -> TaskStatus:
         """``"idle" | "running" | "terminating" | "disabled"``."""
-        run = self._scheduler._live_run(self.name)
+        run = self._host.live_run(self.name)
         if run is not None:
             return "terminating" if run.reason is not None else "running"
         return "disabled" if self._disabled else "idle"
 
     def is_alive(self) -> bool:
         """Whether a run of this task is alive."""
-        return self._scheduler._live_run(self.name) is not None
+        return self._host.live_run(self.name) is not None
 
     @property
     def deadline(self) -> datetime | None:
         """The live run's deadline, or ``None``."""
-        run = self._scheduler._live_run(self.name)
+        run = self._host.live_run(self.name)
         return to_datetime(run.deadline) if run is not None else None
 
     @property
     def last_run(self) -> RunRecord | None:
         """The latest ``RunRecord`` of this task (alive or final), or ``None``."""
-        return self._scheduler._last_record(self.name)
+        return self._host.last_record(self.name)
 
     @property
     def next_start(self) -> datetime | None:
         """When the start condition may next let a run start: now if it is
         true, ``None`` when only an event can (or the task runs only when asked)."""
-        when = self._scheduler._next_start(self)
+        when = self._host.next_start(self)
         return to_datetime(when)
 
     @property
     def end_cond_true(self) -> bool | None:
         """The end condition's present state (``None``: the task has none)."""
-        return self._scheduler._end_cond_state(self)
+        return self._host.end_cond_state(self)
 
     def run(self) -> bool:
         """Start one run now. ``True`` if a run started; ``False`` when one is
         already alive, the scheduler is shutting down, the task is disabled or
         its end condition is true. Raises ``RuntimeError`` when stopped."""
-        return self._scheduler._run_now(self)
+        return self._host.run_now(self)
 
     def terminate(self) -> bool:
         """Terminate the live run (reason ``"manual"``); ``False`` if none."""
-        return self._scheduler._terminate_task(self.name, "manual")
+        return self._host.terminate_task(self.name, "manual")
 
     def disable(self) -> None:
         """No new run starts until ``enable()``; a live run goes on."""
         self._disabled = True
-        self._scheduler._task_changed(self)
+        self._host.task_changed(self)
 
     def enable(self) -> None:
         self._disabled = False
-        self._scheduler._task_changed(self)
+        self._host.task_changed(self)
 
     def __repr__(self) -> str:
         parts = [f"{self.name!r}", self.execution, self.status]

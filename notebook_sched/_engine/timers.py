@@ -51,6 +51,10 @@ class Watchdog:
         self._cancelled = 0
         clock.add_listener(self._on_clock_jump)
 
+    def now(self) -> float:
+        """The present on the watchdog's clock."""
+        return self._clock.time()
+
     def call_at(self, when: float, callback: Callable[[], None]) -> Timer:
         timer = Timer(when, callback, self)
         with self._cv:

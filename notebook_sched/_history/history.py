@@ -9,7 +9,7 @@ finished run as alive, nor a run twice.
 
 Run ids are handed out at once, on whatever thread starts the run: from a
 block the store set aside (``RunStore.reserve_ids``). The next block is asked
-for, off the loop, while a quarter of the present one is left.
+for, off the loop, while half of the present one is left.
 """
 
 from __future__ import annotations
@@ -27,7 +27,10 @@ from .writer import Writer
 
 __all__ = ["History", "IdsExhausted", "flush_all"]
 
-BLOCK = 4096  # run ids set aside at a time for a file
+# Run ids set aside at a time for a file. Small, so that the runs of two
+# kernels sharing a file stay nearly in start order by run id; a block is
+# asked for while half of the present one is left.
+BLOCK = 256
 EXIT_FLUSH = 5.0  # seconds the interpreter's exit waits for unwritten records
 _READ_TRIES = 5
 
@@ -45,6 +48,7 @@ class History:
         self._written = 0  # batches committed: a read that saw a change reads again
         self._next_block: tuple[int, int] | None = None
         self._asked = False
+        self._burst = 0  # the most runs started at once: blocks are at least twice that
         if self.path is None:
             # One process, one database: ids need no reservation.
             self._next_id, self._end_id = 1, 1 << 62
@@ -63,24 +67,30 @@ class History:
 
     def start_records(self, runs: Sequence[tuple[str, datetime]]) -> list[RunRecord]:
         """New records (status ``"run"``) for ``(task, start)``; written soon.
-        ``IdsExhausted`` when no run id is at hand (nothing is started then)."""
+
+        With a file, as many as the run ids at hand allow, in order: the rest
+        (rare: the file stayed locked while a whole block was used) must wait,
+        and ``IdsExhausted`` says so when not even one can start."""
         with self._lock:
-            if self._end_id - self._next_id < len(runs):
-                if self._next_block is None:
-                    self._ask_for_ids()
-                    raise IdsExhausted(
-                        f"runs_db {self.path!r} stayed locked while {BLOCK} runs started"
-                    )
+            wanted = len(runs)
+            self._burst = max(self._burst, wanted)
+            if self._end_id - self._next_id < wanted and self._next_block is not None:
+                # Whatever is left of this block is skipped: ids need not be dense.
                 self._next_id, self._end_id = self._next_block
                 self._next_block = None
                 self._asked = False
-            first = self._next_id
-            self._next_id += len(runs)
-            if self._end_id - self._next_id < BLOCK // 4:
+            count = min(wanted, self._end_id - self._next_id)
+            if self._end_id - self._next_id - count < max(BLOCK, self._burst) // 2:
                 self._ask_for_ids()
+            if count == 0:
+                raise IdsExhausted(
+                    f"runs_db {self.path!r} stayed locked while its reserved run ids were used"
+                )
+            first = self._next_id
+            self._next_id += count
             records = [
                 RunRecord(task, first + i, "run", None, start, None)
-                for i, (task, start) in enumerate(runs)
+                for i, (task, start) in enumerate(runs[:count])
             ]
             pending = self._pending
             for record in records:
@@ -98,7 +108,7 @@ class History:
     def _ask_for_ids(self) -> None:  # under _lock
         if not self._asked and self.path is not None:
             self._asked = True
-            self._writer.reserve(BLOCK)
+            self._writer.reserve(max(BLOCK, 2 * self._burst))
 
     def _on_reserved(self, first: int, count: int) -> None:
         with self._lock:

@@ -2,7 +2,7 @@
 
 The scheduler's loop hands it records and never waits: a locked, slow or
 full file delays the records, never the loop. A batch that cannot be written
-is kept, in order, and tried again with a growing pause (20 ms up to 1 s), so
+is kept, in order, and tried again with a growing pause (20 ms up to 250 ms), so
 nothing is dropped; the first failure of an episode is logged once, naming
 the path and the error, and its end is logged too.
 """
@@ -22,7 +22,7 @@ __all__ = ["Writer"]
 log = logging.getLogger("notebook_sched")
 
 RETRY_FIRST = 0.02
-RETRY_MAX = 1.0
+RETRY_MAX = 0.25
 
 
 class Writer:

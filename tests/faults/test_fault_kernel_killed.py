@@ -86,7 +86,7 @@ def test_kernel_killed_with_sigkill_leaves_no_child_and_its_runs_crash(tmp_path)
             ("in_loop", "run"),
             ("in_thread", "run"),
         ]
-        alive._store.close()
+        alive._core.history.close()
 
         killed_at = time.time()
         os.kill(kernel.pid, signal.SIGKILL)
@@ -108,7 +108,7 @@ def test_kernel_killed_with_sigkill_leaves_no_child_and_its_runs_crash(tmp_path)
         assert record.reason is None
         assert f"pid {kernel.pid}" in record.error, record.error
         assert record.end is not None and record.end.timestamp() >= killed_at - 1
-    reopened._store.close()
+    reopened._core.history.close()
     # Marked once: a third opening finds them final already.
     assert Scheduler(runs_db=db).runs() == records
 

@@ -1,0 +1,337 @@
+"""The scheduler's core: its state, its parts, and the small interfaces they
+talk through — ``TaskHost`` (a ``Task`` handle), ``Steering`` (the loop) and
+``Hosted`` (the host). The public ``Scheduler`` is a thin face over it.
+
+Threads: the loop's thread owns the state. Calls from other threads (a widget
+callback, a script's main thread while the loop runs on a thread of its own)
+take ``lock`` and hand work to the loop with ``Host.post``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import threading
+import weakref
+from collections.abc import Coroutine
+from datetime import tzinfo
+from typing import Any, Literal
+
+from .._conditions import base as conditions
+from .._conditions.base import Condition
+from .._execution import async_, main, thread
+from .._execution.base import Job, Outcome
+from .._execution.process import handle as process
+from .._execution.ray import handle as ray_
+from .._history.history import History, IdsExhausted, flush_all
+from .._history.records import Reason, RunRecord
+from .agenda import Agenda
+from .clock import Clock
+from .config import SessionConfig
+from .context import EngineContext
+from .definition import TaskDefinition
+from .events import EventBus, StateChanged, TaskChanged
+from .hosting import Host
+from .ledger import Ledger
+from .loop import SchedulingLoop
+from .run import Run
+from .task import Task
+from .timers import Watchdog
+
+__all__ = ["Core", "State"]
+
+log = logging.getLogger("notebook_sched")
+
+State = Literal["stopped", "running", "shutting_down"]
+
+# Running schedulers, held strongly: the loop keeps only weak references to its
+# tasks, so a scheduler whose variable a re-run cell rebound must not be
+# collected while it runs.
+_RUNNING: set[Core] = set()
+_ALL: weakref.WeakValueDictionary[int, Core] = weakref.WeakValueDictionary()
+_serial = iter(range(1, 1 << 62))
+
+IDS_RETRY = 0.1  # seconds before a run that found no run id at hand is tried again
+
+_EXECUTORS = {
+    "async": async_.start,
+    "thread": thread.start,
+    "process": process.start,
+    "main": main.start,
+    "ray": ray_.start,
+}
+
+
+class Core:
+    def __init__(self, config: SessionConfig, clock: Clock, tz: tzinfo | None) -> None:
+        self.config = config
+        self.clock = clock
+        self.tz = tz
+        if config.runs_db is not None:
+            flush_all(config.runs_db)  # another scheduler's records of this file come first
+        self.history = History(config.runs_db)
+        self._lock = threading.RLock()
+        self.tasks: dict[str, Task] = {}
+        self._state: State = "stopped"
+        self._forced = False
+        self.fatal: Exception | None = None  # what stopped the last session, if it failed
+        self.started_at = clock.time()
+        self._gen = 0
+        self.agenda = Agenda()
+        self.watchdog = Watchdog(clock)
+        self.host = Host(self)
+        self.bus = EventBus(self.host.on_loop, self.host.post)
+        self.ledger = Ledger(
+            self.history,
+            self.agenda,
+            self.watchdog,
+            self._lock,
+            self.bus.emit,
+            self.host.post,
+            self._runs_ended,
+        )
+        self.loop = SchedulingLoop(self, self.tasks, self.agenda, self.ledger, clock, config)
+        self.face: object = None  # the public Scheduler: kept alive with the core while it runs
+        _ALL[next(_serial)] = self
+
+    # ------------------------------------------------------------ shared
+
+    @property
+    def state(self) -> State:
+        return self._state
+
+    @property
+    def lock(self) -> threading.RLock:
+        return self._lock
+
+    def generation(self) -> int:
+        return self._gen
+
+    def context(self, now: float, task: str | None) -> EngineContext:
+        return EngineContext(
+            self.ledger, now, task, self.tz, self.started_at, self.config.cycle_sleep
+        )
+
+    def wake(self) -> None:
+        self.host.post(self.loop.wake)
+
+    # ------------------------------------------------------------ Hosted
+
+    def begin(self, own_thread: bool) -> int:
+        """Enter "running" (under the lock); returns the new generation."""
+        self._gen += 1
+        self._state = "running"
+        self._forced = False
+        self.fatal = None
+        self.started_at = self.clock.time()
+        _RUNNING.add(self)
+        self.agenda.mark(self.tasks)
+        self.bus.emit(StateChanged("running"))
+        return self._gen
+
+    def serve_loop(self, gen: int) -> Coroutine[Any, Any, None]:
+        return self.loop.serve(gen)
+
+    def exit_grace(self) -> float:
+        return self.config.terminate_grace * 2 + 2
+
+    def flush(self, timeout: float) -> None:
+        self.history.flush(timeout)
+
+    # ------------------------------------------------------------ Steering
+
+    def launch(self, tasks: list[Task], now: float) -> list[Run]:
+        """Make the runs of ``tasks`` (under the lock); ``start_run`` then
+        starts each. A task whose run is already alive is left out."""
+        live = self.ledger.live
+        fresh = [t for t in tasks if t.name not in live]
+        if not fresh:
+            return []
+        definitions = [t._definition for t in fresh]
+        timeouts = [self.timeout_of(d) for d in definitions]
+        try:
+            runs = self.ledger.launch(definitions, timeouts, now, self.config.terminate_grace)
+        except IdsExhausted as exc:
+            log.warning("notebook_sched: %s; the runs start once it is free again", exc)
+            runs = []
+        for task in fresh[len(runs) :]:
+            self.agenda.check_at(task.name, now + IDS_RETRY)  # no run id at hand yet
+        return runs
+
+    def start_run(self, run: Run, loop: asyncio.AbstractEventLoop) -> None:
+        definition = run.definition
+        job = Job(
+            task=definition.name,
+            run_id=run.run_id,
+            func=definition.func,
+            flag_params=definition.flag_params,
+            loop=loop,
+            now=self.clock.time,
+            done=lambda outcome: self.ledger.report(run, outcome),
+            is_async=definition.is_async,
+            extra={
+                "payload": definition.payload,
+                "resources": definition.resources,
+                "ray_address": self.config.ray_address,
+            },
+        )
+        try:
+            handle = _EXECUTORS[definition.execution](job)
+        except Exception as exc:
+            self.ledger.report(
+                run, Outcome("crash", self.clock.time(), error=f"could not start: {exc!r}")
+            )
+            return
+        run.attach(handle)
+
+    def failed(self, exc: Exception) -> None:
+        with self._lock:
+            self.fatal = exc
+            if self._state != "stopped":
+                self.begin_shutdown(True, self.clock.time())
+
+    # ------------------------------------------------------------ shutdown
+
+    def shut_down(self, force: bool = False) -> None:
+        with self._lock:
+            if self._state == "stopped":
+                return
+            force = force or self.config.instant_shutdown or self._state == "shutting_down"
+            if self._state == "shutting_down" and (self._forced or not force):
+                return
+            self.begin_shutdown(force, self.clock.time())
+
+    def begin_shutdown(self, force: bool, now: float) -> None:
+        """Enter "shutting_down" (under the lock)."""
+        if self._state != "shutting_down":
+            self._state = "shutting_down"
+            self.bus.emit(StateChanged("shutting_down"))
+        if force and not self._forced:
+            self._forced = True
+            for run in list(self.ledger.live.values()):
+                run.terminate("shutdown", now, abandon=True)
+        if not self.ledger.live:
+            self._finish_stop()
+        else:
+            self.wake()
+
+    def _runs_ended(self) -> None:
+        if self._state == "shutting_down" and not self.ledger.live:
+            self._finish_stop()
+        else:
+            self.wake()
+
+    def _finish_stop(self) -> None:
+        """Enter "stopped" (under the lock) and release every waiter."""
+        self._state = "stopped"
+        _RUNNING.discard(self)
+        self.host.release()
+        self.bus.emit(StateChanged("stopped"))
+        self.wake()
+
+    # ------------------------------------------------------------ TaskHost
+
+    def live_run(self, name: str) -> Run | None:
+        return self.ledger.live.get(name)
+
+    def timeout_of(self, definition: TaskDefinition) -> float | None:
+        return definition.effective_timeout(self.config)
+
+    def next_start(self, task: Task) -> float | None:
+        start = task.start_cond
+        if start is None or task.disabled or task.name in self.ledger.live:
+            return None
+        now = self.clock.time()
+        ctx = self.context(now, task.name)
+        try:
+            return now if start.is_true(ctx) else start.next_change(ctx)
+        except Exception:
+            return None
+
+    def end_cond_state(self, task: Task) -> bool | None:
+        end = task.end_cond
+        if end is None:
+            return None
+        return self.holds(end, self.clock.time(), task.name, f"end_cond of {task.name!r}")
+
+    def holds(self, cond: Condition, now: float, task: str | None, what: str) -> bool:
+        try:
+            return cond.is_true(self.context(now, task))
+        except Exception:
+            log.exception("notebook_sched: evaluating %s failed", what)
+            return False
+
+    def last_record(self, name: str) -> RunRecord | None:
+        return self.ledger.last_records.get(name)
+
+    def run_now(self, task: Task) -> bool:
+        with self._lock:
+            if self._state == "stopped":
+                from ..exc import SchedulerNotRunning
+
+                raise SchedulerNotRunning(
+                    f"cannot run task {task.name!r}: the scheduler is stopped (call app.start())"
+                )
+            name = task.name
+            if self._state != "running" or task.disabled or name in self.ledger.live:
+                return False
+            end = task._definition.end_cond
+            now = self.clock.time()
+            if end is not None and self.holds(end, now, name, f"end_cond of {name!r}"):
+                return False
+            # The run and its record exist from this moment, whatever the thread;
+            # only starting its function belongs to the loop.
+            runs = self.launch([task], now)
+            if not runs:
+                return False
+            self.wake()  # its end condition is to be watched from now on
+        loop = self.host.loop
+        assert loop is not None
+        if self.host.on_loop():
+            self.start_run(runs[0], loop)
+        else:
+            loop.call_soon_threadsafe(self.start_run, runs[0], loop)
+        return True
+
+    def terminate_task(self, name: str, reason: Reason) -> bool:
+        run = self.ledger.live.get(name)
+        return run.terminate(reason) if run is not None else False
+
+    def task_changed(self, task: Task) -> None:
+        with self._lock:
+            self.agenda.mark([task.name])
+            self.bus.emit(TaskChanged(task.name))
+            self.wake()
+
+    def define(self, definition: TaskDefinition, disabled: bool) -> Task:
+        with self._lock:
+            name = definition.name
+            task = self.tasks.get(name)
+            if task is None:
+                task = self.tasks[name] = Task(self, definition, disabled)
+            else:
+                task._definition = definition  # a live run keeps its own definition
+                task._disabled = disabled
+            refs: frozenset[str] = frozenset()
+            for cond in (definition.start_cond, definition.end_cond):
+                if cond is not None:
+                    refs |= cond.task_refs()
+            self.agenda.watch(name, refs)
+            self.task_changed(task)
+            return task
+
+
+def _present_context(cond: Condition) -> conditions.Context | None:
+    """The context of ``cond.is_true()`` called with none (from a cell): the
+    present state of the scheduler it is about — the newest one whose tasks
+    it names, running ones first."""
+    refs = cond.task_refs()
+    candidates = [core for _, core in sorted(_ALL.items())]
+    candidates.sort(key=lambda core: core.state != "stopped")  # stable: newest last
+    for core in reversed(candidates):
+        if refs <= core.tasks.keys():
+            return core.context(core.clock.time(), None)
+    return None
+
+
+conditions.set_present_context(_present_context)

@@ -1,0 +1,156 @@
+"""A task's definition: what to run, where, and when — validated when the
+decorator runs, so a bad value fails at once, naming the task and the value.
+Re-running a cell makes a new definition; the ``Task`` handle stays."""
+
+from __future__ import annotations
+
+import inspect
+import warnings
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from .._conditions.base import Condition
+from .._execution.ray.options import Resources, parse_resources, require_ray
+from ..args import TerminationFlag
+from .config import EXECUTIONS, SessionConfig
+
+__all__ = ["TaskDefinition", "define_task"]
+
+
+@dataclass(frozen=True)
+class TaskDefinition:
+    """One definition of a task; re-running a cell makes a new one.
+
+    ``timeout`` is seconds or ``None``; ``timeout_set`` tells whether the task
+    set it (``"never"`` sets it to ``None``) or inherits the session's.
+    """
+
+    name: str
+    func: Callable[..., Any]
+    execution: str
+    start_cond: Condition | None
+    end_cond: Condition | None
+    timeout: float | None
+    timeout_set: bool
+    flag_params: tuple[str, ...]
+    is_async: bool
+    payload: bytes | None = None  # cloudpickled function, for process and ray runs
+    resources: Resources = ()  # Ray's reservations for a ray run
+
+    def effective_timeout(self, config: SessionConfig) -> float | None:
+        if self.execution == "main":
+            return None  # a synchronous run cannot be stopped: no deadline to promise
+        return self.timeout if self.timeout_set else config.timeout
+
+
+def define_task(
+    func: object,
+    config: SessionConfig,
+    *,
+    start_cond: object = None,
+    name: object = None,
+    execution: object = None,
+    timeout: object = None,
+    end_cond: object = None,
+    resources: object = None,
+) -> TaskDefinition:
+    """Validate everything the decorator was given, naming the bad value."""
+    from .._conditions.parse import to_condition
+    from .._durations import parse_timeout
+
+    if not callable(func):
+        raise TypeError(f"@app.task decorates a function, got {func!r}")
+    if name is None:
+        name = getattr(func, "__name__", None)
+        if not isinstance(name, str) or not name:
+            raise ValueError(f"cannot name the task {func!r}: pass name='...'")
+    if not isinstance(name, str) or not name.strip():
+        raise ValueError(f"task name must be a non-empty string, got {name!r}")
+    label = f"task {name!r}"
+    is_async = inspect.iscoroutinefunction(func)
+
+    if execution is None:
+        execution = config.execution or ("async" if is_async else "thread")
+    if execution not in EXECUTIONS:
+        raise ValueError(
+            f"{label}: execution {execution!r} is not one of {', '.join(map(repr, EXECUTIONS))}"
+        )
+    if execution == "async" and not is_async:
+        raise ValueError(
+            f"{label}: execution 'async' needs an 'async def' function; "
+            f"{name} is a plain def (use 'thread', 'process' or 'main')"
+        )
+    if execution == "ray":
+        require_ray(label)
+    reserved: Resources = ()
+    if resources is not None:
+        if execution != "ray":
+            raise ValueError(
+                f"{label}: resources are reserved on a Ray cluster; they need "
+                f"execution='ray', not {execution!r}"
+            )
+        reserved = parse_resources(resources, label)
+    if execution == "main" and is_async:
+        raise ValueError(
+            f"{label}: execution 'main' runs a plain def synchronously; "
+            f"{name} is an 'async def' (use 'async')"
+        )
+
+    timeout_set = timeout is not None
+    seconds: float | None = None
+    if timeout_set:
+        try:
+            seconds = parse_timeout(timeout)
+        except (TypeError, ValueError) as exc:
+            raise type(exc)(f"{label}: {exc}") from None
+
+    start = to_condition(start_cond, what=f"start_cond of {label}")
+    end = to_condition(end_cond, what=f"end_cond of {label}")
+
+    if execution == "main" and (seconds is not None or end is not None):
+        warnings.warn(
+            f"{label} runs with execution 'main' (synchronously on the scheduler's loop), "
+            "which cannot be terminated: its timeout and end condition will not stop it",
+            UserWarning,
+            stacklevel=4,
+        )
+
+    payload = None
+    if execution in ("process", "ray"):
+        from .._execution.payload import serialize
+
+        try:
+            payload = serialize(func, _flag_params(func))
+        except Exception as exc:
+            where = "a child process" if execution == "process" else "a Ray worker"
+            raise TypeError(
+                f"{label}: execution {execution!r} needs a function that can be sent to "
+                f"{where}, but {name} cannot be pickled: {exc!r}"
+            ) from exc
+    if execution == "process":
+        from .._execution.process import zygote
+
+        zygote.prestart()  # boot the zygote now, not at the first run's expense
+
+    return TaskDefinition(
+        name=name,
+        func=func,
+        execution=execution,
+        start_cond=start,
+        end_cond=end,
+        timeout=seconds,
+        timeout_set=timeout_set,
+        flag_params=_flag_params(func),
+        is_async=is_async,
+        payload=payload,
+        resources=reserved,
+    )
+
+
+def _flag_params(func: Callable[..., Any]) -> tuple[str, ...]:
+    try:
+        params = inspect.signature(func).parameters.values()
+    except (TypeError, ValueError):
+        return ()
+    return tuple(p.name for p in params if isinstance(p.default, TerminationFlag))

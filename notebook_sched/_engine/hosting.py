@@ -1,0 +1,197 @@
+"""Hosting: where the scheduler's loop runs, and how callers wait for it.
+
+``start()`` runs the loop in the background on the running asyncio loop (in
+a kernel: the kernel's), or on a thread of its own when none runs;
+``serve()`` runs it on the caller's loop until it stops; ``run()`` blocks
+(nested on a running loop through nest-asyncio2). Interrupts during
+``run()``/``serve()``: the first shuts down gracefully, the second forces.
+``post`` hands a callback to the loop from any thread.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import atexit
+import threading
+from collections.abc import Callable, Coroutine
+from typing import Any, Protocol
+
+from .interrupts import interrupts_shut_down
+
+__all__ = ["Host", "Hosted"]
+
+
+class Hosted(Protocol):
+    """What the host asks of its scheduler."""
+
+    @property
+    def state(self) -> str: ...
+    @property
+    def lock(self) -> threading.RLock: ...
+    def begin(self, own_thread: bool) -> int: ...
+    def serve_loop(self, gen: int) -> Coroutine[Any, Any, None]: ...
+    def shut_down(self, force: bool = False) -> None: ...
+    def exit_grace(self) -> float: ...
+    def flush(self, timeout: float) -> None: ...
+
+
+class Host:
+    def __init__(self, hosted: Hosted) -> None:
+        self._hosted = hosted
+        self.loop: asyncio.AbstractEventLoop | None = None
+        self.loop_thread: int | None = None
+        self.thread: threading.Thread | None = None
+        self.stopped = threading.Event()
+        self.stopped.set()
+        self._serve_task: asyncio.Task[None] | None = None  # held: the loop keeps only weak refs
+        self._waiters: list[tuple[asyncio.AbstractEventLoop, asyncio.Future[None]]] = []
+
+    # ------------------------------------------------------------ the loop's thread
+
+    def on_loop(self) -> bool:
+        return threading.get_ident() == self.loop_thread
+
+    def post(self, callback: Callable[[], None]) -> None:
+        """Run ``callback`` on the loop soon; at once where no loop serves."""
+        loop = self.loop
+        if loop is None or loop.is_closed():
+            callback()
+        elif self.on_loop():
+            loop.call_soon(callback)
+        else:
+            try:
+                loop.call_soon_threadsafe(callback)
+            except RuntimeError:  # the loop closed in between
+                callback()
+
+    # ------------------------------------------------------------ starting
+
+    def enter(self, loop: asyncio.AbstractEventLoop, own_thread: bool = False) -> int:
+        """The scheduler enters "running" on ``loop`` (under its lock)."""
+        self.loop = loop
+        self.loop_thread = None if own_thread else threading.get_ident()
+        self.stopped.clear()
+        gen = self._hosted.begin(own_thread)
+        if own_thread:
+            atexit.unregister(self._at_exit)  # once, however often it restarts
+            atexit.register(self._at_exit)
+        return gen
+
+    def start_here(self, loop: asyncio.AbstractEventLoop) -> None:
+        gen = self.enter(loop)
+        self._serve_task = loop.create_task(
+            self._hosted.serve_loop(gen), name="notebook_sched:scheduler"
+        )
+
+    def start_thread(self) -> None:
+        loop = asyncio.new_event_loop()
+        gen = self.enter(loop, own_thread=True)
+        self.thread = threading.Thread(
+            target=self._thread_main, args=(loop, gen), name="notebook_sched-loop", daemon=True
+        )
+        self.thread.start()
+
+    def _thread_main(self, loop: asyncio.AbstractEventLoop, gen: int) -> None:
+        self.loop_thread = threading.get_ident()
+        asyncio.set_event_loop(loop)
+        try:
+            loop.run_until_complete(self._hosted.serve_loop(gen))
+        finally:
+            loop.run_until_complete(loop.shutdown_asyncgens())
+            loop.close()
+
+    def _at_exit(self) -> None:
+        # The interpreter is exiting under a scheduler on its own thread: stop
+        # the runs so their records are final, and do not wait forever.
+        atexit.unregister(self._at_exit)
+        if self._hosted.state != "stopped":
+            self._hosted.shut_down(force=True)
+            self.stopped.wait(self._hosted.exit_grace())
+
+    # ------------------------------------------------------------ serving, blocking
+
+    async def serve(self) -> None:
+        loop = asyncio.get_running_loop()
+        with self._hosted.lock:
+            if self._hosted.state == "stopped":
+                self.start_here(loop)
+        with interrupts_shut_down(loop, self._shut_down_from_signal):
+            while True:
+                try:
+                    await asyncio.shield(self.stopped_future(loop))
+                    return
+                except asyncio.CancelledError:
+                    self._hosted.shut_down()
+                    task = asyncio.current_task()
+                    if task is not None:
+                        task.uncancel()
+
+    def run(self) -> None:
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:
+            loop = None
+        if loop is None:
+            loop = asyncio.new_event_loop()
+            try:
+                self._run_until_stopped(loop)
+            finally:
+                loop.run_until_complete(loop.shutdown_asyncgens())
+                loop.close()
+        else:
+            import nest_asyncio2  # the maintained fork; applied only for a nested run
+
+            nest_asyncio2.apply(loop)
+            self._run_until_stopped(loop)
+
+    def _run_until_stopped(self, loop: asyncio.AbstractEventLoop) -> None:
+        with self._hosted.lock:
+            if self._hosted.state == "stopped":
+                self.start_here(loop)
+        if self.loop is not loop:  # already running on a thread of its own
+            interrupts = 0
+            while True:
+                try:
+                    self.stopped.wait()
+                    return
+                except KeyboardInterrupt:
+                    interrupts += 1
+                    self._hosted.shut_down(force=interrupts >= 2)
+        with interrupts_shut_down(loop, self._shut_down_from_signal):
+            loop.run_until_complete(self.stopped_future(loop))
+
+    def _shut_down_from_signal(self, force: bool) -> None:
+        self._hosted.shut_down(force=force)
+
+    # ------------------------------------------------------------ waiting
+
+    def stopped_future(self, loop: asyncio.AbstractEventLoop) -> asyncio.Future[None]:
+        future: asyncio.Future[None] = loop.create_future()
+        with self._hosted.lock:
+            if self._hosted.state == "stopped":
+                future.set_result(None)
+            else:
+                self._waiters.append((loop, future))
+        return future
+
+    def release(self) -> None:
+        """The scheduler stopped (under its lock): wake every waiter."""
+        self.stopped.set()
+        waiters, self._waiters = self._waiters, []
+        for loop, future in waiters:
+            _resolve(loop, future)
+
+
+def _resolve(loop: asyncio.AbstractEventLoop, future: asyncio.Future[None]) -> None:
+    def set_done() -> None:
+        if not future.done():
+            future.set_result(None)
+
+    try:
+        running = asyncio.get_running_loop()
+    except RuntimeError:
+        running = None
+    if running is loop:
+        set_done()
+    elif not loop.is_closed():
+        loop.call_soon_threadsafe(set_done)

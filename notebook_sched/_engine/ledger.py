@@ -1,0 +1,168 @@
+"""The ledger: the runs of a scheduler — the live ones, and what the
+conditions and the panel need to know of the ended ones.
+
+Runs start here (``launch``) and end here (``report``, from any thread). A
+start makes the run's record at once (its id comes from the history's
+reserved block) and hands it to the history's writer; an end is recorded in
+a batch per turn of the loop. Nothing here waits for the file: the state
+conditions read (last start, last end per outcome, live runs) and the panel
+reads (last record, counts) is kept in memory, seeded from the file once,
+when the scheduler is constructed.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING
+
+from .._execution.base import Outcome
+from .._history.history import History
+from .._history.records import Reason, RunRecord
+from .agenda import Agenda
+from .clock import to_datetime
+from .events import Event, RunFinished, RunStarted, RunTerminating
+from .run import Run
+from .timers import Watchdog
+
+if TYPE_CHECKING:
+    from .task import TaskDefinition
+
+__all__ = ["FINAL", "Ledger"]
+
+FINAL = ("success", "fail", "terminate", "crash")
+
+
+class Ledger:
+    def __init__(
+        self,
+        history: History,
+        agenda: Agenda,
+        watchdog: Watchdog,
+        lock: threading.RLock,
+        emit: Callable[[Event], None],
+        post: Callable[[Callable[[], None]], None],
+        ended: Callable[[], None],
+    ) -> None:
+        self.history = history
+        self._agenda = agenda
+        self._watchdog = watchdog
+        self._lock = lock
+        self._emit = emit
+        self._post = post  # run a callback on the scheduler's loop, soon
+        self._ended = ended  # runs ended: the scheduler looks at its state
+        self.live: dict[str, Run] = {}
+        self.starts, self.finishes = history.store.last_times()
+        self.last_records = history.store.last_per_task()
+        self.counts = history.store.counts()
+        self._reported: list[tuple[Run, Outcome]] = []
+        self._record_pending = False
+
+    # ------------------------------------------------------------ reads
+
+    def live_run(self, name: str) -> Run | None:
+        return self.live.get(name)
+
+    def last_finish(self, task: str, how: str) -> float | None:
+        finishes = self.finishes
+        if how == "finish":
+            return max(
+                (t for s in FINAL if (t := finishes.get((task, s))) is not None), default=None
+            )
+        return finishes.get((task, how))
+
+    def running_since(self, task: str) -> float | None:
+        run = self.live.get(task)
+        return run.start if run is not None else None
+
+    # ------------------------------------------------------------ starts
+
+    def launch(
+        self,
+        definitions: Sequence[TaskDefinition],
+        timeouts: Sequence[float | None],
+        now: float,
+        grace: float,
+    ) -> list[Run]:
+        """Make the runs and their records (under the scheduler's lock): of
+        the first ``definitions``, as many as the history has run ids for."""
+        start = to_datetime(now)
+        assert start is not None
+        records = self.history.start_records([(d.name, start) for d in definitions])
+        definitions, timeouts = definitions[: len(records)], timeouts[: len(records)]
+        runs = []
+        live, starts, last, counts = self.live, self.starts, self.last_records, self.counts
+        for definition, timeout, record in zip(definitions, timeouts, records, strict=True):
+            run = Run(
+                definition,
+                record,
+                start=now,
+                deadline=now + timeout if timeout is not None else None,
+                watchdog=self._watchdog,
+                grace=grace,
+                report=self.report,
+                on_terminating=self._on_terminating,
+            )
+            name = definition.name
+            live[name] = run
+            starts[name] = now
+            last[name] = record
+            tally = counts.setdefault(name, {})
+            tally["run"] = tally.get("run", 0) + 1
+            # Its end condition is watched from now on, and so are tasks watching it.
+            self._agenda.mark_with_watchers(name, itself=definition.end_cond is not None)
+            self._emit(RunStarted(record, run.deadline))
+            runs.append(run)
+        return runs
+
+    def _on_terminating(self, run: Run, reason: Reason) -> None:
+        self._emit(RunTerminating(run.task, run.run_id, reason))
+
+    # ------------------------------------------------------------ ends
+
+    def report(self, run: Run, outcome: Outcome) -> None:
+        """A run ended (from any thread); it is recorded on the loop, with
+        every other run that ended in the same turn."""
+        if not run.mark_finished():
+            return  # already final (abandoned at a forced shutdown)
+        with self._lock:
+            self._reported.append((run, outcome))
+            if self._record_pending:
+                return
+            self._record_pending = True
+        self._post(self.record_reported)
+
+    def record_reported(self) -> None:
+        with self._lock:
+            reported, self._reported = self._reported, []
+            self._record_pending = False
+            if reported:
+                self._finalize(reported)
+
+    def _finalize(self, ended: list[tuple[Run, Outcome]]) -> None:
+        """Give ``ended`` runs their final records (under the lock)."""
+        records = []
+        live, finishes, last, counts = self.live, self.finishes, self.last_records, self.counts
+        for run, outcome in ended:
+            reason = run.reason
+            # Whatever it did after termination was requested, it was terminated.
+            status = "terminate" if reason is not None else outcome.status
+            record = RunRecord(
+                run.task, run.run_id, status, reason, run.record.start,
+                to_datetime(outcome.end), outcome.error, outcome.result,
+            )  # fmt: skip
+            records.append(record)
+            name = run.task
+            if live.get(name) is run:
+                del live[name]
+            finishes[(name, status)] = outcome.end
+            if name not in last or last[name].run_id <= run.run_id:
+                last[name] = record
+            tally = counts.setdefault(name, {})
+            tally["run"] = max(0, tally.get("run", 0) - 1)
+            tally[status] = tally.get(status, 0) + 1
+            self._agenda.mark_with_watchers(name)
+        self.history.finish_records(records)
+        for record in records:
+            self._emit(RunFinished(record))
+        self._ended()

@@ -1,0 +1,211 @@
+"""The scheduler's loop: look at what is due, start runs, sleep.
+
+The loop does not poll. Each task has one "check at" time on the agenda —
+when its start condition (or, while a run is alive, its end condition) may
+next change — and events (a run started or ended, a task defined or enabled)
+mark tasks to look at. A step evaluates what is due in slices of a few
+milliseconds, giving the loop back between slices, so even the first step
+with ten thousand tasks never holds the kernel's loop for long. Deadlines of
+runs live on the watchdog thread, not here.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import threading
+import time
+from collections.abc import Mapping
+from functools import partial
+from typing import TYPE_CHECKING, Protocol
+
+from .._conditions.base import Condition
+from .agenda import Agenda
+from .clock import Clock
+from .config import SessionConfig
+from .context import EngineContext
+from .ledger import Ledger
+
+if TYPE_CHECKING:
+    from .run import Run
+    from .task import Task
+
+__all__ = ["SLICE", "SchedulingLoop", "Steering"]
+
+log = logging.getLogger("notebook_sched")
+
+SLICE = 0.005  # seconds of evaluation before the loop is given back
+_CHECK_EVERY = 16  # tasks evaluated between two looks at the time
+
+
+class Steering(Protocol):
+    """What the loop asks of its scheduler."""
+
+    @property
+    def state(self) -> str: ...
+    @property
+    def lock(self) -> threading.RLock: ...
+    def generation(self) -> int: ...
+    def context(self, now: float, task: str | None) -> EngineContext: ...
+    def begin_shutdown(self, force: bool, now: float) -> None: ...
+    def launch(self, tasks: list[Task], now: float) -> list[Run]: ...
+    def start_run(self, run: Run, loop: asyncio.AbstractEventLoop) -> None: ...
+    def failed(self, exc: Exception) -> None: ...
+
+
+class SchedulingLoop:
+    def __init__(
+        self,
+        steering: Steering,
+        tasks: Mapping[str, Task],
+        agenda: Agenda,
+        ledger: Ledger,
+        clock: Clock,
+        config: SessionConfig,
+    ) -> None:
+        self._steer = steering
+        self._tasks = tasks
+        self._agenda = agenda
+        self._ledger = ledger
+        self._clock = clock
+        self._config = config
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._wake: asyncio.Event | None = None
+
+    async def serve(self, gen: int) -> None:
+        """Run until the scheduler stops or a newer session takes over."""
+        steer = self._steer
+        loop = self._loop = asyncio.get_running_loop()
+        wake = self._wake = asyncio.Event()
+        on_jump = partial(loop.call_soon_threadsafe, wake.set)
+        self._clock.add_listener(on_jump)
+        try:
+            while steer.generation() == gen and steer.state != "stopped":
+                wake.clear()
+                launched = await self._step(loop, gen)
+                if launched:
+                    continue  # a main run may have taken time: look again before sleeping
+                if steer.generation() == gen and steer.state != "stopped":
+                    await self._sleep(wake, self._next_wake())
+        except Exception as exc:  # a bug of the scheduler itself: stop, but lose nothing
+            log.exception("notebook_sched: the scheduler failed; shutting down (forced)")
+            steer.failed(exc)
+            while steer.generation() == gen and steer.state != "stopped":
+                wake.clear()
+                await wake.wait()
+        finally:
+            self._clock.remove_listener(on_jump)
+
+    def wake(self) -> None:
+        """Make the loop look again (on the loop's thread, or via ``post``)."""
+        if self._wake is not None:
+            self._wake.set()
+
+    # ------------------------------------------------------------ a step
+
+    async def _step(self, loop: asyncio.AbstractEventLoop, gen: int) -> bool:
+        """Evaluate what is due, slice by slice; ``True`` if runs started."""
+        steer = self._steer
+        now = self._clock.time()
+        shut = self._config.shut_cond
+        if (
+            steer.state == "running"
+            and shut is not None
+            and self._holds(shut, now, None, "shut_cond")
+        ):
+            steer.begin_shutdown(self._config.instant_shutdown, now)
+        due = list(self._agenda.take_due(now))
+        launched = False
+        while due:
+            began = time.perf_counter()
+            ready: list[Task] = []
+            count = 0
+            with steer.lock:
+                while due:
+                    name = due.pop()
+                    if (task := self._evaluate(name, now)) is not None:
+                        ready.append(task)
+                    count += 1
+                    if count % _CHECK_EVERY == 0 and time.perf_counter() - began > SLICE:
+                        break
+                runs = steer.launch(ready, now) if ready else []
+            if runs:
+                launched = True
+                for run in runs:
+                    steer.start_run(run, loop)
+            if due:
+                await asyncio.sleep(0)  # give the loop back between slices
+                if steer.generation() != gen or steer.state == "stopped":
+                    self._agenda.mark(due)
+                    return launched
+                now = self._clock.time()
+        return launched
+
+    def _evaluate(self, name: str, now: float) -> Task | None:
+        """Look at one task: terminate its run if its end condition holds, or
+        return it if a run is to start; else note when to look again."""
+        task = self._tasks.get(name)
+        if task is None:
+            return None
+        ctx = self._steer.context(now, name)
+        definition = task._definition
+        end = definition.end_cond
+        agenda = self._agenda
+        try:
+            run = self._ledger.live.get(name)
+            if run is not None:
+                if end is not None and run.reason is None:
+                    if end.is_true(ctx):
+                        run.terminate("end_cond", now)
+                    else:
+                        agenda.check_at(name, end.next_change(ctx))
+                return None
+            start = definition.start_cond
+            if self._steer.state != "running" or task.disabled or start is None:
+                return None
+            if end is not None and end.is_true(ctx):
+                # Not while its own end condition holds: look again when either may change.
+                times = [t for t in (end.next_change(ctx), start.next_change(ctx)) if t is not None]
+                agenda.check_at(name, min(times, default=None))
+                return None
+            if start.is_true(ctx):
+                return task
+            agenda.check_at(name, start.next_change(ctx))
+        except Exception:
+            log.exception("notebook_sched: evaluating the conditions of task %r failed", name)
+            agenda.check_at(name, now + max(self._config.cycle_sleep, 1.0))
+        return None
+
+    def _holds(self, cond: Condition, now: float, task: str | None, what: str) -> bool:
+        try:
+            return cond.is_true(self._steer.context(now, task))
+        except Exception:
+            log.exception("notebook_sched: evaluating %s failed", what)
+            return False
+
+    # ------------------------------------------------------------ sleeping
+
+    def _next_wake(self) -> float | None:
+        times = [self._agenda.next_time()]
+        shut = self._config.shut_cond
+        if shut is not None and self._steer.state == "running":
+            try:
+                times.append(shut.next_change(self._steer.context(self._clock.time(), None)))
+            except Exception:
+                log.exception("notebook_sched: evaluating shut_cond failed")
+        return min((t for t in times if t is not None), default=None)
+
+    async def _sleep(self, wake: asyncio.Event, when: float | None) -> None:
+        if self._agenda.has_marked:
+            await asyncio.sleep(0)
+            return
+        delay = None if when is None else self._clock.seconds_until(when)
+        if delay == 0:
+            await asyncio.sleep(0)
+            return
+        handle = None
+        if delay is not None:
+            handle = asyncio.get_running_loop().call_later(delay, wake.set)
+        await wake.wait()
+        if handle is not None:
+            handle.cancel()

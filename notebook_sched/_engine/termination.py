@@ -1,0 +1,106 @@
+"""A run's termination: ONE object per run, whatever the reason.
+
+Timeout, end condition, forced shutdown and ``Task.terminate()`` all call
+``Termination.request(reason)``. The first reason is kept and reaches the
+record. The polite step happens at once; the forced step after the grace
+period, and again every grace period until the run ends (a thread may swallow
+one injected exception); a forced shutdown also sets an abandon time, when a
+run that still has not ended (a thread stuck in a C call) is given up with a
+final record that says so. Every time lives on the watchdog, so it holds
+while the loop is blocked.
+"""
+
+from __future__ import annotations
+
+import threading
+from typing import Protocol
+
+from .._history.records import Reason
+from .timers import Timer, Watchdog
+
+__all__ = ["REASONS", "Reason", "Steps", "Termination"]
+
+REASONS: tuple[Reason, ...] = ("timeout", "end_cond", "shutdown", "manual")
+MIN_REPEAT = 0.05  # seconds between two forced steps when the grace is 0
+
+
+class Steps(Protocol):
+    """What a termination does to its run; called from any thread."""
+
+    def polite(self) -> None: ...
+    def force(self) -> None: ...
+    def abandon(self, waited: float) -> None: ...
+    def requested(self, reason: Reason) -> None: ...
+
+
+class Termination:
+    """When and why one run is to end, and the steps that end it."""
+
+    __slots__ = (
+        "_lock", "_steps", "_timers", "_watchdog", "abandon_at", "deadline", "ended",
+        "grace", "reason", "requested_at",
+    )  # fmt: skip
+
+    def __init__(
+        self, steps: Steps, watchdog: Watchdog, grace: float, deadline: float | None
+    ) -> None:
+        self._steps = steps
+        self._watchdog = watchdog
+        self._lock = threading.Lock()
+        self._timers: list[Timer] = []
+        self.grace = grace
+        self.deadline = deadline
+        self.reason: Reason | None = None
+        self.requested_at: float | None = None
+        self.abandon_at: float | None = None
+        self.ended = False
+        if deadline is not None:
+            self._timers.append(watchdog.call_at(deadline, self._on_deadline))
+
+    def _on_deadline(self) -> None:
+        self.request("timeout")
+
+    def request(self, reason: Reason, now: float | None = None, *, abandon: bool = False) -> bool:
+        """Ask the run to end (thread-safe). ``True`` if this call gave the
+        reason; ``False`` if the run ended or a reason was given before (the
+        first stands). ``abandon`` (a forced shutdown) sets the abandon time."""
+        with self._lock:
+            if self.ended:
+                return False
+            when = now if now is not None else self._watchdog.now()
+            if abandon and self.abandon_at is None:
+                self.abandon_at = when + 2 * self.grace + 1.0
+                self._timers.append(self._watchdog.call_at(self.abandon_at, self._abandon))
+            if self.reason is not None:
+                return False
+            self.reason = reason
+            self.requested_at = when
+            self._timers.append(self._watchdog.call_at(when + self.grace, self._force))
+        self._steps.polite()
+        self._steps.requested(reason)
+        return True
+
+    def _force(self) -> None:
+        with self._lock:
+            if self.ended:
+                return
+            when = self._watchdog.now() + max(self.grace, MIN_REPEAT)
+            self._timers.append(self._watchdog.call_at(when, self._force))
+        self._steps.force()
+
+    def _abandon(self) -> None:
+        with self._lock:
+            if self.ended:
+                return
+        self._steps.abandon(2 * self.grace + 1.0)
+
+    def end(self) -> bool:
+        """The run is over: no step follows. ``False`` if it already was."""
+        with self._lock:
+            if self.ended:
+                return False
+            self.ended = True
+            timers, self._timers = self._timers, []
+        for timer in timers:
+            timer.cancel()
+        return True
