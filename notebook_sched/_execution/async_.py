@@ -5,9 +5,11 @@ from __future__ import annotations
 
 import asyncio
 import threading
+from collections.abc import Callable
 
 from ..args import TerminationFlag
-from .base import Job, Outcome, outcome_of_error, outcome_of_value
+from .base import Executor, Job, Outcome
+from .call import call_async
 
 __all__ = ["start"]
 
@@ -22,23 +24,15 @@ class AsyncHandle:
 
     async def _body(self) -> None:
         job = self._job
-        try:
-            kwargs = job.kwargs(TerminationFlag(self._flag_event)) if self._flag_event else {}
-            value = await job.func(**kwargs)
-        except asyncio.CancelledError:
-            outcome = Outcome("terminate", job.now())
-        except BaseException as exc:  # the scheduler must outlive any task
-            outcome = outcome_of_error(exc, job.now())
-        else:
-            outcome = outcome_of_value(value, job.now())
-        job.done(outcome)
+        kwargs = job.kwargs(TerminationFlag(self._flag_event)) if self._flag_event else {}
+        job.done(await call_async(job.func, kwargs, job.now))
 
     def _cancelled_before_start(self, task: asyncio.Task[None]) -> None:
         # A task cancelled before its first step never enters _body's try.
         if task.cancelled():
             self._job.done(Outcome("terminate", self._job.now()))
 
-    def _on_loop(self, callback) -> None:  # type: ignore[no-untyped-def]
+    def _on_loop(self, callback: Callable[[], object]) -> None:
         loop = self._job.loop
         try:
             running = asyncio.get_running_loop()
@@ -59,5 +53,4 @@ class AsyncHandle:
         self._on_loop(self._task.cancel)
 
 
-def start(job: Job) -> AsyncHandle:
-    return AsyncHandle(job)
+start: Executor = AsyncHandle

@@ -1,5 +1,6 @@
-"""What every execution method shares: the job it is given, the outcome it
-reports, and how return values and exceptions become record fields."""
+"""What every execution method shares: the job it is given, the handle it
+returns, the outcome it reports, and how return values and exceptions become
+record fields (``call.py`` calls the function and builds that outcome)."""
 
 from __future__ import annotations
 
@@ -7,15 +8,17 @@ import asyncio
 import traceback
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Literal, Protocol
+from typing import Any, Literal, Protocol, runtime_checkable
 
 from ..args import TerminationFlag
 from ..exc import TaskTerminationException
 
 __all__ = [
+    "Executor",
     "Job",
     "Outcome",
     "RunHandle",
+    "Status",
     "failure_text",
     "outcome_of_error",
     "outcome_of_value",
@@ -25,12 +28,14 @@ __all__ = [
 
 RESULT_LIMIT = 200
 
+Status = Literal["success", "fail", "terminate", "crash"]
+
 
 @dataclass(frozen=True)
 class Outcome:
     """How a run ended, as its executor saw it. ``end`` is epoch seconds."""
 
-    status: Literal["success", "fail", "terminate", "crash"]
+    status: Status
     end: float
     error: str | None = None
     result: str | None = None
@@ -54,12 +59,31 @@ class Job:
         return dict.fromkeys(self.flag_params, flag)
 
 
+@runtime_checkable
 class RunHandle(Protocol):
+    """One started run, as its execution method holds it.
+
+    Both steps may be called from any thread, more than once, and after the
+    run has ended (then they do nothing). Whatever happens, the handle reports
+    the run's end exactly once, through ``job.done(outcome)``."""
+
     def stop(self) -> None:
-        """Ask the run to stop, at once (thread-safe)."""
+        """Ask the run to stop, at once: the polite step (flag, cancel, SIGTERM)."""
+        ...
 
     def force(self) -> None:
-        """Make the run stop, after the grace period (thread-safe)."""
+        """Make the run stop, after the grace period: the forced step
+        (an injected exception, SIGKILL, ``ray.cancel``)."""
+        ...
+
+
+class Executor(Protocol):
+    """An execution method: ``start(job)`` starts the run and returns its handle.
+
+    It may report the run's end before it returns (``main`` does), and it
+    raises only when the run could not be started at all."""
+
+    def __call__(self, job: Job, /) -> RunHandle: ...
 
 
 def short_repr(value: object, limit: int = RESULT_LIMIT) -> str:
@@ -93,5 +117,5 @@ def outcome_of_value(value: object, end: float) -> Outcome:
 
 def outcome_of_error(exc: BaseException, end: float) -> Outcome:
     """A run that raised: ``terminate`` for ``TaskTerminationException``, else ``fail``."""
-    status = "terminate" if isinstance(exc, TaskTerminationException) else "fail"
+    status: Status = "terminate" if isinstance(exc, TaskTerminationException) else "fail"
     return Outcome(status, end, error=failure_text(exc))

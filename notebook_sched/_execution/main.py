@@ -6,7 +6,8 @@ from __future__ import annotations
 import threading
 
 from ..args import TerminationFlag
-from .base import Job, outcome_of_error, outcome_of_value
+from .base import Executor, Job
+from .call import call
 
 __all__ = ["start"]
 
@@ -14,13 +15,7 @@ __all__ = ["start"]
 class MainHandle:
     def __init__(self, job: Job) -> None:
         self._flag_event = threading.Event()
-        try:
-            value = job.func(**job.kwargs(TerminationFlag(self._flag_event)))
-        except BaseException as exc:  # the scheduler must outlive any task
-            outcome = outcome_of_error(exc, job.now())
-        else:
-            outcome = outcome_of_value(value, job.now())
-        job.done(outcome)
+        job.done(call(job.func, job.kwargs(TerminationFlag(self._flag_event)), job.now))
 
     def stop(self) -> None:
         self._flag_event.set()
@@ -29,5 +24,4 @@ class MainHandle:
         """A synchronous run cannot be interrupted."""
 
 
-def start(job: Job) -> MainHandle:
-    return MainHandle(job)
+start: Executor = MainHandle

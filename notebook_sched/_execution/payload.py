@@ -50,7 +50,7 @@ def _load_code(data: bytes, filename: str, lines: list[str]) -> types.CodeType:
     return code
 
 
-class _SourceKeepingPickler(cloudpickle.Pickler):
+class _SourceKeepingPickler(cloudpickle.Pickler):  # type: ignore[misc]
     # Functions are still reduced by cloudpickle (by value where needed); only
     # their code objects take the reducer above instead of cloudpickle's.
     dispatch_table = ChainMap({types.CodeType: _reduce_code}, cloudpickle.Pickler.dispatch_table)

@@ -3,13 +3,13 @@ by ``TaskTerminationException`` injected into the thread."""
 
 from __future__ import annotations
 
-import asyncio
 import ctypes
 import threading
 
 from ..args import TerminationFlag
 from ..exc import TaskTerminationException
-from .base import Job, outcome_of_error, outcome_of_value
+from .base import Executor, Job
+from .call import call
 
 __all__ = ["start"]
 
@@ -31,21 +31,16 @@ class ThreadHandle:
 
     def _body(self) -> None:
         job = self._job
-        try:
-            try:
-                kwargs = job.kwargs(TerminationFlag(self._flag_event))
-                value = job.func(**kwargs)
-                if job.is_async:
-                    value = asyncio.run(value)
-            finally:
-                # From here on no exception may be injected: the outcome is being built.
-                with self._lock:
-                    self._finished = True
-        except BaseException as exc:  # the scheduler must outlive any task
-            outcome = outcome_of_error(exc, job.now())
-        else:
-            outcome = outcome_of_value(value, job.now())
+        kwargs = job.kwargs(TerminationFlag(self._flag_event))
+        outcome = call(
+            job.func, kwargs, job.now, run_coroutine=job.is_async, finished=self._no_more_injection
+        )
         job.done(outcome)
+
+    def _no_more_injection(self) -> None:
+        # From here on no exception may be injected: the outcome is being built.
+        with self._lock:
+            self._finished = True
 
     def stop(self) -> None:
         self._flag_event.set()
@@ -63,5 +58,4 @@ class ThreadHandle:
         return self._thread.is_alive()
 
 
-def start(job: Job) -> ThreadHandle:
-    return ThreadHandle(job)
+start: Executor = ThreadHandle

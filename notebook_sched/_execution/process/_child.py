@@ -9,14 +9,16 @@ and the termination flag (readable once the parent sets it).
 
 from __future__ import annotations
 
-import asyncio
 import ctypes
-import inspect
 import os
 import pickle
 import select
 import signal
 import sys
+
+# Imported here, so that the zygote has them loaded before it forks a child.
+from ...args import TerminationFlag
+from ..call import Report, call_away
 
 _PR_SET_PDEATHSIG = 1
 
@@ -80,15 +82,8 @@ def run_child(payload_fd: int, result_fd: int, flag_fd: int, parent_pid: int) ->
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # a kernel interrupt is not for us
     flag_event = PipeFlagEvent(flag_fd)
     signal.signal(signal.SIGTERM, _on_sigterm(flag_event))
-    message: tuple[str, str | None, str | None]
+    message: Report
     try:
-        from notebook_sched._execution.base import (
-            outcome_of_error,
-            outcome_of_value,
-            without_wrapper_frame,
-        )
-        from notebook_sched.args import TerminationFlag
-
         sys_path, cwd, env, blob = pickle.loads(_read_all(payload_fd))
         # The zygote started long ago: take the kernel's present directory,
         # environment and import path, as a fresh process would.
@@ -97,17 +92,7 @@ def run_child(payload_fd: int, result_fd: int, flag_fd: int, parent_pid: int) ->
         os.environ.update(env)
         sys.path[:] = sys_path
         func, flag_params = pickle.loads(blob)  # made by payload.serialize
-        flag = TerminationFlag(flag_event)
-        kwargs = dict.fromkeys(flag_params, flag)
-        try:
-            value = func(**kwargs)
-            if inspect.iscoroutine(value):
-                value = asyncio.run(value)
-        except BaseException as exc:
-            outcome = outcome_of_error(without_wrapper_frame(exc), 0.0)
-        else:
-            outcome = outcome_of_value(value, 0.0)
-        message = (outcome.status, outcome.error, outcome.result)
+        message = call_away(func, dict.fromkeys(flag_params, TerminationFlag(flag_event)))
     except BaseException as exc:  # the payload itself could not be loaded
         import traceback
 

@@ -36,7 +36,8 @@ def _serve(sock: socket.socket) -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     children: set[int] = set()
     while True:
-        readable, _, _ = select.select([sock, wake_r], [], [])
+        watched: list[socket.socket | int] = [sock, wake_r]
+        readable, _, _ = select.select(watched, [], [])
         if wake_r in readable:
             os.read(wake_r, 4096)
             while children:
@@ -63,7 +64,8 @@ def _serve(sock: socket.socket) -> None:
                 sock.close()
                 os.close(wake_r)
                 os.close(wake_w)
-                _child.run_child(*fds, parent_pid=os.getppid())
+                payload_fd, result_fd, flag_fd = fds
+                _child.run_child(payload_fd, result_fd, flag_fd, parent_pid=os.getppid())
                 os._exit(0)  # not reached: run_child exits
             for fd in fds:
                 os.close(fd)

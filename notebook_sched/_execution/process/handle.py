@@ -19,7 +19,8 @@ import signal
 import sys
 import threading
 
-from ..base import Job, Outcome
+from ..base import Executor, Job, Outcome
+from ..call import outcome_of_report
 from ..payload import serialize
 from . import zygote
 
@@ -88,8 +89,7 @@ class ProcessHandle:
 
     def _outcome(self, report: bytes, returncode: int, end: float) -> Outcome:
         if report:
-            status, error, result = pickle.loads(report)
-            return Outcome(status, end, error=error, result=result)
+            return outcome_of_report(pickle.loads(report), end)
         if returncode < 0:
             name = signal.Signals(-returncode).name
             if self._stop_requested:
@@ -180,5 +180,4 @@ def _whole(buffer: bytearray) -> bool:
     return len(buffer) >= 8 and len(buffer) >= 8 + int.from_bytes(buffer[:8], "big")
 
 
-def start(job: Job) -> ProcessHandle:
-    return ProcessHandle(job)
+start: Executor = ProcessHandle

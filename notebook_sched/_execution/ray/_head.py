@@ -131,7 +131,7 @@ def start_ray(temp_dir: str, extra: list[str]) -> str:
 
 def _watch_stdin() -> None:
     # End of file, at any moment (even while 'ray start' runs): the kernel is gone.
-    while sys.stdin.buffer.read1(1 << 16):
+    while os.read(sys.stdin.fileno(), 1 << 16):
         pass
     os.kill(os.getpid(), signal.SIGTERM)
 

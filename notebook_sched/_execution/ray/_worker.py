@@ -16,8 +16,10 @@ the run is over. Calls from one caller reach an actor in order, so a run's
 from __future__ import annotations
 
 import asyncio
-import inspect
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from ..call import Report
 
 __all__ = ["FlagBoard", "RemoteFlagEvent", "run_remote"]
 
@@ -80,29 +82,18 @@ class RemoteFlagEvent:
         self._board.release.remote(self._key)
 
 
-def run_remote(payload: bytes, key: str, board: Any) -> tuple[str, str | None, str | None]:
+def run_remote(payload: bytes, key: str, board: Any) -> Report:
     """Run a task's function on this worker; ``(status, error, result)``."""
     import pickle
 
-    from notebook_sched._execution.base import (
-        outcome_of_error,
-        outcome_of_value,
-        without_wrapper_frame,
-    )
+    from notebook_sched._execution.call import call_away
     from notebook_sched.args import TerminationFlag
 
     func, flag_params = pickle.loads(payload)  # made by payload.serialize
     event = RemoteFlagEvent(board, key) if flag_params and board is not None else None
     try:
         kwargs = dict.fromkeys(flag_params, TerminationFlag(event)) if event else {}
-        value = func(**kwargs)
-        if inspect.iscoroutine(value):
-            value = asyncio.run(value)
-    except BaseException as exc:  # the task's own error, with its traceback
-        outcome = outcome_of_error(without_wrapper_frame(exc), 0.0)
-    else:
-        outcome = outcome_of_value(value, 0.0)
+        return call_away(func, kwargs)
     finally:
         if event is not None:
             event.close()
-    return (outcome.status, outcome.error, outcome.result)

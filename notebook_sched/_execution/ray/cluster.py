@@ -148,7 +148,10 @@ def _reload_auth_settings() -> None:
     # Ray was imported before the local Ray's token was set (the user imported
     # it): make it read the environment again. Private API, hence the guard.
     try:
-        from ray._raylet import AuthenticationTokenLoader, Config
+        from ray._raylet import (  # type: ignore[attr-defined]
+            AuthenticationTokenLoader,
+            Config,
+        )
 
         Config.initialize("")
         AuthenticationTokenLoader.instance().reset_cache()

@@ -19,7 +19,8 @@ import threading
 import uuid
 from typing import Any
 
-from ..base import Job, Outcome
+from ..base import Executor, Job, Outcome
+from ..call import outcome_of_report
 from .cluster import RayConnection, connect
 
 __all__ = ["RayHandle", "start"]
@@ -63,7 +64,7 @@ class RayHandle:
                         options=dict(job.extra.get("resources") or ()),
                     )
                 except Exception as exc:
-                    error = f"could not send the run to Ray: {exc!r}"
+                    error: str | None = f"could not send the run to Ray: {exc!r}"
                     self._ref = None
                 else:
                     error = None
@@ -78,11 +79,11 @@ class RayHandle:
     def _ended(self, future: concurrent.futures.Future[Any]) -> None:
         end = self._job.now()
         try:
-            status, error, result = future.result()
+            sent = future.result()
         except BaseException as exc:
             self._finish(self._failure(exc, end))
         else:
-            self._finish(Outcome(status, end, error=error, result=result))
+            self._finish(outcome_of_report(sent, end))
 
     def _failure(self, exc: BaseException, end: float) -> Outcome:
         from ray.exceptions import TaskCancelledError
@@ -128,5 +129,4 @@ class RayHandle:
                 log.debug("notebook_sched: ray.cancel failed", exc_info=True)
 
 
-def start(job: Job) -> RayHandle:
-    return RayHandle(job)
+start: Executor = RayHandle

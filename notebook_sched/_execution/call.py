@@ -1,0 +1,92 @@
+"""Calling a run's function: the one place where what the function did —
+returned, raised, was terminated or cancelled — becomes the run's ``Outcome``.
+
+Every execution method calls the user's function through here: ``call`` where
+the function runs synchronously (a worker thread, the scheduler's loop, a
+process child, a Ray worker), ``call_async`` where it is awaited on the
+scheduler's loop. ``call_away`` is what a process child and a Ray worker do,
+and ``report``/``outcome_of_report`` carry its result back to the kernel as
+plain strings. Light to import: a freshly forked child imports it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import inspect
+from collections.abc import Awaitable, Callable, Mapping
+from typing import Any
+
+from .base import Outcome, Status, outcome_of_error, outcome_of_value, without_wrapper_frame
+
+__all__ = ["Report", "call", "call_async", "call_away", "outcome_of_report", "report"]
+
+# What a run away from the kernel sends back: (status, error, result).
+Report = tuple[Status, str | None, str | None]
+
+
+def call(
+    func: Callable[..., Any],
+    kwargs: Mapping[str, object],
+    now: Callable[[], float],
+    *,
+    run_coroutine: bool = False,
+    strip_wrapper: bool = False,
+    finished: Callable[[], None] | None = None,
+) -> Outcome:
+    """Call ``func(**kwargs)`` and return how the run ended; never raises.
+
+    ``run_coroutine``: a coroutine it returns is run to completion with
+    ``asyncio.run`` (there is no loop running here). ``strip_wrapper``: a
+    traceback starts at the task's frame, not at this function's.
+    ``finished`` is called once the function is over, whether it returned or
+    raised, before the outcome is built. ``now`` gives the end time.
+    """
+    try:
+        try:
+            value = func(**kwargs)
+            if run_coroutine and inspect.iscoroutine(value):
+                value = asyncio.run(value)
+        finally:
+            if finished is not None:
+                finished()
+    except BaseException as exc:  # the scheduler must outlive any task
+        return outcome_of_error(without_wrapper_frame(exc) if strip_wrapper else exc, now())
+    return outcome_of_value(value, now())
+
+
+async def call_async(
+    func: Callable[..., Awaitable[Any]],
+    kwargs: Mapping[str, object],
+    now: Callable[[], float],
+) -> Outcome:
+    """Await ``func(**kwargs)`` on the running loop; being cancelled is being
+    terminated. Never raises."""
+    try:
+        value = await func(**kwargs)
+    except asyncio.CancelledError:
+        return Outcome("terminate", now())
+    except BaseException as exc:  # the scheduler must outlive any task
+        return outcome_of_error(exc, now())
+    return outcome_of_value(value, now())
+
+
+def call_away(func: Callable[..., Any], kwargs: Mapping[str, object]) -> Report:
+    """Run a task where a process child or a Ray worker runs it: its own
+    coroutine run here, its traceback from its own frame on. The end time is
+    the kernel's to take, when the report arrives."""
+    return report(call(func, kwargs, _no_clock, run_coroutine=True, strip_wrapper=True))
+
+
+def report(outcome: Outcome) -> Report:
+    """``outcome`` as plain strings, which any pickle can carry."""
+    return (outcome.status, outcome.error, outcome.result)
+
+
+def outcome_of_report(sent: Report, end: float) -> Outcome:
+    """The outcome a ``report`` stands for, ended at ``end``."""
+    status, error, result = sent
+    return Outcome(status, end, error=error, result=result)
+
+
+def _no_clock() -> float:
+    return 0.0

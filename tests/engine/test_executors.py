@@ -1,0 +1,156 @@
+"""The execution methods' shared parts, without a scheduler: ``call`` turns
+what a function did into the run's outcome, and every method's ``start``
+returns a ``RunHandle`` that reports the end once."""
+
+from __future__ import annotations
+
+import asyncio
+import concurrent.futures
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from notebook_sched._execution import async_, main, thread
+from notebook_sched._execution.base import Job, Outcome, RunHandle
+from notebook_sched._execution.call import (
+    call,
+    call_async,
+    call_away,
+    outcome_of_report,
+    report,
+)
+from notebook_sched.exc import TaskTerminationException
+from tests.conftest import wait_until
+
+
+def clock() -> float:
+    return 7.0
+
+
+def fails() -> None:
+    raise ValueError("bad input")
+
+
+def test_a_returned_value_is_kept_as_its_short_repr():
+    assert call(lambda: "ok", {}, clock) == Outcome("success", 7.0, result="'ok'")
+    assert call(lambda: "x" * 500, {}, clock).result == "'" + "x" * 198 + "…"
+
+
+def test_the_keyword_arguments_are_passed():
+    assert call(lambda flag: flag * 2, {"flag": 21}, clock).result == "42"
+
+
+def test_an_error_fails_the_run_with_its_traceback():
+    outcome = call(fails, {}, clock)
+    assert (outcome.status, outcome.end, outcome.result) == ("fail", 7.0, None)
+    assert outcome.error is not None
+    assert outcome.error.startswith("Traceback (most recent call last):")
+    assert outcome.error.endswith("ValueError: bad input")
+
+
+def test_termination_and_exits_are_caught_too():
+    def terminated() -> None:
+        raise TaskTerminationException("stop")
+
+    def interrupted() -> None:
+        raise KeyboardInterrupt
+
+    assert call(terminated, {}, clock).status == "terminate"
+    exited = call(lambda: sys.exit(7), {}, clock)
+    assert exited == Outcome("fail", 7.0, error="SystemExit(7): the task called sys.exit()")
+    outcome = call(interrupted, {}, clock)
+    assert outcome.status == "fail" and outcome.error is not None
+    assert outcome.error.endswith("KeyboardInterrupt")
+
+
+def test_the_wrapper_frame_is_stripped_where_asked():
+    kept = call(fails, {}, clock).error or ""
+    stripped = call(fails, {}, clock, strip_wrapper=True).error or ""
+    assert "in call\n" in kept
+    assert "in call\n" not in stripped
+    assert stripped.splitlines()[1].endswith("in fails")  # the task's frame comes first
+
+
+def test_a_returned_coroutine_is_run_where_asked():
+    async def work() -> str:
+        await asyncio.sleep(0)
+        return "awaited"
+
+    assert call(work, {}, clock, run_coroutine=True).result == "'awaited'"
+    assert call_away(work, {}) == ("success", None, "'awaited'")
+
+
+def test_finished_is_called_once_the_function_is_over():
+    seen: list[str] = []
+    call(lambda: seen.append("ran"), {}, clock, finished=lambda: seen.append("finished"))
+    call(fails, {}, clock, finished=lambda: seen.append("finished"))
+    assert seen == ["ran", "finished", "finished"]
+
+
+def test_an_awaited_run_that_is_cancelled_is_terminated():
+    async def forever() -> None:
+        await asyncio.sleep(60)
+
+    async def scenario() -> Outcome:
+        task = asyncio.ensure_future(call_async(forever, {}, clock))
+        await asyncio.sleep(0.01)
+        task.cancel()
+        return await task
+
+    assert asyncio.run(scenario()) == Outcome("terminate", 7.0)
+
+
+def test_a_report_travels_as_strings_and_comes_back_whole():
+    outcome = Outcome("fail", 0.0, error="Traceback ...")
+    sent = report(outcome)
+    assert sent == ("fail", "Traceback ...", None)
+    assert outcome_of_report(sent, 3.0) == Outcome("fail", 3.0, error="Traceback ...")
+
+
+@pytest.fixture
+def loop() -> Iterator[asyncio.AbstractEventLoop]:
+    """A loop running on a thread of its own, as the scheduler's does."""
+    loop = asyncio.new_event_loop()
+    runner = threading.Thread(target=loop.run_forever, daemon=True)
+    runner.start()
+    yield loop
+    loop.call_soon_threadsafe(loop.stop)
+    runner.join(5)
+    loop.close()
+
+
+def job(loop: asyncio.AbstractEventLoop, func: Any, done: list[Outcome], **extra: Any) -> Job:
+    return Job("work", 1, func, ("flag",), loop, clock, done.append, **extra)
+
+
+async def awaited(flag: Any) -> str:
+    return f"flag set: {flag.is_set()}"
+
+
+@pytest.mark.parametrize(
+    ("executor", "func", "is_async"),
+    [
+        (thread.start, lambda flag: f"flag set: {flag.is_set()}", False),
+        (thread.start, awaited, True),
+        (main.start, lambda flag: f"flag set: {flag.is_set()}", False),
+        (async_.start, awaited, True),
+    ],
+    ids=["thread", "thread-async", "main", "async"],
+)
+def test_every_method_returns_a_handle_that_reports_once(loop, executor, func, is_async):
+    done: list[Outcome] = []
+    # Started on the loop's thread, as the scheduler starts runs.
+    started: concurrent.futures.Future[RunHandle] = concurrent.futures.Future()
+    run = job(loop, func, done, is_async=is_async)
+    loop.call_soon_threadsafe(lambda: started.set_result(executor(run)))
+    handle = started.result(5)
+    assert isinstance(handle, RunHandle)
+    wait_until(lambda: done, timeout=5)
+    handle.stop()  # after the end: nothing to do
+    handle.force()
+    time.sleep(0.05)  # a second report would have come by now
+    assert done == [Outcome("success", 7.0, result="'flag set: False'")]
