@@ -46,9 +46,9 @@ for attempt in range(2):  # a restarted scheduler uses the same local Ray
 """
 
 
-def start_script(tmp_path: Path, tail: str) -> subprocess.Popen[str]:
+def start_script(tmp_path: Path, tail: str, text: str = SCRIPT) -> subprocess.Popen[str]:
     script = tmp_path / "script.py"
-    script.write_text(textwrap.dedent(SCRIPT).replace("{tail}", tail))
+    script.write_text(textwrap.dedent(text).replace("{tail}", tail))
     return subprocess.Popen(
         [sys.executable, str(script)],
         cwd=tmp_path,
@@ -151,3 +151,46 @@ def test_ray_address_joins_an_existing_cluster(tmp_path):
         head.wait(timeout=60)
     wait_until(lambda: not any(pid_alive(pid) for pid in ray_pids), timeout=30)
     assert not os.path.exists(temp_dir)  # the guardian removed Ray's files
+
+
+BOOTING = """
+import time
+from notebook_sched import Scheduler
+from notebook_sched._execution.ray import cluster as ray_cluster
+
+app = Scheduler(terminate_grace=0.5)
+
+@app.task(execution="ray", timeout=1.0)
+def slow():
+    time.sleep(60)
+
+app.start()
+app.tasks["slow"].run()  # the first ray run in this process: its local Ray starts now
+while app.tasks["slow"].last_run is None or app.tasks["slow"].last_run.status == "run":
+    time.sleep(0.01)
+record = app.tasks["slow"].last_run
+booting = not ray_cluster._future.done()
+print(record.status, record.reason, record.runtime, booting, ray_cluster.guardian_pid(), flush=True)
+app.shut_down()
+app.join(10)
+"""
+
+
+def test_a_timeout_is_kept_while_the_local_ray_starts(tmp_path):
+    """The deadline counts from the run's launch: a run whose timeout comes
+    while its process's local Ray is still starting (seconds) ends at its
+    deadline, not once Ray is up; and the exiting process leaves no Ray behind."""
+    process = start_script(tmp_path, "", BOOTING)
+    try:
+        assert process.stdout is not None
+        line = process.stdout.readline()
+        status, reason, runtime, booting, guardian = line.split()
+        assert booting == "True", line  # Ray was still starting when the run ended
+        assert (status, reason) == ("terminate", "timeout"), line
+        assert 1.0 <= float(runtime) < 3.0, line
+        ray_pids = ray_processes(int(guardian))
+        assert process.wait(timeout=60) == 0, process.stderr.read() if process.stderr else ""
+        wait_until(lambda: not any(pid_alive(pid) for pid in ray_pids), timeout=30)
+    finally:
+        process.kill()
+        process.wait()

@@ -8,6 +8,10 @@ retries. Termination: the polite step sets the run's ``TerminationFlag``
 grace period, is ``ray.cancel(ref, force=True)``, which kills the worker. The
 run's end arrives as a callback of its ``ObjectRef``'s future — nothing polls
 and nothing blocks the scheduler's loop.
+
+A run's deadline counts from its launch, even while the local Ray is still
+starting (seconds): a run stopped before its connection is made ends at once,
+and is never sent to Ray.
 """
 
 from __future__ import annotations
@@ -27,6 +31,8 @@ __all__ = ["RayHandle", "start"]
 
 log = logging.getLogger("notebook_sched")
 
+NOT_SENT = "terminated before it reached Ray"
+
 
 class RayHandle:
     def __init__(self, job: Job) -> None:
@@ -38,6 +44,7 @@ class RayHandle:
         self._ref: Any = None
         self._stop_requested = False
         self._kill_requested = False
+        self._settled = False  # the connection's answer was taken: sent, or never to be
         self._finished = False
         # Runs in the connecting thread, or here at once when already connected.
         connect(job.extra.get("ray_address")).add_done_callback(self._connected)
@@ -49,11 +56,11 @@ class RayHandle:
         except BaseException as exc:
             self._finish(Outcome("crash", job.now(), error=f"could not connect to Ray: {exc}"))
             return
+        error: str | None = None
         with self._lock:
-            if self._stop_requested:
-                stopped = True
-            else:
-                stopped = False
+            self._settled = True
+            stopped = self._stop_requested
+            if not stopped:
                 try:
                     self._board = connection.board() if job.flag_params else None
                     self._ref = connection.submit(
@@ -64,14 +71,13 @@ class RayHandle:
                         options=dict(job.extra.get("resources") or ()),
                     )
                 except Exception as exc:
-                    error: str | None = f"could not send the run to Ray: {exc!r}"
+                    error = f"could not send the run to Ray: {exc!r}"
                     self._ref = None
                 else:
-                    error = None
                     self._connection = connection
-        if stopped:  # terminated while Ray was starting: it never needs to run
-            self._finish(Outcome("terminate", job.now(), error="terminated before it reached Ray"))
-        elif error is not None:
+        if stopped:  # stop() came first and reported the end: the run is never sent
+            return
+        if error is not None:
             self._finish(Outcome("crash", job.now(), error=error))
         else:
             self._ref.future().add_done_callback(self._ended)
@@ -114,7 +120,12 @@ class RayHandle:
             self._stop_requested = True
             connection, board = self._connection, self._board
             live = not self._finished
-        if live and connection is not None and board is not None:
+            before_ray = live and not self._settled
+        if before_ray:
+            # Ray is still starting (that takes seconds): the run ends now — at
+            # its deadline, say — and the connection, once made, does not send it.
+            self._finish(Outcome("terminate", self._job.now(), error=NOT_SENT))
+        elif live and connection is not None and board is not None:
             connection.set_flag(board, self._key)
 
     def force(self) -> None:
