@@ -183,6 +183,16 @@ def plan(quick: bool) -> list[Job]:
             queries=5,
             limit_s=30,
         )
+
+    # 8-9. Loop block: the 1 ms sleeper on the scheduler's loop (and on a bare
+    # loop, the same duration, in the same process).
+    rounds = 1 if q else 3
+    locked = {"rounds": rounds, "window_s": 5.0, "lock_after": 1.0, "hold": 3.0, "interval": 0.2}
+    ns("loop_block/locked_db/ns", 60 if q else 120, scenario="locked_db", **locked)
+    aps("loop_block/locked_db/aps", 60 if q else 120, scenario="locked_db", **locked)
+    many = {"rounds": rounds, "n": 10_000, "per_slice": 500, "after_s": 2.0}
+    ns("loop_block/10000_tasks/ns", 90 if q else 180, scenario="many_tasks", **many)
+    aps("loop_block/10000_tasks/aps", 90 if q else 180, scenario="many_tasks", **many)
     return jobs
 
 
@@ -427,7 +437,7 @@ def git_state(source: str) -> dict[str, Any]:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="bench", description=__doc__)
-    parser.add_argument("--quick", action="store_true", help="fewer repetitions, about 2 minutes")
+    parser.add_argument("--quick", action="store_true", help="fewer repetitions, about 2.5 minutes")
     parser.add_argument(
         "--only", nargs="*", default=None, help="run only jobs whose key starts with one of these"
     )

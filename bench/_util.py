@@ -137,3 +137,173 @@ async def hold_until_told(limit: float) -> dict[str, float]:
     wall = time.monotonic() - t0
     cpu = (r1.ru_utime - r0.ru_utime) + (r1.ru_stime - r0.ru_stime)
     return {"cpu_s": cpu, "wall_s": wall, "cpu_fraction": cpu / wall if wall else 0.0}
+
+
+# ------------------------------------------------ loop-block figures (8, 9)
+
+
+class Sleeper:
+    """The "1 ms sleeper": a coroutine on the measured loop that loops
+    ``t0 = perf_counter(); await asyncio.sleep(0.001); block = perf_counter()
+    - t0 - 0.001`` and keeps every block (s) with the moment its sleep ended,
+    so a figure can be read over any part of the window. ``mark(name)`` notes
+    a moment (``perf_counter``) to split the window at."""
+
+    def __init__(self, interval: float = 0.001) -> None:
+        self.interval = interval
+        self.ends: list[float] = []
+        self.blocks: list[float] = []
+        self.marks: dict[str, float] = {}
+        self._running = False
+        self._task: Any = None
+
+    def start(self) -> None:
+        import asyncio
+
+        self._running = True
+        self.t0 = time.perf_counter()
+        self.epoch0 = time.time()  # to place another process's time.time() stamps
+        self._task = asyncio.get_running_loop().create_task(self._run())
+
+    async def _run(self) -> None:
+        import asyncio
+
+        interval = self.interval
+        perf = time.perf_counter
+        ends, blocks = self.ends, self.blocks
+        while self._running:
+            t0 = perf()
+            await asyncio.sleep(interval)
+            t1 = perf()
+            ends.append(t1)
+            blocks.append(t1 - t0 - interval)
+
+    def mark(self, name: str) -> float:
+        self.marks[name] = time.perf_counter()
+        return self.marks[name]
+
+    def at_epoch(self, epoch: float) -> float:
+        """An epoch time (``time.time()``, any process) on this sleeper's clock."""
+        return self.t0 + (epoch - self.epoch0)
+
+    async def stop(self) -> None:
+        self._running = False
+        if self._task is not None:
+            await self._task
+        self.t1 = time.perf_counter()
+
+    def select(
+        self, since: float | None = None, until: float | None = None
+    ) -> list[tuple[float, float]]:
+        """(block, end) of the sleeps that ended in [since, until] (all, by
+        default), ``end`` in seconds after the sleeper started."""
+        lo = -math.inf if since is None else since
+        hi = math.inf if until is None else until
+        return [
+            (b, e - self.t0) for b, e in zip(self.blocks, self.ends, strict=True) if lo <= e <= hi
+        ]
+
+    def figure(self, since: float | None = None, until: float | None = None) -> dict[str, Any]:
+        return block_figure(self.select(since, until))
+
+
+def block_figure(chosen: list[tuple[float, float]]) -> dict[str, Any]:
+    """Longest, p99 and median of (block, end) samples, their count, and the
+    five longest with when they ended."""
+    xs = [b for b, _ in chosen]
+    top = sorted(chosen, reverse=True)[:5]
+    return {
+        "n": len(xs),
+        "longest": max(xs) if xs else None,
+        "p99": percentile(xs, 99) if xs else None,
+        "median": percentile(xs, 50) if xs else None,
+        "top": [(round(b, 6), round(e, 4)) for b, e in top],
+    }
+
+
+async def locked_window(
+    path: str, window_s: float, lock_after: float, hold: float, start: Any = None
+) -> tuple[Sleeper, dict[str, Any], float, float]:
+    """Figure 8's window: a locker process is started first (outside the
+    window), set to take ``path``'s write lock ``lock_after`` seconds into it;
+    then the sleeper starts, ``start()`` is called (the scheduler's start;
+    ``None`` for the bare loop), and the loop runs ``window_s`` seconds.
+    Returns the sleeper, the locker's times (s after the window started) and
+    the window's epoch bounds."""
+    import asyncio
+
+    begin = time.time() + 0.5  # the locker's interpreter starts meanwhile
+    proc = start_locker(path, begin + lock_after, hold)
+    await asyncio.sleep(max(0.0, begin - time.time()))
+    sleeper = Sleeper()
+    sleeper.start()
+    w0 = time.time()
+    if start is not None:
+        sleeper.mark("start")
+        start()
+    await asyncio.sleep(window_s)
+    await sleeper.stop()
+    w1 = time.time()
+    lock = locker_result(proc)  # waits for the locker: after the window
+    for k in ("asked", "locked", "released"):
+        if k in lock:
+            lock[k] = lock[k] - w0
+    return sleeper, lock, w0, w1
+
+
+async def bare_window(duration: float) -> Sleeper:
+    """The same sleeper on the same loop with nothing else, ``duration`` s."""
+    import asyncio
+
+    sleeper = Sleeper()
+    sleeper.start()
+    await asyncio.sleep(duration)
+    await sleeper.stop()
+    return sleeper
+
+
+# Another process holding a SQLite file's write lock: it connects at once,
+# waits until epoch ``at``, takes the lock with BEGIN IMMEDIATE (waiting for
+# it if the scheduler is in a write), holds it ``hold`` seconds, rolls back.
+LOCKER_CODE = r"""
+import sqlite3, sys, time
+path, at, hold = sys.argv[1], float(sys.argv[2]), float(sys.argv[3])
+conn = sqlite3.connect(path, timeout=30, isolation_level=None)
+time.sleep(max(0.0, at - time.time()))
+asked = time.time()
+conn.execute("BEGIN IMMEDIATE")
+got = time.time()
+print("LOCKED", asked, got, flush=True)
+time.sleep(hold)
+conn.execute("ROLLBACK")
+print("RELEASED", time.time(), flush=True)
+conn.close()
+"""
+
+
+def start_locker(path: str, at: float, hold: float) -> Any:
+    """Start the locker process (before the measured window: ``subprocess``
+    blocks the caller while it forks)."""
+    import subprocess
+
+    return subprocess.Popen(
+        [sys.executable, "-c", LOCKER_CODE, path, repr(at), repr(hold)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+
+
+def locker_result(proc: Any, timeout: float = 30) -> dict[str, Any]:
+    """Wait for the locker and read when it held the lock (epoch seconds)."""
+    out, err = proc.communicate(timeout=timeout)
+    found: dict[str, Any] = {"returncode": proc.returncode}
+    for line in out.splitlines():
+        words = line.split()
+        if words[:1] == ["LOCKED"]:
+            found["asked"], found["locked"] = float(words[1]), float(words[2])
+        elif words[:1] == ["RELEASED"]:
+            found["released"] = float(words[1])
+    if proc.returncode != 0:
+        found["error"] = (err.strip().splitlines() or ["?"])[-1][:200]
+    return found
