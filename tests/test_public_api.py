@@ -80,3 +80,75 @@ def test_importing_the_package_imports_no_jupyter_module():
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
+
+
+def _import_graph() -> dict[str, set[str]]:
+    """Module → the package's modules it imports, wherever in the module the
+    import is (lazy imports inside functions and ``TYPE_CHECKING`` ones too)."""
+    modules = {}
+    for path in PACKAGE.rglob("*.py"):
+        parts = list(path.relative_to(PACKAGE.parent).with_suffix("").parts)
+        if parts[-1] == "__init__":
+            parts.pop()
+        modules[".".join(parts)] = path
+    graph: dict[str, set[str]] = {}
+    for name, path in modules.items():
+        package = name if path.name == "__init__.py" else name.rpartition(".")[0]
+        found: set[str] = set()
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.Import):
+                targets = [(alias.name, None) for alias in node.names]
+            elif isinstance(node, ast.ImportFrom):
+                base = node.module or ""
+                if node.level:
+                    anchor = package.split(".")[: len(package.split(".")) - (node.level - 1)]
+                    base = ".".join([*anchor, *([base] if base else [])])
+                targets = [(base, alias.name) for alias in node.names]
+            else:
+                continue
+            for module, item in targets:
+                if item is not None and f"{module}.{item}" in modules:
+                    found.add(f"{module}.{item}")
+                elif module in modules:
+                    found.add(module)
+        graph[name] = found - {name}
+    return graph
+
+
+def test_no_import_cycle():
+    graph = _import_graph()
+    assert len(graph) > 40
+    done: set[str] = set()
+
+    def visit(name: str, path: list[str]) -> None:
+        if name in path:
+            cycle = [*path[path.index(name) :], name]
+            raise AssertionError("import cycle: " + " -> ".join(cycle))
+        if name in done:
+            return
+        for dep in sorted(graph[name]):
+            visit(dep, [*path, name])
+        done.add(name)
+
+    for name in sorted(graph):
+        visit(name, [])
+
+
+def test_the_layers_import_one_way():
+    """conditions -> engine -> jupyter: the conditions know nothing of the
+    engine, the history nothing of the engine, execution nothing of either."""
+    graph = _import_graph()
+    below = {
+        "notebook_sched._conditions": ("notebook_sched._engine", "notebook_sched._history",
+                                       "notebook_sched._execution", "notebook_sched.jupyter"),
+        "notebook_sched._history": ("notebook_sched._engine", "notebook_sched._execution",
+                                    "notebook_sched.jupyter", "notebook_sched._conditions"),
+        "notebook_sched._execution": ("notebook_sched._engine", "notebook_sched._history",
+                                      "notebook_sched.jupyter", "notebook_sched._conditions"),
+        "notebook_sched._engine": ("notebook_sched.jupyter", "notebook_sched._app"),
+    }  # fmt: skip
+    for module, deps in graph.items():
+        for layer, forbidden in below.items():
+            if module == layer or module.startswith(layer + "."):
+                bad = {d for d in deps if d.startswith(forbidden)}
+                assert not bad, f"{module} imports {sorted(bad)}"

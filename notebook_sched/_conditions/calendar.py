@@ -17,6 +17,12 @@ from .points import DAY, Point, read_clock, read_minute, read_monthday, read_wee
 __all__ = ["DAILY", "HOURLY", "MONTHLY", "WEEKLY", "Period", "Scale", "Window"]
 
 
+# Wall-clock arithmetic on naive datetimes: an hour, a day and a week always
+# last as long on the wall, whatever DST does; only months differ.
+_UNITS = {"hour": timedelta(hours=1), "day": timedelta(days=1), "week": timedelta(weeks=1)}
+_LENGTHS = {name: unit.total_seconds() for name, unit in _UNITS.items()}
+
+
 @dataclass(frozen=True)
 class Period:
     """A calendar period: ``"hour"``, ``"day"``, ``"week"`` (from Monday) or
@@ -47,12 +53,26 @@ class Period:
         if self.name == "month":
             month = start.month - 1 + count
             return start.replace(year=start.year + month // 12, month=month % 12 + 1)
-        unit = {"hour": timedelta(hours=1), "day": timedelta(days=1), "week": timedelta(weeks=1)}
-        return start + unit[self.name] * count
+        return start + _UNITS[self.name] * count
+
+    def length(self, start: datetime) -> float:
+        """Wall-clock seconds in the period that begins at ``start``."""
+        fixed = _LENGTHS.get(self.name)
+        return fixed if fixed is not None else (self.shift(start, 1) - start).total_seconds()
 
     def offset(self, moment: datetime) -> float:
         """Wall-clock seconds from the start of ``moment``'s period to ``moment``."""
-        return (moment - self.start(moment)).total_seconds()
+        # Read off the fields: the same as ``moment - self.start(moment)``, and
+        # several times faster (the scheduler asks on every evaluation).
+        in_hour = moment.minute * 60 + moment.second + moment.microsecond / 1e6
+        if self.name == "hour":
+            return in_hour
+        in_day = moment.hour * 3600 + in_hour
+        if self.name == "day":
+            return in_day
+        if self.name == "week":
+            return moment.weekday() * 86400 + in_day
+        return (moment.day - 1) * 86400 + in_day
 
 
 class Window:
@@ -108,8 +128,7 @@ class Window:
 
     def _at(self, start: datetime, offset: float) -> datetime:
         # a month without the window's day: the window ends with the month
-        length = (self.period.shift(start, 1) - start).total_seconds()
-        return start + timedelta(seconds=min(offset, length))
+        return start + timedelta(seconds=min(offset, self.period.length(start)))
 
     def __eq__(self, other: object) -> bool:
         return isinstance(other, Window) and self._key() == other._key()

@@ -8,7 +8,7 @@ from datetime import datetime, timedelta
 from .base import Condition, Context
 from .calendar import DAILY, HOURLY, MONTHLY, WEEKLY, Scale, Window
 from .runs import own_last_start
-from .wallclock import next_wall_change, wall
+from .wallclock import ChangeCache, next_wall_change, wall
 
 __all__ = ["Periodic", "daily", "hourly", "monthly", "weekly"]
 
@@ -27,6 +27,7 @@ class Periodic(Condition):
     def __init__(self, name: str, scale: Scale, window: Window | None = None) -> None:
         self.name, self._scale = name, scale
         self.window = window if window is not None else scale.whole()
+        self._changes = ChangeCache()
 
     def at(self, moment: object) -> Periodic:
         """Only within the span ``moment`` names: ``daily.at("10:00")`` is
@@ -73,9 +74,12 @@ class Periodic(Condition):
         last, now = self._last_wall(ctx), wall(ctx.now, ctx.tz)
         if self.window.full and self._inside(now, last):
             return None  # true until the task starts, which is not a matter of time
+        key = (ctx.tz, last)
+        if (known := self._changes.get(key, ctx.now)) is not None:
+            return known
         horizon = self.window.period.horizon
         edges = self.window.edges(now, now + timedelta(seconds=horizon))
-        return next_wall_change(
+        change = next_wall_change(
             lambda moment: self._inside(moment, last),
             edges,
             ctx.now,
@@ -83,6 +87,7 @@ class Periodic(Condition):
             horizon,
             self.window.period.chunk,
         )
+        return self._changes.put(key, ctx.now, change)
 
     def __str__(self) -> str:
         return self.name if self.window.text is None else f"{self.name} {self.window.text}"

@@ -7,7 +7,7 @@ from datetime import timedelta
 
 from .base import Condition, Context
 from .calendar import DAILY, WEEKLY, Scale, Window
-from .wallclock import next_wall_change, wall
+from .wallclock import ChangeCache, next_wall_change, wall
 
 __all__ = ["TimeWindow", "WindowFactory", "time_of_day", "time_of_week"]
 
@@ -18,6 +18,7 @@ class TimeWindow(Condition):
 
     def __init__(self, label: str, window: Window) -> None:
         self.label, self.window = label, window
+        self._changes = ChangeCache()
 
     def _is_true(self, ctx: Context) -> bool:
         return self.window.contains(wall(ctx.now, ctx.tz))
@@ -25,12 +26,15 @@ class TimeWindow(Condition):
     def next_change(self, ctx: Context) -> float | None:
         if self.window.full:
             return None
+        if (known := self._changes.get(ctx.tz, ctx.now)) is not None:
+            return known
         now = wall(ctx.now, ctx.tz)
         horizon = self.window.period.horizon
         edges = self.window.edges(now, now + timedelta(seconds=horizon))
-        return next_wall_change(
+        change = next_wall_change(
             self.window.contains, edges, ctx.now, ctx.tz, horizon, self.window.period.chunk
         )
+        return self._changes.put(ctx.tz, ctx.now, change)
 
     def __str__(self) -> str:
         return f"{self.label} {self.window.text}"

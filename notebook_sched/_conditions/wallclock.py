@@ -18,7 +18,7 @@ import time
 from collections.abc import Callable, Iterable
 from datetime import datetime, timedelta, tzinfo
 
-__all__ = ["instants", "next_wall_change", "transitions", "wall"]
+__all__ = ["ChangeCache", "instants", "next_wall_change", "transitions", "wall"]
 
 # Offset changes are sought by sampling at this step; two changes closer than
 # this that cancel out would be missed, and no zone has any.
@@ -118,3 +118,33 @@ def next_wall_change(
                 return t
         lo = hi
     return None
+
+
+class ChangeCache:
+    """Remembers what ``next_wall_change`` found, per key (the zone, and what
+    else the predicate depends on besides the wall clock).
+
+    Finding a change costs tens of microseconds, and the scheduler asks again
+    every time a task's run ends: for a predicate of the wall clock, the first
+    change after ``t0`` — say ``r`` — is also the first change after any ``t``
+    in ``[t0, r)``, so the answer holds until ``r``.
+    """
+
+    __slots__ = ("_found",)
+    _SIZE = 16
+
+    def __init__(self) -> None:
+        self._found: dict[object, tuple[float, float]] = {}
+
+    def get(self, key: object, now: float) -> float | None:
+        found = self._found.get(key)
+        if found is not None and found[0] <= now < found[1]:
+            return found[1]
+        return None
+
+    def put(self, key: object, now: float, change: float | None) -> float | None:
+        if change is not None:
+            if len(self._found) >= self._SIZE:
+                self._found.clear()
+            self._found[key] = (now, change)
+        return change
