@@ -11,7 +11,6 @@ import sys
 import textwrap
 import time
 
-from notebook_sched import Scheduler
 from notebook_sched.conds import cron, daily, every, time_of_day
 from tests.conftest import until, wait_until
 
