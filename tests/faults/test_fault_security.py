@@ -59,13 +59,13 @@ def test_runs_db_and_its_wal_and_shm_are_owner_only_even_with_umask_0(tmp_path):
         _use(first)
         assert set(_modes(db)) == {"", "-wal", "-shm"}  # WAL: all three exist now
         assert _modes(db) == {"": 0o600, "-wal": 0o600, "-shm": 0o600}
-        first._store.close()  # the last connection: SQLite removes -wal and -shm
+        first._core.history.close()  # the last connection: SQLite removes -wal and -shm
         assert set(_modes(db)) == {""}
         second = Scheduler(runs_db=db)  # recreates them
         _use(second)
         assert _modes(db) == {"": 0o600, "-wal": 0o600, "-shm": 0o600}
         assert [r.task for r in second.runs()] == ["job", "job"]
-        second._store.close()
+        second._core.history.close()
     finally:
         os.umask(old)
 
