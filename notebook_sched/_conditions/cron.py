@@ -7,6 +7,7 @@ time the clock skips (a DST gap) fires at the jump.
 
 from __future__ import annotations
 
+import functools
 from datetime import datetime, tzinfo
 
 from croniter import croniter
@@ -39,15 +40,7 @@ class Cron(Condition):
             )
         self.expression = " ".join(fields)
         self._remembered: tuple[float, tzinfo | None, float] = (float("nan"), None, 0.0)
-        try:
-            # one step proves it parses and fires at all ("0 0 30 2 *" never does)
-            croniter(self.expression, datetime(2000, 1, 1)).get_next(datetime)
-        except CroniterBadDateError:
-            raise ValueError(f"cron expression {expression!r} never fires; {_FORMS}") from None
-        except (ValueError, KeyError, IndexError) as exc:  # croniter's errors are ValueErrors
-            raise ValueError(
-                f"cron expression {expression!r} is not valid ({exc}); {_FORMS}"
-            ) from None
+        _check(self.expression, expression)
 
     def next_fire(self, after: float, tz: tzinfo | None) -> float:
         """The first fire time later than epoch ``after``."""
@@ -90,6 +83,20 @@ class Cron(Condition):
 
     def __hash__(self) -> int:
         return hash((Cron, self.expression))
+
+
+@functools.lru_cache(maxsize=1024)
+def _check(normal: str, expression: object) -> None:
+    """Refuse an expression that does not parse or never fires. Remembered:
+    checking takes croniter ~150 us, and a notebook may define a thousand
+    tasks on the same few expressions."""
+    try:
+        # one step proves it parses and fires at all ("0 0 30 2 *" never does)
+        croniter(normal, datetime(2000, 1, 1)).get_next(datetime)
+    except CroniterBadDateError:
+        raise ValueError(f"cron expression {expression!r} never fires; {_FORMS}") from None
+    except (ValueError, KeyError, IndexError) as exc:  # croniter's errors are ValueErrors
+        raise ValueError(f"cron expression {expression!r} is not valid ({exc}); {_FORMS}") from None
 
 
 def _instant(local: datetime, tz: tzinfo | None) -> float:

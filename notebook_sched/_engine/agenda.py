@@ -23,6 +23,7 @@ class Agenda:
         self._seq = itertools.count()
         self._dirty: set[str] = set()
         self._watchers: dict[str, set[str]] = {}  # task → tasks whose conditions watch it
+        self._watched: dict[str, frozenset[str]] = {}  # task → the tasks it watches
 
     def check_at(self, name: str, when: float | None) -> None:
         """Look at ``name`` at ``when`` (``None``: only when an event marks it)."""
@@ -49,8 +50,11 @@ class Agenda:
 
     def watch(self, name: str, refs: Iterable[str]) -> None:
         """``name``'s conditions now watch the tasks ``refs`` (and no others)."""
-        for watchers in self._watchers.values():
-            watchers.discard(name)
+        for ref in self._watched.pop(name, ()):
+            self._watchers[ref].discard(name)
+        refs = frozenset(refs)
+        if refs:
+            self._watched[name] = refs
         for ref in refs:
             self._watchers.setdefault(ref, set()).add(name)
         self._check_at.pop(name, None)
