@@ -28,11 +28,25 @@ _SAMPLE_STEP = 6 * 3600
 _MARGIN = timedelta(hours=3)
 
 
+_last_wall: tuple[float, object, datetime] = (math.nan, None, datetime(2000, 1, 1))
+
+
 def wall(t: float, tz: tzinfo | None) -> datetime:
     """The naive local date and time the wall clock shows at epoch ``t``."""
+    global _last_wall
+    # A step of the scheduler asks for the same ``now`` for every task it looks
+    # at: remember the last answer. The system zone is keyed by ``time.tzname``,
+    # which ``time.tzset()`` replaces.
+    zone = time.tzname if tz is None else tz
+    last = _last_wall
+    if last[0] == t and last[1] is zone:
+        return last[2]
     if tz is None:
-        return datetime.fromtimestamp(t)
-    return datetime.fromtimestamp(t, tz).replace(tzinfo=None)
+        moment = datetime.fromtimestamp(t)
+    else:
+        moment = datetime.fromtimestamp(t, tz).replace(tzinfo=None)
+    _last_wall = (t, zone, moment)
+    return moment
 
 
 def _offset(t: int, tz: tzinfo | None) -> float:

@@ -15,6 +15,7 @@ import threading
 import weakref
 from collections.abc import Coroutine
 from datetime import tzinfo
+from functools import partial
 from typing import Any, Literal
 
 from .._conditions import base as conditions
@@ -51,6 +52,7 @@ _RUNNING: set[Core] = set()
 _ALL: weakref.WeakValueDictionary[int, Core] = weakref.WeakValueDictionary()
 _serial = iter(range(1, 1 << 62))
 
+_NO_EXTRA: dict[str, Any] = {}  # what async, thread and main runs need beyond the job: nothing
 IDS_RETRY = 0.1  # seconds before a run that found no run id at hand is tried again
 
 _EXECUTORS = {
@@ -86,7 +88,7 @@ class Core:
             self.agenda,
             self.watchdog,
             self._lock,
-            self.bus.emit,
+            self.bus,
             self.host.post,
             self._runs_ended,
         )
@@ -161,19 +163,15 @@ class Core:
     def start_run(self, run: Run, loop: asyncio.AbstractEventLoop) -> None:
         definition = run.definition
         job = Job(
-            task=definition.name,
-            run_id=run.run_id,
-            func=definition.func,
-            flag_params=definition.flag_params,
-            loop=loop,
-            now=self.clock.time,
-            done=lambda outcome: self.ledger.report(run, outcome),
-            is_async=definition.is_async,
-            extra={
-                "payload": definition.payload,
-                "resources": definition.resources,
-                "ray_address": self.config.ray_address,
-            },
+            definition.name,
+            run.run_id,
+            definition.func,
+            definition.flag_params,
+            loop,
+            self.clock.time,
+            partial(self.ledger.report, run),
+            definition.is_async,
+            self._extra(definition),
         )
         try:
             handle = _EXECUTORS[definition.execution](job)
@@ -183,6 +181,15 @@ class Core:
             )
             return
         run.attach(handle)
+
+    def _extra(self, definition: TaskDefinition) -> dict[str, Any]:
+        if definition.execution not in ("process", "ray"):
+            return _NO_EXTRA
+        return {
+            "payload": definition.payload,
+            "resources": definition.resources,
+            "ray_address": self.config.ray_address,
+        }
 
     def failed(self, exc: Exception) -> None:
         with self._lock:

@@ -80,6 +80,11 @@ class EventBus:
 
         return cancel
 
+    @property
+    def active(self) -> bool:
+        """Whether anyone listens: the events of a run are made only then."""
+        return bool(self._subscribers)
+
     def emit(self, event: Event) -> None:
         if not self._subscribers:
             return

@@ -18,10 +18,10 @@ from typing import TYPE_CHECKING
 
 from .._execution.base import Outcome
 from .._history.history import History
-from .._history.records import Reason, RunRecord
+from .._history.records import Reason, new_record
 from .agenda import Agenda
 from .clock import to_datetime
-from .events import Event, RunFinished, RunStarted, RunTerminating
+from .events import EventBus, RunFinished, RunStarted, RunTerminating
 from .run import Run
 from .timers import Watchdog
 
@@ -40,7 +40,7 @@ class Ledger:
         agenda: Agenda,
         watchdog: Watchdog,
         lock: threading.RLock,
-        emit: Callable[[Event], None],
+        bus: EventBus,
         post: Callable[[Callable[[], None]], None],
         ended: Callable[[], None],
     ) -> None:
@@ -48,7 +48,7 @@ class Ledger:
         self._agenda = agenda
         self._watchdog = watchdog
         self._lock = lock
-        self._emit = emit
+        self._bus = bus
         self._post = post  # run a callback on the scheduler's loop, soon
         self._ended = ended  # runs ended: the scheduler looks at its state
         self.live: dict[str, Run] = {}
@@ -57,6 +57,7 @@ class Ledger:
         self.counts = history.store.counts()
         self._reported: list[tuple[Run, Outcome]] = []
         self._record_pending = False
+        self._held = 0
 
     # ------------------------------------------------------------ reads
 
@@ -92,6 +93,7 @@ class Ledger:
         definitions, timeouts = definitions[: len(records)], timeouts[: len(records)]
         runs = []
         live, starts, last, counts = self.live, self.starts, self.last_records, self.counts
+        bus = self._bus if self._bus.active else None
         for definition, timeout, record in zip(definitions, timeouts, records, strict=True):
             run = Run(
                 definition,
@@ -111,12 +113,13 @@ class Ledger:
             tally["run"] = tally.get("run", 0) + 1
             # Its end condition is watched from now on, and so are tasks watching it.
             self._agenda.mark_with_watchers(name, itself=definition.end_cond is not None)
-            self._emit(RunStarted(record, run.deadline))
+            if bus is not None:
+                bus.emit(RunStarted(record, run.deadline))
             runs.append(run)
         return runs
 
     def _on_terminating(self, run: Run, reason: Reason) -> None:
-        self._emit(RunTerminating(run.task, run.run_id, reason))
+        self._bus.emit(RunTerminating(run.task, run.run_id, reason))
 
     # ------------------------------------------------------------ ends
 
@@ -127,7 +130,21 @@ class Ledger:
             return  # already final (abandoned at a forced shutdown)
         with self._lock:
             self._reported.append((run, outcome))
-            if self._record_pending:
+            if self._record_pending or self._held:
+                return
+            self._record_pending = True
+        self._post(self.record_reported)
+
+    def hold(self) -> None:
+        """Record no end until ``release()``: the loop is starting runs, which
+        comes first (the ends are kept, and recorded right after)."""
+        with self._lock:
+            self._held += 1
+
+    def release(self) -> None:
+        with self._lock:
+            self._held -= 1
+            if self._held or self._record_pending or not self._reported:
                 return
             self._record_pending = True
         self._post(self.record_reported)
@@ -147,7 +164,7 @@ class Ledger:
             reason = run.reason
             # Whatever it did after termination was requested, it was terminated.
             status = "terminate" if reason is not None else outcome.status
-            record = RunRecord(
+            record = new_record(
                 run.task, run.run_id, status, reason, run.record.start,
                 to_datetime(outcome.end), outcome.error, outcome.result,
             )  # fmt: skip
@@ -163,6 +180,7 @@ class Ledger:
             tally[status] = tally.get(status, 0) + 1
             self._agenda.mark_with_watchers(name)
         self.history.finish_records(records)
-        for record in records:
-            self._emit(RunFinished(record))
+        if self._bus.active:
+            for record in records:
+                self._bus.emit(RunFinished(record))
         self._ended()

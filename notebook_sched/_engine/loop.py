@@ -35,6 +35,7 @@ __all__ = ["SLICE", "SchedulingLoop", "Steering"]
 log = logging.getLogger("notebook_sched")
 
 SLICE = 0.005  # seconds of evaluation before the loop is given back
+BATCH = 128  # runs started at most before the loop is given back (they start to run then)
 _CHECK_EVERY = 16  # tasks evaluated between two looks at the time
 
 
@@ -116,38 +117,44 @@ class SchedulingLoop:
             steer.begin_shutdown(self._config.instant_shutdown, now)
         due = list(self._agenda.take_due(now))
         launched = False
-        while due:
-            began = time.perf_counter()
-            ready: list[Task] = []
-            count = 0
-            with steer.lock:
-                while due:
-                    name = due.pop()
-                    if (task := self._evaluate(name, now)) is not None:
-                        ready.append(task)
-                    count += 1
-                    if count % _CHECK_EVERY == 0 and time.perf_counter() - began > SLICE:
-                        break
-                runs = steer.launch(ready, now) if ready else []
-            if runs:
-                launched = True
+        ledger = self._ledger
+        ledger.hold()  # runs that end while others are being started are recorded after
+        try:
+            while due:
+                began = time.perf_counter()
+                ready: list[Task] = []
+                count = 0
+                with steer.lock:
+                    ctx = steer.context(now, None)
+                    while due and len(ready) < BATCH:
+                        name = due.pop()
+                        ctx.task = name
+                        if (task := self._evaluate(name, ctx)) is not None:
+                            ready.append(task)
+                        count += 1
+                        if count % _CHECK_EVERY == 0 and time.perf_counter() - began > SLICE:
+                            break
+                    runs = steer.launch(ready, now) if ready else []
                 for run in runs:
                     steer.start_run(run, loop)
-            if due:
-                await asyncio.sleep(0)  # give the loop back between slices
-                if steer.generation() != gen or steer.state == "stopped":
-                    self._agenda.mark(due)
-                    return launched
-                now = self._clock.time()
+                launched = launched or bool(runs)
+                if due:
+                    await asyncio.sleep(0)  # give the loop back between slices
+                    if steer.generation() != gen or steer.state == "stopped":
+                        self._agenda.mark(due)
+                        return launched
+                    now = self._clock.time()
+        finally:
+            ledger.release()
         return launched
 
-    def _evaluate(self, name: str, now: float) -> Task | None:
+    def _evaluate(self, name: str, ctx: EngineContext) -> Task | None:
         """Look at one task: terminate its run if its end condition holds, or
         return it if a run is to start; else note when to look again."""
         task = self._tasks.get(name)
         if task is None:
             return None
-        ctx = self._steer.context(now, name)
+        now = ctx.now
         definition = task._definition
         end = definition.end_cond
         agenda = self._agenda

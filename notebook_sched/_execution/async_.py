@@ -19,8 +19,8 @@ class AsyncHandle:
         self._job = job
         # Most async tasks take no flag (cancellation stops them): make one only if asked.
         self._flag_event = threading.Event() if job.flag_params else None
-        self._task = job.loop.create_task(self._body(), name=f"notebook_sched:{job.task}")
-        self._task.add_done_callback(self._cancelled_before_start)
+        self._task = job.loop.create_task(self._body(), name=job.task)
+        self._watching = False  # for a cancellation before the first step (see stop)
 
     async def _body(self) -> None:
         job = self._job
@@ -46,7 +46,15 @@ class AsyncHandle:
     def stop(self) -> None:
         if self._flag_event is not None:
             self._flag_event.set()
-        self._on_loop(self._task.cancel)
+        self._on_loop(self._cancel)
+
+    def _cancel(self) -> None:
+        # Watched only once termination is asked for: a callback per run
+        # would cost every run of a burst a turn of the loop.
+        if not self._watching:
+            self._watching = True
+            self._task.add_done_callback(self._cancelled_before_start)
+        self._task.cancel()
 
     def force(self) -> None:
         # The coroutine swallowed the first CancelledError: cancel again.

@@ -21,7 +21,7 @@ import weakref
 from collections.abc import Sequence
 from datetime import datetime
 
-from .records import RunRecord
+from .records import RunRecord, new_record
 from .store import RunStore, check_query
 from .writer import Writer
 
@@ -89,7 +89,7 @@ class History:
             first = self._next_id
             self._next_id += count
             records = [
-                RunRecord(task, first + i, "run", None, start, None)
+                new_record(task, first + i, "run", None, start, None)
                 for i, (task, start) in enumerate(runs[:count])
             ]
             pending = self._pending

@@ -21,6 +21,10 @@ __all__ = ["Writer"]
 
 log = logging.getLogger("notebook_sched")
 
+# After the first record of a batch arrives, the writer waits this long for
+# more: a burst of runs is written in one transaction after the burst, and the
+# writer does not contend for the interpreter while the loop starts runs.
+GATHER = 0.01
 RETRY_FIRST = 0.02
 RETRY_MAX = 0.25
 
@@ -48,6 +52,7 @@ class Writer:
         self._reserve = 0
         self._busy = False  # a batch is being written
         self._closing = False
+        self._urgent = 0  # flushes waiting: write at once
         self._thread: threading.Thread | None = None
         self.problem: str | None = None  # the error that holds records back, if any
 
@@ -83,11 +88,16 @@ class Writer:
         at its very end."""
         deadline = time.monotonic() + timeout
         with self._cv:
-            while self._starts or self._finals or self._busy:
-                remaining = deadline - time.monotonic()
-                if remaining <= 0:
-                    return False
-                self._cv.wait(remaining)
+            self._urgent += 1
+            self._cv.notify_all()
+            try:
+                while self._starts or self._finals or self._busy:
+                    remaining = deadline - time.monotonic()
+                    if remaining <= 0:
+                        return False
+                    self._cv.wait(remaining)
+            finally:
+                self._urgent -= 1
         return True
 
     def close(self, timeout: float) -> bool:
@@ -108,6 +118,8 @@ class Writer:
                     self._thread = None
                     self._cv.notify_all()
                     return
+                if not (self._urgent or self._closing):
+                    self._cv.wait(GATHER)  # let the rest of a burst come
                 starts, self._starts = self._starts, []
                 finals, self._finals = self._finals, []
                 reserve, self._reserve = self._reserve, 0

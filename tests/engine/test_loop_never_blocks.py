@@ -52,14 +52,18 @@ def test_a_locked_runs_db_delays_records_not_the_loop(make_scheduler, tmp_path):
         app.start()
         await until(lambda: len(app.runs(status="success")) >= 2)
         holder = subprocess.Popen(  # another process holds the write lock for 2 s
-            [sys.executable, "-c", textwrap.dedent(f"""
+            [
+                sys.executable,
+                "-c",
+                textwrap.dedent(f"""
                 import sqlite3, sys, time
                 conn = sqlite3.connect({str(path)!r}, isolation_level=None)
                 conn.execute("BEGIN IMMEDIATE")
                 print("locked", flush=True)
                 time.sleep(2.0)
                 conn.execute("ROLLBACK")
-            """)],
+            """),
+            ],
             stdout=subprocess.PIPE,
             text=True,
         )

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import signal
+import sqlite3
 import stat
 import subprocess
 import sys
@@ -49,6 +50,11 @@ def test_bad_runs_db_path_fails_at_construction(tmp_path):
         Scheduler(runs_db=not_sqlite)
 
 
+def _rows(db: Path) -> int:
+    with sqlite3.connect(db) as raw:
+        return raw.execute("SELECT COUNT(*) FROM runs").fetchone()[0]
+
+
 def test_runs_alive_when_the_process_dies_are_marked_crash(tmp_path):
     db = tmp_path / "runs.sqlite"
     ready = tmp_path / "ready"
@@ -86,6 +92,8 @@ def test_runs_alive_when_the_process_dies_are_marked_crash(tmp_path):
     )
     try:
         wait_until(ready.exists, timeout=30)
+        # The writer puts the starts in the file within milliseconds.
+        wait_until(lambda: _rows(db) == 3, timeout=10)
         alive = Scheduler(runs_db=db)  # the owner is alive: nothing is marked
         assert {r.status for r in alive.runs()} == {"run"}
         proc.send_signal(signal.SIGKILL)
