@@ -32,4 +32,4 @@ class Scheduler(_EngineScheduler):
             panel = self.panel()
         except ImportError:
             return {"text/plain": repr(self)}
-        return panel._repr_mimebundle_()
+        return panel._repr_mimebundle_() or {"text/plain": repr(self)}

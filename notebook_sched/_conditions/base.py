@@ -35,7 +35,7 @@ class Context:
     now: float
     tz: tzinfo | None
     task: str | None
-    started_at: float
+    started_at: float | None
     cycle_sleep: float
 
     def last_start(self, task: str) -> float | None:

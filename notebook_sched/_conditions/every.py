@@ -20,6 +20,7 @@ class Every(Condition):
 
     def _due(self, ctx: Context) -> float | None:
         """When it turns true; ``None`` when it is true whatever the time."""
+        last: float | None
         if ctx.task is None:
             last = ctx.started_at
         else:

@@ -148,6 +148,7 @@ class _Parser:
         if token.kind != "word" or token.text.lower() not in (*_STARTS, "true", "false"):
             raise self.unexpected(token, _ATOM_HINT, (*_STARTS, "true", "false"))
         word = self.take().text.lower()
+        result: Condition
         if word in ("true", "false"):
             result = true if word == "true" else false
         elif word in _PERIODS:
@@ -263,7 +264,7 @@ class _Parser:
             token = self.take()
             start, end, expression = token.start, token.end, token.text
         else:
-            fields = []
+            fields: list[Token] = []
             while len(fields) < 5 and self.peek().kind == "word":
                 fields.append(self.take())
             if len(fields) < 5:

@@ -42,9 +42,10 @@ class SessionConfig:
 
 
 def _positive(key: str, value: object, *, allow_zero: bool = False) -> float:
-    ok = isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
-    if ok and (value > 0 or (allow_zero and value == 0)):
-        return float(value)  # type: ignore[arg-type]
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        number = float(value)
+        if math.isfinite(number) and (number > 0 or (allow_zero and number == 0)):
+            return number
     kind = "a number >= 0" if allow_zero else "a number > 0"
     raise ValueError(f"config {key!r} must be {kind} of seconds, got {value!r}")
 

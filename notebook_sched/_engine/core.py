@@ -21,7 +21,7 @@ from typing import Any, Literal
 from .._conditions import base as conditions
 from .._conditions.base import Condition
 from .._execution import async_, main, thread
-from .._execution.base import Job, Outcome
+from .._execution.base import Executor, Job, Outcome
 from .._execution.process import handle as process
 from .._execution.ray import handle as ray_
 from .._history.history import History, IdsExhausted, flush_all
@@ -55,7 +55,7 @@ _serial = iter(range(1, 1 << 62))
 _NO_EXTRA: dict[str, Any] = {}  # what async, thread and main runs need beyond the job: nothing
 IDS_RETRY = 0.1  # seconds before a run that found no run id at hand is tried again
 
-_EXECUTORS = {
+_EXECUTORS: dict[str, Executor] = {
     "async": async_.start,
     "thread": thread.start,
     "process": process.start,

@@ -16,7 +16,6 @@ import logging
 import threading
 import time
 from collections.abc import Mapping
-from functools import partial
 from typing import TYPE_CHECKING, Protocol
 
 from .._conditions.base import Condition
@@ -78,7 +77,10 @@ class SchedulingLoop:
         steer = self._steer
         loop = self._loop = asyncio.get_running_loop()
         wake = self._wake = asyncio.Event()
-        on_jump = partial(loop.call_soon_threadsafe, wake.set)
+
+        def on_jump() -> None:
+            loop.call_soon_threadsafe(wake.set)
+
         self._clock.add_listener(on_jump)
         try:
             while steer.generation() == gen and steer.state != "stopped":

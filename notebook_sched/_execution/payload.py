@@ -53,4 +53,8 @@ def _load_code(data: bytes, filename: str, lines: list[str]) -> types.CodeType:
 class _SourceKeepingPickler(cloudpickle.Pickler):  # type: ignore[misc]
     # Functions are still reduced by cloudpickle (by value where needed); only
     # their code objects take the reducer above instead of cloudpickle's.
-    dispatch_table = ChainMap({types.CodeType: _reduce_code}, cloudpickle.Pickler.dispatch_table)
+    # A live view: reducers registered later (copyreg) are still seen.
+    dispatch_table = ChainMap(
+        {types.CodeType: _reduce_code},
+        cloudpickle.Pickler.dispatch_table,  # pyright: ignore[reportArgumentType]
+    )

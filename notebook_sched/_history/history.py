@@ -143,6 +143,8 @@ class History:
     ) -> list[RunRecord]:
         """The records oldest first (by ``run_id``), from memory and file."""
         check_query(status, limit)
+        pending: list[RunRecord] = []
+        found: list[RunRecord] = []
         for _ in range(_READ_TRIES):
             with self._lock:
                 pending = list(self._pending.values())

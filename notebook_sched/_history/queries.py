@@ -20,12 +20,14 @@ def to_datetime(epoch: float | None) -> datetime | None:
 
 def record(row: tuple[Any, ...]) -> RunRecord:
     task, run_id, status, reason, start, end, error, result = row
+    opened = to_datetime(start)
+    assert opened is not None  # every run has a start
     return RunRecord(
         task,
         run_id,
         status,
         reason,
-        to_datetime(start),
+        opened,
         to_datetime(end),
         error,
         result,  # type: ignore[arg-type]

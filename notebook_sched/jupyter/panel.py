@@ -44,6 +44,7 @@ __all__ = ["FLUSH_INTERVAL", "SchedulerPanel", "TaskRow"]
 
 FLUSH_INTERVAL = 0.25  # seconds between two updates of the widgets, at most
 RECENT_RUNS = 10
+ROWS_PER_FLUSH = 500  # rows brought up to date per turn of the loop, at most
 _MIN_REFRESH = 0.5  # seconds: condition states shown need not be finer than this
 
 
@@ -65,10 +66,29 @@ class TaskRow:
     def __init__(self, panel: SchedulerPanel, name: str) -> None:
         self.name = name
         self.view: dict[str, Any] = {}
-        self.run_button = w.Button(description="Run")
-        self.terminate_button = w.Button(description="Terminate", button_style="warning")
-        self.run_button.on_click(lambda _: panel._act(lambda: panel._run(name)))
-        self.terminate_button.on_click(lambda _: panel._act(lambda: panel._terminate(name)))
+        self._panel = panel
+        self._run_button: w.Button | None = None
+        self._terminate_button: w.Button | None = None
+
+    # The buttons are made when first asked for: a widget costs about a
+    # millisecond to open, and the table draws its own buttons in the browser,
+    # so a panel of ten thousand tasks must not open twenty thousand widgets.
+
+    @property
+    def run_button(self) -> w.Button:
+        if self._run_button is None:
+            panel, name = self._panel, self.name
+            self._run_button = w.Button(description="Run")
+            self._run_button.on_click(lambda _: panel._act(lambda: panel._run(name)))
+        return self._run_button
+
+    @property
+    def terminate_button(self) -> w.Button:
+        if self._terminate_button is None:
+            panel, name = self._panel, self.name
+            self._terminate_button = w.Button(description="Terminate", button_style="warning")
+            self._terminate_button.on_click(lambda _: panel._act(lambda: panel._terminate(name)))
+        return self._terminate_button
 
     def __repr__(self) -> str:
         return f"<TaskRow {self.name!r} {self.view.get('status', '')}>"
@@ -121,6 +141,7 @@ class SchedulerPanel(w.VBox):
         self._stale_rows: set[str] = set(scheduler.tasks)
         self._stale_state = True
         self._stale_runs = True
+        self._shown = False
 
         self.state_label = w.HTML()
         self.start_button = w.Button(description="Start", button_style="success")
@@ -189,6 +210,9 @@ class SchedulerPanel(w.VBox):
         if self._stale_runs:
             self._stale_runs = False
             self._show_runs()
+        if self._stale_rows and self._loop is not None:  # the rest of a big table: next turn
+            self._flush_handle = self._loop.call_later(0, self.flush)
+            return
         self._schedule_refresh()
 
     # ------------------------------------------------------------ views
@@ -199,11 +223,19 @@ class SchedulerPanel(w.VBox):
             if name not in self.rows:
                 self.rows[name] = TaskRow(self, name)
                 stale.add(name)
-        for name in stale:
+        # A few hundred rows per turn of the loop: the first view of ten
+        # thousand tasks must not hold the kernel for a fifth of a second.
+        names = list(stale)
+        if len(names) > ROWS_PER_FLUSH and self._loop is not None:
+            self._stale_rows.update(names[ROWS_PER_FLUSH:])
+            names = names[:ROWS_PER_FLUSH]
+        for name in names:
             task, row = tasks.get(name), self.rows.get(name)
             if task is not None and row is not None:
                 row.view = row_view(task, self._counts.get(name, {}))
-        self.table.show([row.view for row in self.rows.values()])
+        if not self._stale_rows or not self._shown:
+            self._shown = True
+            self.table.show([row.view for row in self.rows.values() if row.view])
 
     def _show_state(self) -> None:
         state = self._app.state
@@ -266,13 +298,13 @@ class SchedulerPanel(w.VBox):
     # ----------------------------------------------------------- actions
 
     def _on_table_msg(self, widget: object, content: dict[str, Any], buffers: object) -> None:
-        row = self.rows.get(content.get("task", ""))
-        if row is None:
+        name = content.get("task", "")
+        if name not in self.rows:
             return
         if content.get("event") == "run":
-            row.run_button.click()
+            self._act(lambda: self._run(name))
         elif content.get("event") == "terminate":
-            row.terminate_button.click()
+            self._act(lambda: self._terminate(name))
 
     def _act(self, action: Callable[[], Any]) -> None:
         """Run a button's action on the panel's loop, whatever thread clicked."""

@@ -137,7 +137,7 @@ class TaskTable(anywidget.AnyWidget):
 
     _esm = _ESM
     _css = _CSS
-    rows = traitlets.List(traitlets.Dict()).tag(sync=True)
+    rows = traitlets.List().tag(sync=True)  # plain dicts; per-item validation cost 10 ms per 1,000
     server_now = traitlets.Float(0.0).tag(sync=True)
 
     def show(self, rows: list[dict[str, Any]]) -> None:

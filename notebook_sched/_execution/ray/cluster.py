@@ -149,8 +149,8 @@ def _reload_auth_settings() -> None:
     # it): make it read the environment again. Private API, hence the guard.
     try:
         from ray._raylet import (  # type: ignore[attr-defined]
-            AuthenticationTokenLoader,
-            Config,
+            AuthenticationTokenLoader,  # pyright: ignore[reportAttributeAccessIssue]
+            Config,  # pyright: ignore[reportAttributeAccessIssue]
         )
 
         Config.initialize("")
