@@ -132,6 +132,10 @@ def define_task(
         from .._execution.process import zygote
 
         zygote.prestart()  # boot the zygote now, not at the first run's expense
+    if execution == "ray" and _flag_params(func):
+        from .._execution.ray import cluster
+
+        cluster.want_flags()  # the flag board's actor starts with Ray, not at a deadline
 
     return TaskDefinition(
         name=name,

@@ -176,7 +176,11 @@ class Ledger:
             if name not in last or last[name].run_id <= run.run_id:
                 last[name] = record
             tally = counts.setdefault(name, {})
-            tally["run"] = max(0, tally.get("run", 0) - 1)
+            alive = tally.get("run", 0) - 1
+            if alive > 0:
+                tally["run"] = alive
+            else:
+                tally.pop("run", None)
             tally[status] = tally.get(status, 0) + 1
             self._agenda.mark_with_watchers(name)
         self.history.finish_records(records)

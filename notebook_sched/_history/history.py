@@ -15,6 +15,7 @@ for, off the loop, while half of the present one is left.
 from __future__ import annotations
 
 import atexit
+import contextlib
 import os
 import threading
 import weakref
@@ -31,7 +32,7 @@ __all__ = ["History", "IdsExhausted", "flush_all"]
 # kernels sharing a file stay nearly in start order by run id; a block is
 # asked for while half of the present one is left.
 BLOCK = 256
-EXIT_FLUSH = 5.0  # seconds the interpreter's exit waits for unwritten records
+EXIT_FLUSH = 1.0  # seconds the exit waits for unwritten records (a kernel has 2.5 s to exit)
 _READ_TRIES = 5
 
 
@@ -131,8 +132,19 @@ class History:
         return self._writer.idle()
 
     def close(self, timeout: float = EXIT_FLUSH) -> bool:
+        """Write what is pending (bounded), give back the run ids set aside
+        but not used, and close the file."""
         done = self._writer.close(timeout)
         _OPEN.discard(self)
+        if done and self.path is not None:
+            with self._lock:
+                first, end = self._next_id, self._end_id
+                if self._next_block is not None and self._next_block[0] == end:
+                    end = self._next_block[1]
+                self._next_id = self._end_id = first  # no id is handed out after this
+                self._next_block = None
+            with contextlib.suppress(Exception):  # a locked file keeps the gap: harmless
+                self.store.release_ids(first, end)
         self.store.close()
         return done
 
@@ -178,9 +190,17 @@ _OPEN: weakref.WeakSet[History] = weakref.WeakSet()
 def flush_all(path: str | None = None, timeout: float = EXIT_FLUSH) -> None:
     """Write what every open history of this process holds (of ``path`` only,
     if given), waiting at most ``timeout`` seconds each."""
+    where = None if path is None else os.path.realpath(path)
     for history in list(_OPEN):
-        if path is None or history.path == path:
+        if where is None or (history.path and os.path.realpath(history.path) == where):
             history.flush(timeout)
 
 
-atexit.register(flush_all)
+def _at_exit() -> None:
+    # The interpreter is exiting: write what is pending (bounded) and give
+    # back unused run ids, so the next kernel's runs number on from these.
+    for history in list(_OPEN):
+        history.close(EXIT_FLUSH)
+
+
+atexit.register(_at_exit)

@@ -311,6 +311,20 @@ class RunStore:
 
         return self._do(reserve)
 
+    def release_ids(self, first_unused: int, end: int) -> bool:
+        """Give back the ids ``first_unused .. end - 1`` of a reserved block,
+        if no one set ids aside after it (then the next run numbers on from
+        this process's last). ``True`` if they were given back."""
+
+        def release(conn: sqlite3.Connection) -> bool:
+            cursor = conn.execute(
+                "UPDATE sqlite_sequence SET seq = ? WHERE name = 'runs' AND seq = ?",
+                (first_unused - 1, end - 1),
+            )
+            return cursor.rowcount == 1
+
+        return self._do(release)
+
     def write(self, starts: Sequence[RunRecord], finals: Sequence[RunRecord]) -> None:
         """Insert ``starts`` (with their own run ids) and give ``finals`` their
         final state, in one transaction. A start already written is skipped;

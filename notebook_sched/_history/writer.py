@@ -21,10 +21,12 @@ __all__ = ["Writer"]
 
 log = logging.getLogger("notebook_sched")
 
-# After the first record of a batch arrives, the writer waits this long for
-# more: a burst of runs is written in one transaction after the burst, and the
-# writer does not contend for the interpreter while the loop starts runs.
+# While records keep coming (the last batch was written less than BUSY ago),
+# the writer waits GATHER for more before writing: a burst of runs is written
+# in a few transactions after it, and the writer does not contend for the
+# interpreter while the loop starts runs. A lone record is written at once.
 GATHER = 0.01
+BUSY = 0.05
 RETRY_FIRST = 0.02
 RETRY_MAX = 0.25
 
@@ -53,6 +55,7 @@ class Writer:
         self._busy = False  # a batch is being written
         self._closing = False
         self._urgent = 0  # flushes waiting: write at once
+        self._last = -1.0  # monotonic time of the last batch written
         self._thread: threading.Thread | None = None
         self.problem: str | None = None  # the error that holds records back, if any
 
@@ -118,7 +121,7 @@ class Writer:
                     self._thread = None
                     self._cv.notify_all()
                     return
-                if not (self._urgent or self._closing):
+                if not (self._urgent or self._closing) and time.monotonic() - self._last < BUSY:
                     self._cv.wait(GATHER)  # let the rest of a burst come
                 starts, self._starts = self._starts, []
                 finals, self._finals = self._finals, []
@@ -137,6 +140,7 @@ class Writer:
                 pause = min(pause * 2, RETRY_MAX)
                 continue
             pause = RETRY_FIRST
+            self._last = time.monotonic()
             if self.problem is not None:
                 log.warning(
                     "notebook_sched: runs_db %r takes records again; none was lost",

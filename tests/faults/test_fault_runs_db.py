@@ -234,6 +234,7 @@ def test_a_run_finishing_under_a_two_second_lock_lands_after_it(make_scheduler, 
     app.start()
     app.tasks["slow"].run()
     wait_until(lambda: app.tasks["slow"].status == "running")
+    wait_until(lambda: _statuses_in_file(path) == [("slow", "run")])  # the writer has it
     locker = Locker(path)
     release.set()  # the run ends now, while the file is locked
     wait_until(lambda: time.monotonic() - locker.since >= 2.0, 5)

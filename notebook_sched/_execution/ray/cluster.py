@@ -83,6 +83,20 @@ _future: concurrent.futures.Future[RayConnection] | None = None
 _requested: str | None = None  # LOCAL or the ray_address the connection was made for
 _guardian: subprocess.Popen[bytes] | None = None
 _own_token = False  # whether RAY_AUTH_MODE/RAY_AUTH_TOKEN_PATH are ours to set
+_flags_wanted = False  # a ray task takes a TerminationFlag: its board is made early
+
+
+def want_flags() -> None:
+    """A ray task that takes a ``TerminationFlag`` was defined: make the flag
+    board as soon as Ray is connected (now, if it is). Its actor takes a
+    worker process, which starts in about a second, several on a busy
+    machine: made at the first run's termination instead, the flag came after
+    the grace period and the forced step killed a run that would have obeyed."""
+    global _flags_wanted
+    _flags_wanted = True
+    future = _future
+    if future is not None and future.done() and future.exception() is None:
+        future.result().board()
 
 
 def connect(address: str | None) -> concurrent.futures.Future[RayConnection]:
@@ -129,7 +143,10 @@ def _connect(address: str | None, future: concurrent.futures.Future[RayConnectio
                     "leave ray_address unset to use that connection, or call "
                     "ray.shutdown() first"
                 )
-            future.set_result(RayConnection(imported, "the running Ray connection"))
+            connection = RayConnection(imported, "the running Ray connection")
+            if _flags_wanted:
+                connection.board()
+            future.set_result(connection)
             return
         # Ray reads its authentication settings when it is imported: the local
         # Ray's token must be in the environment first.
@@ -139,7 +156,10 @@ def _connect(address: str | None, future: concurrent.futures.Future[RayConnectio
         if imported is not None and address is None:
             _reload_auth_settings()
         ray.init(address=joined, logging_level=logging.ERROR, log_to_driver=False)
-        future.set_result(RayConnection(ray, joined))
+        connection = RayConnection(ray, joined)
+        if _flags_wanted:
+            connection.board()
+        future.set_result(connection)
     except BaseException as exc:
         future.set_exception(exc)
 
