@@ -16,6 +16,7 @@ import threading
 from collections.abc import Callable, Coroutine
 from typing import Any, Protocol
 
+from .._execution.base import on_loop
 from .interrupts import interrupts_shut_down
 
 __all__ = ["Host", "Hosted"]
@@ -187,11 +188,4 @@ def _resolve(loop: asyncio.AbstractEventLoop, future: asyncio.Future[None]) -> N
         if not future.done():
             future.set_result(None)
 
-    try:
-        running = asyncio.get_running_loop()
-    except RuntimeError:
-        running = None
-    if running is loop:
-        set_done()
-    elif not loop.is_closed():
-        loop.call_soon_threadsafe(set_done)
+    on_loop(loop, set_done)

@@ -94,17 +94,10 @@ class Ledger:
         runs = []
         live, starts, last, counts = self.live, self.starts, self.last_records, self.counts
         bus = self._bus if self._bus.active else None
+        watchdog, report, on_terminating = self._watchdog, self.report, self._on_terminating
         for definition, timeout, record in zip(definitions, timeouts, records, strict=True):
-            run = Run(
-                definition,
-                record,
-                start=now,
-                deadline=now + timeout if timeout is not None else None,
-                watchdog=self._watchdog,
-                grace=grace,
-                report=self.report,
-                on_terminating=self._on_terminating,
-            )
+            deadline = now + timeout if timeout is not None else None
+            run = Run(definition, record, now, deadline, watchdog, grace, report, on_terminating)
             name = definition.name
             live[name] = run
             starts[name] = now

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import threading
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
@@ -31,7 +30,6 @@ class Run:
     (by its executor, or by the abandon step of a forced shutdown)."""
 
     __slots__ = (
-        "_lock",
         "_report",
         "_watchdog",
         "definition",
@@ -57,7 +55,6 @@ class Run:
         self.record = record
         self.start = start
         self.handle: RunHandle | None = None
-        self._lock = threading.Lock()
         self._watchdog = watchdog
         self._report = report
         self.on_terminating = on_terminating
@@ -85,9 +82,13 @@ class Run:
 
     def attach(self, handle: RunHandle) -> None:
         """Give the run its executor's handle; a termination requested before
-        this moment is carried out now."""
-        with self._lock:
-            self.handle = handle
+        this moment is carried out now.
+
+        No lock: the handle is set before the reason is read here, and the
+        reason is set before the handle is read in ``polite`` — whichever
+        comes second sees the other, so the polite step happens at least once
+        (a handle's ``stop`` may be called twice)."""
+        self.handle = handle
         if self.termination.reason is not None and not self.termination.ended:
             handle.stop()
 
@@ -102,14 +103,12 @@ class Run:
     # The steps of the termination (``termination.Steps``)
 
     def polite(self) -> None:
-        with self._lock:
-            handle = self.handle
+        handle = self.handle
         if handle is not None:
             handle.stop()
 
     def force(self) -> None:
-        with self._lock:
-            handle = self.handle
+        handle = self.handle
         if handle is not None:
             handle.force()
 

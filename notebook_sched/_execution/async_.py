@@ -5,10 +5,9 @@ from __future__ import annotations
 
 import asyncio
 import threading
-from collections.abc import Callable
 
 from ..args import TerminationFlag
-from .base import Executor, Job, Outcome
+from .base import Executor, Job, Outcome, on_loop
 from .call import call_async
 
 __all__ = ["start"]
@@ -32,21 +31,10 @@ class AsyncHandle:
         if task.cancelled():
             self._job.done(Outcome("terminate", self._job.now()))
 
-    def _on_loop(self, callback: Callable[[], object]) -> None:
-        loop = self._job.loop
-        try:
-            running = asyncio.get_running_loop()
-        except RuntimeError:
-            running = None
-        if running is loop:
-            callback()
-        elif not loop.is_closed():
-            loop.call_soon_threadsafe(callback)
-
     def stop(self) -> None:
         if self._flag_event is not None:
             self._flag_event.set()
-        self._on_loop(self._cancel)
+        on_loop(self._job.loop, self._cancel)
 
     def _cancel(self) -> None:
         # Watched only once termination is asked for: a callback per run
@@ -58,7 +46,7 @@ class AsyncHandle:
 
     def force(self) -> None:
         # The coroutine swallowed the first CancelledError: cancel again.
-        self._on_loop(self._task.cancel)
+        on_loop(self._job.loop, self._task.cancel)
 
 
 start: Executor = AsyncHandle

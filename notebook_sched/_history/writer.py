@@ -62,6 +62,8 @@ class Writer:
     def put(self, starts: Sequence[RunRecord] = (), finals: Sequence[RunRecord] = ()) -> None:
         """Queue records to write (any thread; never waits for the file)."""
         with self._cv:
+            if self._closing:
+                return  # the store is closed (the interpreter is exiting): nowhere to write
             self._starts.extend(starts)
             self._finals.extend(finals)
             self._wake()
@@ -135,6 +137,18 @@ class Writer:
                 if starts or finals:
                     self._store.write(starts, finals)
             except Exception as exc:
+                if self._closing:  # closed while the file would not take them: give up
+                    log.warning(
+                        "notebook_sched: %d runs not recorded in runs_db %r at its close (%s)",
+                        len(starts) + len(finals),
+                        self._store.path,
+                        exc,
+                    )
+                    with self._cv:
+                        self._starts, self._finals, self._busy = [], [], False
+                        self._thread = None
+                        self._cv.notify_all()
+                    return
                 self._held_back(exc, starts, finals, reserve)
                 time.sleep(pause)  # on this thread: nothing else waits for it
                 pause = min(pause * 2, RETRY_MAX)

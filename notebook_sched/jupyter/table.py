@@ -137,7 +137,8 @@ class TaskTable(anywidget.AnyWidget):
 
     _esm = _ESM
     _css = _CSS
-    rows = traitlets.List().tag(sync=True)  # plain dicts; per-item validation cost 10 ms per 1,000
+    # Plain dicts, not validated item by item (that cost 10 ms per 1,000 rows).
+    rows: traitlets.List[dict[str, Any]] = traitlets.List().tag(sync=True)
     server_now = traitlets.Float(0.0).tag(sync=True)
 
     def show(self, rows: list[dict[str, Any]]) -> None:
