@@ -93,6 +93,8 @@ class Core:
             self._runs_ended,
         )
         self.loop = SchedulingLoop(self, self.tasks, self.agenda, self.ledger, clock, config)
+        self._short_of_ids: set[str] = set()
+        self.history.on_ids = self._ids_arrived
         self.face: object = None  # the public Scheduler: kept alive with the core while it runs
         _ALL[next(_serial)] = self
 
@@ -154,11 +156,24 @@ class Core:
         try:
             runs = self.ledger.launch(definitions, timeouts, now, self.config.terminate_grace)
         except IdsExhausted as exc:
-            log.warning("notebook_sched: %s; the runs start once it is free again", exc)
+            # Runs start faster than ids are set aside (they follow within
+            # milliseconds), or the file is locked: that is worth a warning.
+            if self.history.problem is not None:
+                log.warning("notebook_sched: %s; the runs start once it is free again", exc)
             runs = []
         for task in fresh[len(runs) :]:
-            self.agenda.check_at(task.name, now + IDS_RETRY)  # no run id at hand yet
+            self._short_of_ids.add(task.name)  # no run id at hand yet: see _ids_arrived
+            self.agenda.check_at(task.name, now + IDS_RETRY)
         return runs
+
+    def _ids_arrived(self) -> None:
+        def look_again() -> None:
+            with self._lock:
+                names, self._short_of_ids = self._short_of_ids, set()
+                self.agenda.mark(names)
+            self.loop.wake()
+
+        self.host.post(look_again)
 
     def start_run(self, run: Run, loop: asyncio.AbstractEventLoop) -> None:
         definition = run.definition

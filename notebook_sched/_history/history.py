@@ -18,8 +18,9 @@ import atexit
 import contextlib
 import os
 import threading
+import time
 import weakref
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import datetime
 
 from .records import RunRecord, new_record
@@ -32,6 +33,7 @@ __all__ = ["History", "IdsExhausted", "flush_all"]
 # kernels sharing a file stay nearly in start order by run id; a block is
 # asked for while half of the present one is left.
 BLOCK = 256
+MAX_BLOCK = 1 << 16
 EXIT_FLUSH = 1.0  # seconds the exit waits for unwritten records (a kernel has 2.5 s to exit)
 _READ_TRIES = 5
 
@@ -50,6 +52,11 @@ class History:
         self._next_block: tuple[int, int] | None = None
         self._asked = False
         self._burst = 0  # the most runs started at once: blocks are at least twice that
+        self._block = BLOCK  # grows while runs start faster than a block a second
+        self._asked_at = -1.0
+        self._short = False  # a start found too few ids
+        #: Called (on the writer's thread) when ids are at hand again after a shortage.
+        self.on_ids: Callable[[], None] | None = None
         if self.path is None:
             # One process, one database: ids need no reservation.
             self._next_id, self._end_id = 1, 1 << 62
@@ -81,12 +88,12 @@ class History:
                 self._next_block = None
                 self._asked = False
             count = min(wanted, self._end_id - self._next_id)
-            if self._end_id - self._next_id - count < max(BLOCK, self._burst) // 2:
+            if self._end_id - self._next_id - count < max(self._block, self._burst) // 2:
                 self._ask_for_ids()
+            if count < wanted:
+                self._short = True  # on_ids is called when the next block is at hand
             if count == 0:
-                raise IdsExhausted(
-                    f"runs_db {self.path!r} stayed locked while its reserved run ids were used"
-                )
+                raise IdsExhausted(f"runs_db {self.path!r}: no run id set aside is left")
             first = self._next_id
             self._next_id += count
             records = [
@@ -109,11 +116,18 @@ class History:
     def _ask_for_ids(self) -> None:  # under _lock
         if not self._asked and self.path is not None:
             self._asked = True
-            self._writer.reserve(max(BLOCK, 2 * self._burst))
+            now = time.monotonic()
+            if now - self._asked_at < 1.0:  # runs start fast: set more aside at a time
+                self._block = min(2 * self._block, MAX_BLOCK)
+            self._asked_at = now
+            self._writer.reserve(max(self._block, 2 * self._burst))
 
     def _on_reserved(self, first: int, count: int) -> None:
         with self._lock:
             self._next_block = (first, first + count)
+            short, self._short = self._short, False
+        if short and self.on_ids is not None:
+            self.on_ids()
 
     def _on_written(self, starts: Sequence[RunRecord], finals: Sequence[RunRecord]) -> None:
         with self._lock:
@@ -166,6 +180,8 @@ class History:
             with self._lock:
                 if self._written == written:
                     break
+        if not pending:
+            return found  # the file has it all (the usual case): no merge
         merged = {record.run_id: record for record in found}
         for record in pending:
             if task is not None and record.task != task:

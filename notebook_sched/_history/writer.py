@@ -123,7 +123,8 @@ class Writer:
                     self._thread = None
                     self._cv.notify_all()
                     return
-                if not (self._urgent or self._closing) and time.monotonic() - self._last < BUSY:
+                gather = not (self._urgent or self._closing or self._reserve)
+                if gather and time.monotonic() - self._last < BUSY:
                     self._cv.wait(GATHER)  # let the rest of a burst come
                 starts, self._starts = self._starts, []
                 finals, self._finals = self._finals, []

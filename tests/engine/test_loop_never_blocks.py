@@ -11,7 +11,7 @@ import sys
 import textwrap
 import time
 
-from notebook_sched.conds import cron, daily, every, time_of_day
+from notebook_sched.conds import cron, daily, every, time_of_day, true
 from tests.conftest import until, wait_until
 
 
@@ -172,3 +172,39 @@ def test_records_reach_the_file_when_a_script_exits_at_once(tmp_path):
     """)
     subprocess.run([sys.executable, "-c", script], check=True, timeout=60)
     assert _statuses_in_file(path) == [("job", "success")]
+
+
+def test_runs_short_of_run_ids_start_as_soon_as_ids_are_set_aside(
+    make_scheduler, tmp_path, monkeypatch
+):
+    """A file sets run ids aside in blocks; runs that came due when a block
+    was used up start when the next one is at hand — not a retry period
+    later, and the block grows while runs start fast. (Found by the
+    benchmark: 100 tasks always due ran 4,600 runs/s on a file, 31,000 in
+    memory.)"""
+    from notebook_sched._history import history
+
+    monkeypatch.setattr(history, "BLOCK", 4)
+    path = tmp_path / "runs.sqlite"
+    app = make_scheduler(runs_db=path)
+    count = 0
+
+    async def tick() -> None:
+        nonlocal count
+        count += 1
+
+    for i in range(20):
+        app.task(true, name=f"t{i}")(tick)
+
+    async def scenario() -> float:
+        app.start()
+        began = time.monotonic()
+        await until(lambda: count >= 2000, 20)
+        took = time.monotonic() - began
+        app.shut_down()
+        await app.wait(10)
+        return took
+
+    took = asyncio.run(scenario())
+    assert took < 5, took  # generous: about 0.1 s here
+    assert app._core.history._block > 4  # it grew
