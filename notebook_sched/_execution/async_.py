@@ -14,6 +14,8 @@ __all__ = ["start"]
 
 
 class AsyncHandle:
+    __slots__ = ("_flag_event", "_job", "_task", "_watching")
+
     def __init__(self, job: Job) -> None:
         self._job = job
         # Most async tasks take no flag (cancellation stops them): make one only if asked.

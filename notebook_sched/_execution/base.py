@@ -43,7 +43,7 @@ class Outcome(NamedTuple):
     result: str | None = None
 
 
-@dataclass
+@dataclass(slots=True)
 class Job:
     """Everything an executor needs to start one run."""
 
