@@ -2,6 +2,7 @@
 
     .venv/bin/python -m bench.profiles burst    # 1,000 tasks due at once
     .venv/bin/python -m bench.profiles panel    # 100 tasks every 0.1 s, panel built
+    .venv/bin/python -m bench.profiles phases   # CPU per run of each part of a burst
 
 ``burst`` times each scheduler step and profiles from the step that launches
 the burst for 0.2 s; ``panel`` profiles 3 s of a running scheduler with a
@@ -21,30 +22,129 @@ from typing import Any
 
 def burst() -> None:
     from bench import ns_script
-    from notebook_sched._engine import scheduler as engine
+    from notebook_sched._engine import loop as engine_loop
 
     profile = cProfile.Profile()
-    steps: list[tuple[float, float, int]] = []
-    original = engine.Scheduler._step
+    steps: list[tuple[float, float, bool]] = []
+    original = engine_loop.SchedulingLoop._step
     started = {"on": False}
 
-    def step(self: Any, now: float) -> Any:
+    async def step(self: Any, loop: Any, gen: int) -> Any:
         t0 = time.perf_counter()
-        launches = original(self, now)
-        steps.append((time.time(), time.perf_counter() - t0, len(launches)))
-        if launches and not started["on"]:
+        launched = await original(self, loop, gen)
+        steps.append((time.time(), time.perf_counter() - t0, launched))
+        if launched and not started["on"]:
             started["on"] = True
             profile.enable()
             asyncio.get_running_loop().call_later(0.2, profile.disable)
-        return launches
+        return launched
 
-    engine.Scheduler._step = step  # type: ignore[method-assign]
+    engine_loop.SchedulingLoop._step = step  # type: ignore[method-assign]
     result = asyncio.run(ns_script.burst(1000, 1))
     print("start latency", result["start_latency_s"])
-    for at, took, n in steps:
+    for at, took, launched in steps:
         if took > 0.001:
-            print(f"step at {at:.3f} took {took * 1000:.1f} ms, {n} launches")
+            print(
+                f"step at {at:.3f} took {took * 1000:.1f} ms (slices included), launched={launched}"
+            )
     pstats.Stats(profile).sort_stats("tottime").print_stats(20)
+
+
+def phases() -> None:
+    """CPU per run of each part of a 1,000-run burst (``daily.after``, a
+    manual clock, the garbage collector off during the burst): each part is
+    timed by a wrapper whose own cost is measured and subtracted."""
+    import collections
+    import gc
+    import statistics
+    from datetime import datetime, timedelta
+
+    from notebook_sched import Scheduler
+    from notebook_sched._engine import core, ledger, loop
+    from notebook_sched._engine.clock import ManualClock
+    from notebook_sched._execution import async_
+    from notebook_sched.conds import daily
+
+    spent: collections.Counter[str] = collections.Counter()
+    calls: collections.Counter[str] = collections.Counter()
+
+    def timed(cls: Any, name: str, key: str, coro: bool = False) -> None:
+        original = getattr(cls, name)
+
+        if coro:
+
+            async def wrapper(*args: Any) -> Any:
+                t = time.perf_counter()
+                out = await original(*args)
+                spent[key] += time.perf_counter() - t
+                calls[key] += 1
+                return out
+        else:
+
+            def wrapper(*args: Any) -> Any:  # type: ignore[misc]
+                t = time.perf_counter()
+                out = original(*args)
+                spent[key] += time.perf_counter() - t
+                calls[key] += 1
+                return out
+
+        setattr(cls, name, wrapper)
+
+    parts = {
+        "evaluate the start condition": (loop.SchedulingLoop, "_evaluate", False),
+        "launch: run, record, ledger": (core.Core, "launch", False),
+        "start: job, handle, asyncio task": (core.Core, "start_run", False),
+        "body: call, outcome, report": (async_.AsyncHandle, "_body", True),
+        "record the ends (after the burst)": (ledger.Ledger, "record_reported", False),
+    }
+    for key, (cls, name, coro) in parts.items():
+        timed(cls, name, key, coro)
+
+    class Empty:
+        def f(self) -> None:
+            return None
+
+    timed(Empty, "f", "_overhead")
+    empty = Empty()
+    for _ in range(100_000):
+        empty.f()
+    overhead = spent.pop("_overhead") / calls.pop("_overhead")
+
+    async def one(n: int = 1000) -> tuple[float, dict[str, float]]:
+        noon = datetime.now().replace(hour=12, minute=0, second=0, microsecond=0)
+        clock = ManualClock(noon - timedelta(seconds=1))
+        app = Scheduler(clock=clock)
+        entered: list[int] = []
+
+        async def f() -> None:
+            entered.append(1)
+
+        cond = daily.after("12:00")
+        for i in range(n):
+            app.task(cond, name=f"b{i}")(f)
+        app.start()
+        await asyncio.sleep(0.05)
+        spent.clear()
+        calls.clear()
+        gc.collect()
+        gc.disable()
+        t0 = time.thread_time()
+        clock.advance(1.0)
+        while len(entered) < n:
+            await asyncio.sleep(0)
+        total = time.thread_time() - t0
+        while app.runs(status="run"):
+            await asyncio.sleep(0)
+        gc.enable()
+        app.shut_down()
+        await app.wait(5)
+        return total, {k: (spent[k] - calls[k] * overhead) / n for k in parts}
+
+    results = [asyncio.run(one()) for _ in range(7)]
+    per_run = statistics.median(r[0] for r in results) / 1000 * 1e6
+    print(f"CPU until the last run entered: {per_run:.1f} us/run")
+    for key in parts:
+        print(f"  {key:36s} {statistics.median(r[1][key] for r in results) * 1e6:5.1f} us/run")
 
 
 async def _panel(with_panel: bool) -> cProfile.Profile:
@@ -84,4 +184,6 @@ def panel() -> None:
 
 
 if __name__ == "__main__":
-    {"burst": burst, "panel": panel}[sys.argv[1] if len(sys.argv) > 1 else "burst"]()
+    {"burst": burst, "panel": panel, "phases": phases}[
+        sys.argv[1] if len(sys.argv) > 1 else "burst"
+    ]()

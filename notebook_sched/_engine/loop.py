@@ -35,6 +35,8 @@ log = logging.getLogger("notebook_sched")
 
 SLICE = 0.005  # seconds of evaluation before the loop is given back
 BATCH = 128  # runs started at most before the loop is given back (they start to run then)
+MAX_BACKLOG = 10_000  # records not yet in the file past which no new run starts (~10 MB)
+BACKLOG_WAIT = 0.02  # seconds before due tasks are looked at again meanwhile
 
 
 class Steering(Protocol):
@@ -70,12 +72,14 @@ class SchedulingLoop:
         self._config = config
         self._loop: asyncio.AbstractEventLoop | None = None
         self._wake: asyncio.Event | None = None
+        self._behind = False  # the history's writer fell behind (warned once per session)
 
     async def serve(self, gen: int) -> None:
         """Run until the scheduler stops or a newer session takes over."""
         steer = self._steer
         loop = self._loop = asyncio.get_running_loop()
         wake = self._wake = asyncio.Event()
+        self._behind = False
 
         def on_jump() -> None:
             loop.call_soon_threadsafe(wake.set)
@@ -117,6 +121,9 @@ class SchedulingLoop:
         ):
             steer.begin_shutdown(self._config.instant_shutdown, now)
         due = list(self._agenda.take_due(now))
+        if due and self._ledger.history.backlog > MAX_BACKLOG:
+            self._wait_for_the_writer(due, now)
+            return False
         launched = False
         ledger = self._ledger
         ledger.hold()  # runs that end while others are being started are recorded after
@@ -148,6 +155,21 @@ class SchedulingLoop:
         finally:
             ledger.release()
         return launched
+
+    def _wait_for_the_writer(self, due: list[str], now: float) -> None:
+        """The run history is far behind (runs start faster than the file
+        takes their records): start nothing new for a moment, so that memory
+        stays bounded; the loop itself goes on. Warned once per session."""
+        if not self._behind:
+            self._behind = True
+            log.warning(
+                "notebook_sched: the run history is %d records behind (runs start faster "
+                "than %r takes them); new runs wait until it catches up",
+                self._ledger.history.backlog,
+                self._ledger.history.path,
+            )
+        for name in due:
+            self._agenda.check_at(name, now + BACKLOG_WAIT)
 
     def _evaluate(self, name: str, ctx: EngineContext) -> Task | None:
         """Look at one task: terminate its run if its end condition holds, or

@@ -67,6 +67,11 @@ class History:
         _OPEN.add(self)
 
     @property
+    def backlog(self) -> int:
+        """How many records are not in the file yet."""
+        return len(self._pending)
+
+    @property
     def problem(self) -> str | None:
         """Why records are held back from the file right now, or ``None``."""
         return self._writer.problem

@@ -208,3 +208,35 @@ def test_runs_short_of_run_ids_start_as_soon_as_ids_are_set_aside(
     took = asyncio.run(scenario())
     assert took < 5, took  # generous: about 0.1 s here
     assert app._core.history._block > 4  # it grew
+
+
+def test_no_new_run_starts_while_the_history_is_far_behind(make_scheduler, tmp_path, monkeypatch):
+    """Records wait in memory while the file is locked; past a bound, new
+    runs wait too (memory stays bounded), and they go on once it is free."""
+    from notebook_sched._engine import loop
+
+    monkeypatch.setattr(loop, "MAX_BACKLOG", 50)
+    path = tmp_path / "runs.sqlite"
+    app = make_scheduler(runs_db=path)
+    for i in range(5):
+        app.task(true, name=f"t{i}", execution="async")(_noop)
+    holder = sqlite3.connect(path, isolation_level=None)
+    holder.execute("BEGIN IMMEDIATE")
+
+    async def scenario() -> tuple[int, int]:
+        app.start()
+        await asyncio.sleep(0.5)
+        held = len(app.runs())
+        holder.execute("ROLLBACK")
+        await until(lambda: len(app.runs()) > held + 500, 20)
+        app.shut_down()
+        await app.wait(10)
+        return held, app._core.history.backlog
+
+    try:
+        held, left = asyncio.run(scenario())
+    finally:
+        holder.close()
+    assert 50 <= held <= 50 + 2 * 5 + loop.BATCH, held  # bounded while the file was locked
+    assert left == 0
+    wait_until(lambda: len(_statuses_in_file(path)) == len(app.runs()), 10)
