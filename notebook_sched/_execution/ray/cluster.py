@@ -31,7 +31,7 @@ log = logging.getLogger("notebook_sched")
 
 _PACKAGE_ROOT = str(Path(__file__).resolve().parents[2])
 START_TIMEOUT = 120.0  # seconds for 'ray start' on a loaded machine
-EXIT_WAIT = 1.0  # seconds the exiting process waits for the guardian
+EXIT_WAIT = 0.3  # seconds the exiting process waits for the guardian (it needs no one)
 LOCAL = "<local>"  # the key of the embedded Ray among requested addresses
 
 
