@@ -35,7 +35,7 @@ log = logging.getLogger("notebook_sched")
 
 SLICE = 0.005  # seconds of evaluation before the loop is given back
 BATCH = 128  # runs started at most before the loop is given back (they start to run then)
-MAX_BACKLOG = 10_000  # records not yet in the file past which no new run starts (~10 MB)
+MAX_BACKLOG = 2_000  # records not yet in the file past which no new run starts (~2 MB)
 BACKLOG_WAIT = 0.02  # seconds before due tasks are looked at again meanwhile
 
 

@@ -6,7 +6,7 @@ import sqlite3
 from datetime import UTC, datetime
 from typing import Any
 
-from .records import RunRecord
+from .records import RunRecord, new_record
 from .schema import COLUMNS
 
 __all__ = ["counts", "last_per_task", "last_times", "select_runs", "to_datetime"]
@@ -22,16 +22,7 @@ def record(row: tuple[Any, ...]) -> RunRecord:
     task, run_id, status, reason, start, end, error, result = row
     opened = to_datetime(start)
     assert opened is not None  # every run has a start
-    return RunRecord(
-        task,
-        run_id,
-        status,
-        reason,
-        opened,
-        to_datetime(end),
-        error,
-        result,  # type: ignore[arg-type]
-    )
+    return new_record(task, run_id, status, reason, opened, to_datetime(end), error, result)
 
 
 def select_runs(
