@@ -61,9 +61,6 @@ class Ledger:
 
     # ------------------------------------------------------------ reads
 
-    def live_run(self, name: str) -> Run | None:
-        return self.live.get(name)
-
     def last_finish(self, task: str, how: str) -> float | None:
         finishes = self.finishes
         if how == "finish":

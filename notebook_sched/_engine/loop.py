@@ -48,6 +48,7 @@ class Steering(Protocol):
     def lock(self) -> threading.RLock: ...
     def generation(self) -> int: ...
     def context(self, now: float, task: str | None) -> EngineContext: ...
+    def holds(self, cond: Condition, now: float, task: str | None, what: str) -> bool: ...
     def begin_shutdown(self, force: bool, now: float) -> None: ...
     def launch(self, tasks: list[Task], now: float) -> list[Run]: ...
     def start_run(self, run: Run, loop: asyncio.AbstractEventLoop) -> None: ...
@@ -117,7 +118,7 @@ class SchedulingLoop:
         if (
             steer.state == "running"
             and shut is not None
-            and self._holds(shut, now, None, "shut_cond")
+            and steer.holds(shut, now, None, "shut_cond")
         ):
             steer.begin_shutdown(self._config.instant_shutdown, now)
         due = list(self._agenda.take_due(now))
@@ -205,13 +206,6 @@ class SchedulingLoop:
             log.exception("notebook_sched: evaluating the conditions of task %r failed", name)
             agenda.check_at(name, now + max(self._config.cycle_sleep, 1.0))
         return None
-
-    def _holds(self, cond: Condition, now: float, task: str | None, what: str) -> bool:
-        try:
-            return cond.is_true(self._steer.context(now, task))
-        except Exception:
-            log.exception("notebook_sched: evaluating %s failed", what)
-            return False
 
     # ------------------------------------------------------------ sleeping
 

@@ -19,6 +19,7 @@ outlives the kernel) — the synchronous layer under the scheduler's writer.
 
 from __future__ import annotations
 
+import contextlib
 import math
 import os
 import sqlite3
@@ -387,7 +388,8 @@ class RunStore:
 
     def close(self) -> None:
         """Close the database (idempotent); later calls raise ``RunStoreError``."""
-        with self._lock, self._read_lock if self._read_lock is not self._lock else _NULL:
+        shared = self._read_lock is self._lock  # in memory: one connection, one lock
+        with self._lock, contextlib.nullcontext() if shared else self._read_lock:
             if self._closed:
                 return
             self._closed = True
@@ -406,17 +408,6 @@ def check_query(status: str | None, limit: int | None) -> None:
         raise ValueError(f"status must be one of {', '.join(_STATUSES)}, got {status!r}")
     if limit is not None and (isinstance(limit, bool) or not isinstance(limit, int) or limit < 0):
         raise ValueError(f"limit must be an int >= 0 or None, got {limit!r}")
-
-
-class _Null:
-    def __enter__(self) -> None:
-        return None
-
-    def __exit__(self, *exc: object) -> None:
-        return None
-
-
-_NULL = _Null()
 
 
 def _pause() -> None:
