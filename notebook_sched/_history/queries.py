@@ -19,10 +19,12 @@ def to_datetime(epoch: float | None) -> datetime | None:
 
 
 def record(row: tuple[Any, ...]) -> RunRecord:
-    task, run_id, status, reason, start, end, error, result = row
+    task, run_id, status, reason, start, end, error, result, output, attempt = row
     opened = to_datetime(start)
     assert opened is not None  # every run has a start
-    return new_record(task, run_id, status, reason, opened, to_datetime(end), error, result)
+    return new_record(
+        task, run_id, status, reason, opened, to_datetime(end), error, result, output, attempt
+    )
 
 
 def select_runs(

@@ -25,6 +25,11 @@ class RunRecord:
     ``start`` and ``end`` are timezone-aware; ``end`` is ``None`` while alive.
     ``error`` holds the traceback or error text of a failed or crashed run;
     ``result`` a short ``repr()`` of the return value, taken where it ran.
+    ``output`` is what the run wrote (its stdout, stderr, log records and
+    warnings, in order; ``""`` when nothing), at most the scheduler's
+    ``output_limit`` characters: past it the oldest part is dropped and the
+    text begins with a line saying how much. ``attempt`` is 1 for a first
+    run, 2 for its first retry, and so on.
     """
 
     task: str
@@ -35,6 +40,8 @@ class RunRecord:
     end: datetime | None
     error: str | None = None
     result: str | None = None
+    output: str = ""
+    attempt: int = 1
 
     @property
     def runtime(self) -> float | None:
@@ -53,6 +60,8 @@ class RunRecord:
             parts.append(f"reason={self.reason!r}")
         if self.runtime is not None:
             parts.append(f"runtime={self.runtime:.3f}")
+        if self.attempt != 1:
+            parts.append(f"attempt={self.attempt}")
         if self.result is not None:
             parts.append(f"result={self.result}")
         return f"RunRecord({', '.join(parts)})"
@@ -67,6 +76,8 @@ def new_record(
     end: datetime | None,
     error: str | None = None,
     result: str | None = None,
+    output: str = "",
+    attempt: int = 1,
 ) -> RunRecord:
     """``RunRecord(...)`` for the scheduler's hot path: the same frozen record,
     made in a third of the time (a frozen dataclass's ``__init__`` sets each
@@ -74,6 +85,6 @@ def new_record(
     record = object.__new__(RunRecord)
     record.__dict__.update(
         task=task, run_id=run_id, status=status, reason=reason, start=start, end=end,
-        error=error, result=result,
+        error=error, result=result, output=output, attempt=attempt,
     )  # fmt: skip
     return record

@@ -14,17 +14,19 @@ import stat
 from collections.abc import Callable
 
 __all__ = [
+    "ADDED_COLUMNS",
     "COLUMNS",
     "FILL_TASK_TIMES",
     "SCHEMA",
     "SCHEMA_VERSION",
+    "add_columns",
     "check_path",
     "connect",
     "explain",
     "protect_sidecars",
 ]
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 
 # Rowids are the last column of every SQLite index, so an index on (task)
 # already returns one task's runs in run_id order: the newest N are a seek.
@@ -42,7 +44,9 @@ SCHEMA: tuple[str, ...] = (
         "end"   REAL,
         error   TEXT,
         result  TEXT,
-        owner   TEXT NOT NULL
+        owner   TEXT NOT NULL,
+        output  TEXT NOT NULL DEFAULT '',
+        attempt INTEGER NOT NULL DEFAULT 1
     )""",
     "CREATE INDEX IF NOT EXISTS runs_by_task ON runs (task, run_id)",
     "CREATE INDEX IF NOT EXISTS runs_by_task_status ON runs (task, status, run_id)",
@@ -77,7 +81,21 @@ FILL_TASK_TIMES = (
     'INSERT OR REPLACE INTO task_times (task, how, at) SELECT task, status, MAX("end") '
     "FROM runs WHERE status != 'run' AND \"end\" IS NOT NULL GROUP BY task, status",
 )
-COLUMNS = 'task, run_id, status, reason, start, "end", error, result'
+COLUMNS = 'task, run_id, status, reason, start, "end", error, result, output, attempt'
+# Columns added since version 1, for a file written by an older version.
+ADDED_COLUMNS: tuple[tuple[str, str], ...] = (
+    ("output", "TEXT NOT NULL DEFAULT ''"),
+    ("attempt", "INTEGER NOT NULL DEFAULT 1"),
+)
+
+
+def add_columns(conn: sqlite3.Connection) -> None:
+    """Give an older file's ``runs`` table the columns added since (in place:
+    SQLite adds a column with a default without rewriting the rows)."""
+    have = {row[1] for row in conn.execute("PRAGMA table_info(runs)")}
+    for name, declaration in ADDED_COLUMNS:
+        if name not in have:
+            conn.execute(f"ALTER TABLE runs ADD COLUMN {name} {declaration}")
 
 
 def check_path(path: str, fail: Callable[[str], Exception]) -> None:

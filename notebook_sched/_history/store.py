@@ -38,7 +38,7 @@ T = TypeVar("T")
 
 _STATUSES = ("run", *FINAL_STATUSES)
 _FINISH = (
-    'UPDATE runs SET status = ?, reason = ?, "end" = ?, error = ?, result = ? '
+    'UPDATE runs SET status = ?, reason = ?, "end" = ?, error = ?, result = ?, output = ? '
     "WHERE run_id = ? AND status = 'run'"
 )
 
@@ -70,7 +70,7 @@ def final_row(record: RunRecord) -> tuple[Any, ...]:
     assert record.end is not None
     return (
         record.status, record.reason, record.end.timestamp(), record.error, record.result,
-        record.run_id,
+        record.output, record.run_id,
     )  # fmt: skip
 
 
@@ -143,6 +143,7 @@ class RunStore:
         def prepare(conn: sqlite3.Connection) -> None:
             for statement in schema.SCHEMA:
                 conn.execute(statement)
+            schema.add_columns(conn)
             row = conn.execute("SELECT version FROM schema_version").fetchone()
             if row is None:
                 for statement in schema.FILL_TASK_TIMES:
@@ -158,7 +159,10 @@ class RunStore:
                 )
             else:
                 # A real write, so a file that cannot take one fails here, now.
-                conn.execute("UPDATE schema_version SET last_opened = ?", (time.time(),))
+                conn.execute(
+                    "UPDATE schema_version SET version = ?, last_opened = ?",
+                    (SCHEMA_VERSION, time.time()),
+                )
             recovery.mark_crashed(conn)
 
         self._transaction(conn, prepare)
@@ -257,6 +261,7 @@ class RunStore:
         reason: str | None = None,
         error: str | None = None,
         result: str | None = None,
+        output: str = "",
     ) -> RunRecord:
         """Give a run its final record and return it.
 
@@ -269,9 +274,11 @@ class RunStore:
         for name, value in (("error", error), ("result", result)):
             if value is not None and not isinstance(value, str):
                 raise ValueError(f"{name} must be a str or None, got {type(value).__name__}")
+        if not isinstance(output, str):
+            raise ValueError(f"output must be a str, got {type(output).__name__}")
 
         def update(conn: sqlite3.Connection) -> tuple[Any, ...] | None:
-            conn.execute(_FINISH, (status, reason, end, error, result, run_id))
+            conn.execute(_FINISH, (status, reason, end, error, result, output, run_id))
             return conn.execute(
                 f"SELECT {COLUMNS} FROM runs WHERE run_id = ?", (run_id,)
             ).fetchone()
@@ -290,7 +297,7 @@ class RunStore:
         rows = []
         for run_id, status, end, reason, error, result in finals:
             _check_final(status, reason)
-            rows.append((status, reason, _epoch(end, "end"), error, result, run_id))
+            rows.append((status, reason, _epoch(end, "end"), error, result, "", run_id))
         if rows:
             self._do(lambda conn: conn.executemany(_FINISH, rows) and None)
 
@@ -337,21 +344,21 @@ class RunStore:
         for r in starts:
             end = ends.pop(r.run_id, None)
             if end is None:
-                inserts.append((r.run_id, r.task, r.start.timestamp(), self._owner))
+                inserts.append((r.run_id, r.task, r.start.timestamp(), self._owner, r.attempt))
             else:
-                done.append((*final_row(end), r.task, r.start.timestamp(), self._owner))
+                done.append((*final_row(end), r.task, r.start.timestamp(), self._owner, r.attempt))
         updates = [final_row(r) for r in ends.values()]
 
         def body(conn: sqlite3.Connection) -> None:
             conn.executemany(
-                "INSERT OR IGNORE INTO runs (run_id, task, status, start, owner) "
-                "VALUES (?, ?, 'run', ?, ?)",
+                "INSERT OR IGNORE INTO runs (run_id, task, status, start, owner, attempt) "
+                "VALUES (?, ?, 'run', ?, ?, ?)",
                 inserts,
             )
             conn.executemany(
                 "INSERT OR IGNORE INTO runs "
-                '(status, reason, "end", error, result, run_id, task, start, owner) '
-                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                '(status, reason, "end", error, result, output, run_id, task, start, owner, '
+                "attempt) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 done,
             )
             conn.executemany(_FINISH, updates)

@@ -735,6 +735,54 @@ def test_a_file_from_before_the_schema_version_is_upgraded(opened, db):
         assert raw.execute("SELECT version FROM schema_version").fetchall() == [(SCHEMA_VERSION,)]
 
 
+def test_a_version_1_file_gains_output_and_attempt(opened, db):
+    with sqlite3.connect(db) as raw:  # the layout of schema version 1
+        raw.execute(
+            "CREATE TABLE runs (run_id INTEGER PRIMARY KEY AUTOINCREMENT, task TEXT NOT NULL, "
+            'status TEXT NOT NULL, reason TEXT, start REAL NOT NULL, "end" REAL, error TEXT, '
+            "result TEXT, owner TEXT NOT NULL)"
+        )
+        raw.execute("CREATE TABLE schema_version (version INTEGER NOT NULL, last_opened REAL)")
+        raw.execute("INSERT INTO schema_version VALUES (1, 0)")
+        raw.execute(
+            'INSERT INTO runs (task, status, start, "end", owner) VALUES (?, ?, ?, ?, ?)',
+            ("a", "success", T0, T0 + 1, "1:2"),
+        )
+    store = opened()
+    (old,) = store.runs()
+    assert (old.output, old.attempt) == ("", 1)
+    run = store.start("a", T0 + 10)
+    store.finish(run.run_id, "fail", end=T0 + 11, error="boom", output="line 1\nline 2\n")
+    assert store.runs()[-1].output == "line 1\nline 2\n"
+    with sqlite3.connect(db) as raw:
+        assert raw.execute("SELECT version FROM schema_version").fetchall() == [(SCHEMA_VERSION,)]
+
+
+def test_output_and_attempt_are_written_with_the_run(opened, db):
+    from notebook_sched._history.queries import to_datetime
+    from notebook_sched._history.records import new_record
+
+    store = opened()
+    first = store.reserve_ids(2)
+    start, end = to_datetime(T0), to_datetime(T0 + 1)
+    assert start is not None and end is not None
+    alive = new_record("a", first, "run", None, start, None, attempt=3)
+    done = new_record("b", first + 1, "run", None, start, None, attempt=2)
+    final = new_record("b", first + 1, "crash", None, start, end, "gone", None, "x" * 10, 2)
+    store.write([alive, done], [final])
+    again = RunStore(db)
+    try:
+        by_task = {r.task: r for r in again.runs()}
+    finally:
+        again.close()
+    assert (by_task["a"].status, by_task["a"].attempt, by_task["a"].output) == ("run", 3, "")
+    assert (by_task["b"].status, by_task["b"].attempt, by_task["b"].output) == (
+        "crash",
+        2,
+        "x" * 10,
+    )
+
+
 def test_last_times_are_the_latest_ever(opened, db):
     store = opened()
     late = store.start("a", T0 + 100)
