@@ -1,5 +1,7 @@
 """Durations as users write them: seconds, ``"1 hour 20 min"``, ``"1h20m"``,
-``"01:20:00"``, a ``timedelta`` — and ``"never"`` for a timeout.
+``"01:20:00"``, a ``timedelta`` — and ``"never"`` for a timeout. Rocketry's
+forms (which are pandas'), too: ``"1 days, 30 min"``, ``"1d, 5h, 10m, 20s"``,
+``"1 days 16:05:01.00003"``, ``"+1 days 2 hours"``.
 
 Strings are summed as exact fractions and rounded to a float once, so
 ``parse_timedelta(format_duration(x)) == x`` holds for every duration ``x``.
@@ -19,6 +21,7 @@ __all__ = ["DurationError", "format_duration", "parse_timedelta", "parse_timeout
 _UNITS: dict[str, Fraction] = {
     name: Fraction(size)
     for names, size in (
+        (("us", "usec", "usecs", "microsecond", "microseconds"), Fraction(1, 1_000_000)),
         (("ms", "msec", "msecs", "millisecond", "milliseconds"), Fraction(1, 1000)),
         (("s", "sec", "secs", "second", "seconds"), 1),
         (("m", "min", "mins", "minute", "minutes"), 60),
@@ -98,26 +101,39 @@ def _parse_text(text: str, what: str, never: bool) -> Fraction:
         raise _fail(text, what, "it is empty", never, (0, len(text)))
     if stripped.startswith("-"):
         raise _fail(text, what, "it must be more than zero", never)
-    if match := _CLOCK.fullmatch(stripped):
-        hours, minutes, seconds = match.groups()
-        return int(hours) * 3600 + int(minutes) * 60 + Fraction(seconds)
-    if ":" in stripped:
-        why = "a clock form is H:MM:SS, with minutes and seconds from 00 to 59"
-        raise _fail(text, what, why, never)
-    total, pos = Fraction(0), len(text) - len(text.lstrip())
+    # Rocketry's (pandas') forms too: a leading "+", pieces separated by commas
+    # ("1 days, 30 min"), and a clock after the days ("1 days 16:05:01.00003").
+    # Commas become blanks, so that offsets into ``text`` stay right.
+    text = text.replace(",", " ")
+    pos = len(text) - len(text.lstrip())
+    if text.startswith("+", pos):
+        pos += 1
+    total, clock_seen = Fraction(0), False
     while pos < len(text):
-        match = _PIECE.match(text, pos)
-        if match is None:
-            end = pos + len(text[pos:].split(None, 1)[0])
-            raise _fail(text, what, f"cannot read {text[pos:end]!r}", never, (pos, end))
-        number, unit = match.groups()
-        if not unit:
-            raise _fail(text, what, f"{number!r} has no unit", never, match.span(1))
-        factor = _UNITS.get(unit.lower())
-        if factor is None:
-            raise _fail(text, what, f"unknown unit {unit!r}", never, match.span(2))
-        total += Fraction(number) * factor
-        pos = match.end()
+        clock = _CLOCK.match(text, pos)
+        if clock is not None and (clock.end() == len(text) or text[clock.end()].isspace()):
+            if clock_seen:
+                raise _fail(text, what, "it has two clock forms", never, clock.span())
+            clock_seen = True
+            hours, minutes, seconds = clock.groups()
+            total += int(hours) * 3600 + int(minutes) * 60 + Fraction(seconds)
+            pos = clock.end()
+        else:
+            word = text[pos:].split(None, 1)[0]
+            if ":" in word:
+                why = "a clock form is H:MM:SS, with minutes and seconds from 00 to 59"
+                raise _fail(text, what, why, never, (pos, pos + len(word)))
+            match = _PIECE.match(text, pos)
+            if match is None:
+                raise _fail(text, what, f"cannot read {word!r}", never, (pos, pos + len(word)))
+            number, unit = match.groups()
+            if not unit:
+                raise _fail(text, what, f"{number!r} has no unit", never, match.span(1))
+            factor = _UNITS.get(unit.lower())
+            if factor is None:
+                raise _fail(text, what, f"unknown unit {unit!r}", never, match.span(2))
+            total += Fraction(number) * factor
+            pos = match.end()
         pos += len(text[pos:]) - len(text[pos:].lstrip())
     return total
 
@@ -127,7 +143,10 @@ def parse_timedelta(value: object, *, what: str = "duration") -> float:
 
     Accepts int or float seconds, a ``datetime.timedelta``, or a string such as
     ``"10 seconds"``, ``"0.1 sec"``, ``"1 hour 20 min"``, ``"1h20m"`` or
-    ``"01:20:00"`` (units ms, s, m, h, d, w and their long forms, any case).
+    ``"01:20:00"`` (units us, ms, s, m, h, d, w and their long forms, any
+    case); pieces may be separated by commas and may end with a clock
+    (``"1 days, 30 min"``, ``"1 days 16:05:01.00003"``), and a ``"+"`` may
+    lead, as Rocketry (pandas) writes them.
     Anything else — zero, negative, NaN, infinite, a number without a unit, an
     unknown unit, more than 36500 days, another type — raises ``ValueError``
     whose message names ``what`` and contains ``repr(value)``.

@@ -7,7 +7,9 @@ shuts down.
 - ``time_of_week.between("Mon", "Fri")``, ``.after(...)``, ``.before(...)``
 - ``hourly``, ``daily``, ``weekly``, ``monthly`` — once per period; with
   ``.at(...)``, ``.between(...)``, ``.after(...)``, ``.before(...)``
-- ``after_success(task)``, ``after_fail(task)``, ``after_finish(task)``
+- ``after_success(task)``, ``after_fail(task)``, ``after_finish(task)``;
+  ``after_all_success(a, b)`` (and ``_fail``, ``_finish``) when all of them
+  have, ``after_any_success(a, b)`` (and ``_fail``, ``_finish``) when any has
 - ``running(task)``, ``running(task).more_than("1 hour")``
 - ``true``, ``false``, ``condition(func)``
 - ``parse_condition("daily between 08:00 and 18:00 & ~running('a')")`` — the
@@ -29,6 +31,12 @@ from ._conditions.periods import daily as daily
 from ._conditions.periods import hourly as hourly
 from ._conditions.periods import monthly as monthly
 from ._conditions.periods import weekly as weekly
+from ._conditions.tasks import after_all_fail as after_all_fail
+from ._conditions.tasks import after_all_finish as after_all_finish
+from ._conditions.tasks import after_all_success as after_all_success
+from ._conditions.tasks import after_any_fail as after_any_fail
+from ._conditions.tasks import after_any_finish as after_any_finish
+from ._conditions.tasks import after_any_success as after_any_success
 from ._conditions.tasks import after_fail as after_fail
 from ._conditions.tasks import after_finish as after_finish
 from ._conditions.tasks import after_success as after_success
@@ -39,6 +47,12 @@ from ._conditions.time_windows import time_of_week as time_of_week
 __all__ = [
     "Condition",
     "ConditionSyntaxError",
+    "after_all_fail",
+    "after_all_finish",
+    "after_all_success",
+    "after_any_fail",
+    "after_any_finish",
+    "after_any_success",
     "after_fail",
     "after_finish",
     "after_success",

@@ -45,6 +45,17 @@ from notebook_sched._durations import (
         ("2 weeks", 1209600.0),
         ("1.5 hours", 5400.0),
         ("36500 days", 36500 * 86400.0),
+        # Rocketry's (pandas') forms
+        ("1 days, 30 min", 86400 + 1800.0),
+        ("1d, 5h, 10m, 20s", 86400 + 5 * 3600 + 600 + 20.0),
+        ("1 days 16:05:01.00003", 86400 + 16 * 3600 + 5 * 60 + 1.00003),
+        ("+1 days 16:05:01", 86400 + 16 * 3600 + 5 * 60 + 1.0),
+        ("+1 days, 2 hours", 86400 + 7200.0),
+        ("2 hours, 30 minutes", 9000.0),
+        ("1 day, 12 hour, 30 min, 20 sec", 86400 + 12 * 3600 + 1800 + 20.0),
+        ("2 days 2 hours 20 seconds", 2 * 86400 + 7200 + 20.0),
+        ("250us", 0.00025),
+        ("3 microseconds", 3e-6),
     ],
 )
 def test_accepted(value, seconds):
@@ -90,6 +101,10 @@ def test_never_is_no_timeout(value):
         ("soon", "cannot read 'soon'"),
         ("100000 days", "36500 days"),
         ("never", "cannot read 'never'"),  # only a timeout may be "never"
+        ("-1 days, 2 hours", "more than zero"),
+        ("+", "more than zero"),
+        ("1 days 01:00:00 02:00:00", "two clock forms"),
+        ("1 days 16:05", "H:MM:SS"),
     ],
 )
 def test_refused_with_the_value_in_the_message(value, why):

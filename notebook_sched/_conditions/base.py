@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from datetime import tzinfo
 
 __all__ = [
+    "CONDITION_ERRORS",
     "All",
     "Any",
     "Condition",
@@ -20,6 +21,12 @@ __all__ = [
     "set_present_context",
     "true",
 ]
+
+
+# What a condition may raise and still leave the scheduler running: everything
+# but the cancellation of the loop's own task (a synchronous condition is never
+# cancelled, so a CancelledError is not its own).
+CONDITION_ERRORS = (Exception, SystemExit, KeyboardInterrupt)
 
 
 class Context:
@@ -174,21 +181,48 @@ class _Combination(Condition):
 
 
 class All(_Combination):
-    """True when every condition is true (``a & b``)."""
+    """True when every condition is true (``a & b``).
+
+    A part that raises is unknown: a false part still makes the whole false;
+    otherwise the error is raised (and the scheduler counts the check false).
+    """
 
     symbol = "&"
 
     def _is_true(self, ctx: Context) -> bool:
-        return all(c._is_true(ctx) for c in self.conditions)
+        error: BaseException | None = None
+        for cond in self.conditions:
+            try:
+                if not cond._is_true(ctx):
+                    return False
+            except CONDITION_ERRORS as exc:
+                error = error or exc
+        if error is not None:
+            raise error
+        return True
 
 
 class Any(_Combination):
-    """True when at least one condition is true (``a | b``)."""
+    """True when at least one condition is true (``a | b``).
+
+    A part that raises is unknown: a true part still makes the whole true
+    (``shut_cond=condition(flaky) | scheduler_running(more_than="1 hour")``
+    still shuts down); otherwise the error is raised.
+    """
 
     symbol = "|"
 
     def _is_true(self, ctx: Context) -> bool:
-        return any(c._is_true(ctx) for c in self.conditions)
+        error: BaseException | None = None
+        for cond in self.conditions:
+            try:
+                if cond._is_true(ctx):
+                    return True
+            except CONDITION_ERRORS as exc:
+                error = error or exc
+        if error is not None:
+            raise error
+        return False
 
 
 class Not(Condition):

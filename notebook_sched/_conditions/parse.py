@@ -6,12 +6,13 @@ keywords in any case::
     expr    := and ('|' and)*
     and     := unary ('&' unary)*
     unary   := '~' unary | '(' expr ')' | atom
-    atom    := 'true' | 'false'
+    atom    := ['always'] ('true' | 'false')
              | 'every' DURATION
              | ('hourly' | 'daily' | 'weekly' | 'monthly') [window]
              | 'time' 'of' ('day' | 'week') window
-             | 'after' 'task' NAME ['succeeded' | 'failed' | 'finished']
-             | 'task' NAME 'running' ['more' 'than' DURATION]
+             | 'after' 'task' NAME [OUTCOME]
+             | 'after' ['any'] 'tasks' NAME (',' NAME)* [OUTCOME]
+             | ['while'] 'task' NAME ['is'] 'running' ['more' 'than' DURATION]
              | 'cron' (FIELD FIELD FIELD FIELD FIELD | NAME)
     window  := 'between' VALUE 'and' VALUE | 'after' VALUE | 'before' VALUE
              | ('at' | 'on') VALUE
@@ -42,7 +43,19 @@ from .tokens import ConditionSyntaxError, Source, Token
 __all__ = ["ConditionSyntaxError", "parse_condition", "to_condition"]
 
 _CLOCK_LIKE = re.compile(r"\d{1,2}:\d{2}(?::\d{2})?")
-_STARTS = ("every", "hourly", "daily", "weekly", "monthly", "time", "after", "task", "cron")
+_STARTS = (
+    "every",
+    "hourly",
+    "daily",
+    "weekly",
+    "monthly",
+    "time",
+    "after",
+    "task",
+    "while",
+    "cron",
+    "always",
+)
 _ATOM_HINT = (
     "a condition such as 'every 10 seconds', 'daily', 'time of day between 08:00 and 18:00', "
     "\"after task 'a' succeeded\", 'cron */5 * * * *', 'true', '~' or '('"
@@ -149,6 +162,8 @@ class _Parser:
             raise self.unexpected(token, _ATOM_HINT, (*_STARTS, "true", "false"))
         word = self.take().text.lower()
         result: Condition
+        if word == "always":
+            word = self.keyword("true", "false", expected="'true' or 'false'").text.lower()
         if word in ("true", "false"):
             result = true if word == "true" else false
         elif word in _PERIODS:
@@ -159,6 +174,7 @@ class _Parser:
                 "time": self.atom_time,
                 "after": self.atom_after,
                 "task": self.atom_task,
+                "while": self.atom_while,
                 "cron": self.atom_cron,
             }
             result = atoms[word]()
@@ -238,8 +254,21 @@ class _Parser:
         return point.text, last
 
     def atom_after(self) -> Condition:
-        self.keyword("task", expected="'task', as in \"after task 'a'\"")
-        name = self.name("after task")
+        """``after task 'a' [outcome]``, ``after [any] tasks 'a', 'b' [outcome]``."""
+        combine: type[All] | type[Any] = All
+        if self.peek().is_word("any"):
+            self.take()
+            combine = Any
+            self.keyword("tasks", expected="'tasks', as in \"after any tasks 'a', 'b'\"")
+            many = True
+        else:
+            many = self.keyword(
+                "task", "tasks", expected="'task' or 'tasks', as in \"after task 'a'\""
+            ).is_word("tasks")
+        names = [self.name("after tasks" if many else "after task")]
+        while many and self.peek().kind == "word" and self.peek().text == ",":
+            self.take()
+            names.append(self.name("','"))
         outcome = "success"
         token = self.peek()
         if token.kind == "word":
@@ -248,11 +277,19 @@ class _Parser:
                     token, "succeeded, failed, finished, &, | or the end", tuple(_OUTCOMES)
                 )
             outcome = _OUTCOMES[self.take().text.lower()]
-        return TaskFinished(name, outcome)
+        if len(names) == 1:
+            return TaskFinished(names[0], outcome)
+        return combine(*(TaskFinished(name, outcome) for name in names))
+
+    def atom_while(self) -> Condition:
+        self.keyword("task", expected="'task', as in \"while task 'a' is running\"")
+        return self.atom_task()
 
     def atom_task(self) -> Condition:
         name = self.name("task")
-        self.keyword("running", expected="'running', as in \"task 'a' running\"")
+        if self.peek().is_word("is"):
+            self.take()
+        self.keyword("running", expected="'running', as in \"task 'a' is running\"")
         if not self.peek().is_word("more"):
             return Running(name)
         self.take()

@@ -4,11 +4,17 @@
 from __future__ import annotations
 
 from .._durations import format_duration, parse_timedelta
-from .base import Condition, Context
+from .base import All, Any, Condition, Context
 
 __all__ = [
     "Running",
     "TaskFinished",
+    "after_all_fail",
+    "after_all_finish",
+    "after_all_success",
+    "after_any_fail",
+    "after_any_finish",
+    "after_any_success",
     "after_fail",
     "after_finish",
     "after_success",
@@ -91,6 +97,47 @@ def after_finish(task: object) -> Condition:
     return TaskFinished(task_name(task, what="after_finish()"), "finish")
 
 
+def after_all_success(*tasks: object) -> Condition:
+    """True when every one of ``tasks`` has succeeded since this task last
+    started (``"after tasks 'a', 'b' succeeded"``)."""
+    return _after_many(All, "success", tasks, "after_all_success()")
+
+
+def after_all_fail(*tasks: object) -> Condition:
+    """True when every one of ``tasks`` has failed since this task last started."""
+    return _after_many(All, "fail", tasks, "after_all_fail()")
+
+
+def after_all_finish(*tasks: object) -> Condition:
+    """True when every one of ``tasks`` has finished since this task last started."""
+    return _after_many(All, "finish", tasks, "after_all_finish()")
+
+
+def after_any_success(*tasks: object) -> Condition:
+    """True when any of ``tasks`` has succeeded since this task last started
+    (``"after any tasks 'a', 'b' succeeded"``)."""
+    return _after_many(Any, "success", tasks, "after_any_success()")
+
+
+def after_any_fail(*tasks: object) -> Condition:
+    """True when any of ``tasks`` has failed since this task last started."""
+    return _after_many(Any, "fail", tasks, "after_any_fail()")
+
+
+def after_any_finish(*tasks: object) -> Condition:
+    """True when any of ``tasks`` has finished since this task last started."""
+    return _after_many(Any, "finish", tasks, "after_any_finish()")
+
+
+def _after_many(
+    combine: type[All] | type[Any], how: str, tasks: tuple[object, ...], what: str
+) -> Condition:
+    if not tasks:
+        raise TypeError(f"{what} needs at least one task")
+    each = [TaskFinished(task_name(t, what=what), how) for t in tasks]
+    return each[0] if len(each) == 1 else combine(*each)
+
+
 class Running(Condition):
     """True while ``task`` has a live run; with ``more_than`` seconds, once that
     run has lasted that long."""
@@ -125,7 +172,7 @@ class Running(Condition):
 
     def __str__(self) -> str:
         more = f" more than {format_duration(self.duration)}" if self.duration is not None else ""
-        return f"task {self.task!r} running{more}"
+        return f"task {self.task!r} is running{more}"
 
     def __eq__(self, other: object) -> bool:
         return isinstance(other, Running) and (other.task, other.duration) == (

@@ -28,6 +28,7 @@ from .._history.history import History, IdsExhausted, flush_all
 from .._history.records import Reason, RunRecord
 from .agenda import Agenda
 from .clock import Clock
+from .condition_errors import ConditionErrors
 from .config import SessionConfig
 from .context import EngineContext
 from .definition import TaskDefinition
@@ -92,7 +93,10 @@ class Core:
             self.host.post,
             self._runs_ended,
         )
-        self.loop = SchedulingLoop(self, self.tasks, self.agenda, self.ledger, clock, config)
+        self.errors = ConditionErrors()
+        self.loop = SchedulingLoop(
+            self, self.tasks, self.agenda, self.ledger, clock, config, self.errors
+        )
         self._short_of_ids: set[str] = set()
         self.history.on_ids = self._ids_arrived
         self.face: object = None  # the public Scheduler: kept alive with the core while it runs
@@ -128,6 +132,7 @@ class Core:
         self._forced = False
         self.fatal = None
         self.started_at = self.clock.time()
+        self.errors.reset()
         _RUNNING.add(self)
         self.agenda.mark(self.tasks)
         self.bus.emit(StateChanged("running"))
@@ -267,21 +272,20 @@ class Core:
         ctx = self.context(now, task.name)
         try:
             return now if start.is_true(ctx) else start.next_change(ctx)
-        except Exception:
-            return None
+        except conditions.CONDITION_ERRORS:
+            return None  # the loop's own evaluation reports it
 
     def end_cond_state(self, task: Task) -> bool | None:
         end = task.end_cond
         if end is None:
             return None
-        return self.holds(end, self.clock.time(), task.name, f"end_cond of {task.name!r}")
+        return self.holds(end, self.clock.time(), task.name, "end_cond")
 
-    def holds(self, cond: Condition, now: float, task: str | None, what: str) -> bool:
-        try:
-            return cond.is_true(self.context(now, task))
-        except Exception:
-            log.exception("notebook_sched: evaluating %s failed", what)
-            return False
+    def condition_error(self, name: str) -> str | None:
+        return self.errors.of_task(name)
+
+    def holds(self, cond: Condition, now: float, task: str | None, which: str) -> bool:
+        return self.errors.check(cond, self.context(now, task), which)
 
     def last_record(self, name: str) -> RunRecord | None:
         return self.ledger.last_records.get(name)
@@ -299,7 +303,7 @@ class Core:
                 return False
             end = task._definition.end_cond
             now = self.clock.time()
-            if end is not None and self.holds(end, now, name, f"end_cond of {name!r}"):
+            if end is not None and self.holds(end, now, name, "end_cond"):
                 return False
             # The run and its record exist from this moment, whatever the thread;
             # only starting its function belongs to the loop.
@@ -334,6 +338,7 @@ class Core:
             else:
                 task._definition = definition  # a live run keeps its own definition
                 task._disabled = disabled
+                self.errors.forget(name)
             refs: frozenset[str] = frozenset()
             for cond in (definition.start_cond, definition.end_cond):
                 if cond is not None:

@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Protocol
 from .._conditions.base import Condition
 from .agenda import Agenda
 from .clock import Clock
+from .condition_errors import ConditionErrors
 from .config import SessionConfig
 from .context import EngineContext
 from .ledger import Ledger
@@ -48,7 +49,7 @@ class Steering(Protocol):
     def lock(self) -> threading.RLock: ...
     def generation(self) -> int: ...
     def context(self, now: float, task: str | None) -> EngineContext: ...
-    def holds(self, cond: Condition, now: float, task: str | None, what: str) -> bool: ...
+    def holds(self, cond: Condition, now: float, task: str | None, which: str) -> bool: ...
     def begin_shutdown(self, force: bool, now: float) -> None: ...
     def launch(self, tasks: list[Task], now: float) -> list[Run]: ...
     def start_run(self, run: Run, loop: asyncio.AbstractEventLoop) -> None: ...
@@ -64,6 +65,7 @@ class SchedulingLoop:
         ledger: Ledger,
         clock: Clock,
         config: SessionConfig,
+        errors: ConditionErrors,
     ) -> None:
         self._steer = steering
         self._tasks = tasks
@@ -71,6 +73,7 @@ class SchedulingLoop:
         self._ledger = ledger
         self._clock = clock
         self._config = config
+        self._errors = errors
         self._loop: asyncio.AbstractEventLoop | None = None
         self._wake: asyncio.Event | None = None
         self._behind = False  # the history's writer fell behind (warned once per session)
@@ -174,7 +177,8 @@ class SchedulingLoop:
 
     def _evaluate(self, name: str, ctx: EngineContext) -> Task | None:
         """Look at one task: terminate its run if its end condition holds, or
-        return it if a run is to start; else note when to look again."""
+        return it if a run is to start; else note when to look again. A
+        condition that raises counts as false (``condition_errors.py``)."""
         task = self._tasks.get(name)
         if task is None:
             return None
@@ -182,29 +186,29 @@ class SchedulingLoop:
         definition = task._definition
         end = definition.end_cond
         agenda = self._agenda
-        try:
-            run = self._ledger.live.get(name)
-            if run is not None:
-                if end is not None and run.reason is None:
-                    if end.is_true(ctx):
-                        run.terminate("end_cond", now)
-                    else:
-                        agenda.check_at(name, end.next_change(ctx))
-                return None
-            start = definition.start_cond
-            if self._steer.state != "running" or task.disabled or start is None:
-                return None
-            if end is not None and end.is_true(ctx):
-                # Not while its own end condition holds: look again when either may change.
-                times = [t for t in (end.next_change(ctx), start.next_change(ctx)) if t is not None]
-                agenda.check_at(name, min(times, default=None))
-                return None
-            if start.is_true(ctx):
-                return task
-            agenda.check_at(name, start.next_change(ctx))
-        except Exception:
-            log.exception("notebook_sched: evaluating the conditions of task %r failed", name)
-            agenda.check_at(name, now + max(self._config.cycle_sleep, 1.0))
+        errors = self._errors
+        run = self._ledger.live.get(name)
+        if run is not None:
+            if end is not None and run.reason is None:
+                if errors.check(end, ctx, "end_cond"):
+                    run.terminate("end_cond", now)
+                else:
+                    agenda.check_at(name, errors.next_change(end, ctx, "end_cond"))
+            return None
+        start = definition.start_cond
+        if self._steer.state != "running" or task.disabled or start is None:
+            return None
+        if end is not None and errors.check(end, ctx, "end_cond"):
+            # Not while its own end condition holds: look again when either may change.
+            times = [
+                errors.next_change(end, ctx, "end_cond"),
+                errors.next_change(start, ctx, "start_cond"),
+            ]
+            agenda.check_at(name, min((t for t in times if t is not None), default=None))
+            return None
+        if errors.check(start, ctx, "start_cond"):
+            return task
+        agenda.check_at(name, errors.next_change(start, ctx, "start_cond"))
         return None
 
     # ------------------------------------------------------------ sleeping
@@ -213,10 +217,8 @@ class SchedulingLoop:
         times = [self._agenda.next_time()]
         shut = self._config.shut_cond
         if shut is not None and self._steer.state == "running":
-            try:
-                times.append(shut.next_change(self._steer.context(self._clock.time(), None)))
-            except Exception:
-                log.exception("notebook_sched: evaluating shut_cond failed")
+            ctx = self._steer.context(self._clock.time(), None)
+            times.append(self._errors.next_change(shut, ctx, "shut_cond"))
         return min((t for t in times if t is not None), default=None)
 
     async def _sleep(self, wake: asyncio.Event, when: float | None) -> None:

@@ -14,7 +14,7 @@ from collections.abc import Callable, Mapping
 from datetime import tzinfo
 from typing import Any, TypeVar, overload
 
-from .._conditions.base import Condition
+from .._conditions.base import CONDITION_ERRORS, Condition
 from .._history.records import RunRecord
 from .clock import Clock, SystemClock
 from .config import build_config
@@ -264,5 +264,5 @@ class Scheduler:
     def _next_change(self, cond: Condition, task: str | None) -> float | None:
         try:
             return cond.next_change(self._core.context(self._clock.time(), task))
-        except Exception:
+        except CONDITION_ERRORS:
             return None

@@ -34,6 +34,7 @@ class TaskHost(Protocol):
     def timeout_of(self, definition: TaskDefinition) -> float | None: ...
     def next_start(self, task: Task) -> float | None: ...
     def end_cond_state(self, task: Task) -> bool | None: ...
+    def condition_error(self, name: str) -> str | None: ...
     def last_record(self, name: str) -> RunRecord | None: ...
     def run_now(self, task: Task) -> bool: ...
     def terminate_task(self, name: str, reason: Reason) -> bool: ...
@@ -121,6 +122,15 @@ class Task:
     def end_cond_true(self) -> bool | None:
         """The end condition's present state (``None``: the task has none)."""
         return self._host.end_cond_state(self)
+
+    @property
+    def condition_error(self) -> str | None:
+        """What this task's start or end condition raised when the scheduler
+        last evaluated it, or ``None`` when it evaluates cleanly: a first line
+        naming the condition and the error (``"start_cond raised KeyError:
+        'path'"``), a blank line, then the traceback. A condition that raises
+        counts as false; the error is logged once."""
+        return self._host.condition_error(self.name)
 
     def run(self) -> bool:
         """Start one run now. ``True`` if a run started; ``False`` when one is

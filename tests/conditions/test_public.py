@@ -50,7 +50,7 @@ def test_the_documented_example():
     both = every10 & window | ~conds.running("a")
     assert (
         str(both)
-        == "((every 10 seconds & time of day between 08:00 and 18:00) | ~task 'a' running)"
+        == "((every 10 seconds & time of day between 08:00 and 18:00) | ~task 'a' is running)"
     )
     assert both == conds.parse_condition(str(both))
     # 2023-11-14 22:13 UTC: outside the window, but 'a' is not running

@@ -197,8 +197,8 @@ def test_running_more_than(since, now, expected):
 
 
 def test_running_str_equality_and_refs():
-    assert str(running("a")) == "task 'a' running"
-    assert str(running("a").more_than("1h20m")) == "task 'a' running more than 1 hour 20 minutes"
+    assert str(running("a")) == "task 'a' is running"
+    assert str(running("a").more_than("1h20m")) == "task 'a' is running more than 1 hour 20 minutes"
     assert running("a").more_than(60) == running("a").more_than("1 minute")
     assert running("a") != running("a").more_than(60)
     assert running("a").more_than(60).task_refs() == frozenset({"a"})
