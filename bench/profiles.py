@@ -61,9 +61,9 @@ def phases() -> None:
 
     from notebook_sched import Scheduler
     from notebook_sched._engine import core, ledger, loop
-    from notebook_sched._engine.clock import ManualClock
     from notebook_sched._execution import async_
     from notebook_sched.conds import daily
+    from notebook_sched.testing import ManualClock
 
     spent: collections.Counter[str] = collections.Counter()
     calls: collections.Counter[str] = collections.Counter()

@@ -32,12 +32,20 @@ from .condition_errors import ConditionErrors
 from .config import SessionConfig
 from .context import EngineContext
 from .definition import TaskDefinition
-from .events import EventBus, StateChanged, TaskChanged
+from .events import (
+    EventBus,
+    SchedulerStarted,
+    SchedulerStopped,
+    SchedulerStopping,
+    TaskDefined,
+    TaskDisabled,
+    TaskEnabled,
+)
 from .hosting import Host
 from .ledger import Ledger
 from .loop import SchedulingLoop
 from .run import Run
-from .task import Task
+from .task import Task, TaskChange
 from .timers import Watchdog
 
 __all__ = ["Core", "State"]
@@ -45,6 +53,12 @@ __all__ = ["Core", "State"]
 log = logging.getLogger("notebook_sched")
 
 State = Literal["stopped", "running", "shutting_down"]
+
+_TASK_EVENTS: dict[TaskChange, type[TaskDefined | TaskDisabled | TaskEnabled]] = {
+    "defined": TaskDefined,
+    "disabled": TaskDisabled,
+    "enabled": TaskEnabled,
+}
 
 # Running schedulers, held strongly: the loop keeps only weak references to its
 # tasks, so a scheduler whose variable a re-run cell rebound must not be
@@ -83,7 +97,7 @@ class Core:
         self.agenda = Agenda()
         self.watchdog = Watchdog(clock)
         self.host = Host(self)
-        self.bus = EventBus(self.host.on_loop, self.host.post)
+        self.bus = EventBus(self.host.on_loop, self.host.post, clock)
         self.ledger = Ledger(
             self.history,
             self.agenda,
@@ -135,7 +149,9 @@ class Core:
         self.errors.reset()
         _RUNNING.add(self)
         self.agenda.mark(self.tasks)
-        self.bus.emit(StateChanged("running"))
+        bus = self.bus
+        if bus.active:
+            bus.emit(SchedulerStarted(time=bus.now()))
         return self._gen
 
     def serve_loop(self, gen: int) -> Coroutine[Any, Any, None]:
@@ -215,7 +231,7 @@ class Core:
         with self._lock:
             self.fatal = exc
             if self._state != "stopped":
-                self.begin_shutdown(True, self.clock.time())
+                self.begin_shutdown(True)
 
     # ------------------------------------------------------------ shutdown
 
@@ -226,17 +242,21 @@ class Core:
             force = force or self.config.instant_shutdown or self._state == "shutting_down"
             if self._state == "shutting_down" and (self._forced or not force):
                 return
-            self.begin_shutdown(force, self.clock.time())
+            self.begin_shutdown(force)
 
-    def begin_shutdown(self, force: bool, now: float) -> None:
+    def begin_shutdown(self, force: bool) -> None:
         """Enter "shutting_down" (under the lock)."""
+        bus = self.bus
         if self._state != "shutting_down":
             self._state = "shutting_down"
-            self.bus.emit(StateChanged("shutting_down"))
+            if bus.active:
+                bus.emit(SchedulerStopping(force, time=bus.now()))
+        elif force and not self._forced and bus.active:
+            bus.emit(SchedulerStopping(True, time=bus.now()))
         if force and not self._forced:
             self._forced = True
             for run in list(self.ledger.live.values()):
-                run.terminate("shutdown", now, abandon=True)
+                run.terminate("shutdown", abandon=True)
         if not self.ledger.live:
             self._finish_stop()
         else:
@@ -253,7 +273,9 @@ class Core:
         self._state = "stopped"
         _RUNNING.discard(self)
         self.host.release()
-        self.bus.emit(StateChanged("stopped"))
+        bus = self.bus
+        if bus.active:
+            bus.emit(SchedulerStopped(time=bus.now()))
         self.wake()
 
     # ------------------------------------------------------------ TaskHost
@@ -323,10 +345,12 @@ class Core:
         run = self.ledger.live.get(name)
         return run.terminate(reason) if run is not None else False
 
-    def task_changed(self, task: Task) -> None:
+    def task_changed(self, task: Task, change: TaskChange) -> None:
         with self._lock:
             self.agenda.mark([task.name])
-            self.bus.emit(TaskChanged(task.name))
+            bus = self.bus
+            if bus.active:
+                bus.emit(_TASK_EVENTS[change](task.name, time=bus.now()))
             self.wake()
 
     def define(self, definition: TaskDefinition, disabled: bool) -> Task:
@@ -344,7 +368,7 @@ class Core:
                 if cond is not None:
                     refs |= cond.task_refs()
             self.agenda.watch(name, refs)
-            self.task_changed(task)
+            self.task_changed(task, "defined")
             return task
 
 

@@ -93,8 +93,7 @@ class Ledger:
         bus = self._bus if self._bus.active else None
         watchdog, report, on_terminating = self._watchdog, self.report, self._on_terminating
         for definition, timeout, record in zip(definitions, timeouts, records, strict=True):
-            deadline = now + timeout if timeout is not None else None
-            run = Run(definition, record, now, deadline, watchdog, grace, report, on_terminating)
+            run = Run(definition, record, now, timeout, watchdog, grace, report, on_terminating)
             name = definition.name
             live[name] = run
             starts[name] = now
@@ -104,12 +103,15 @@ class Ledger:
             # Its end condition is watched from now on, and so are tasks watching it.
             self._agenda.mark_with_watchers(name, itself=definition.end_cond is not None)
             if bus is not None:
-                bus.emit(RunStarted(record, run.deadline))
+                deadline = to_datetime(run.deadline)
+                bus.emit(RunStarted(name, record.run_id, record, deadline, time=record.start))
             runs.append(run)
         return runs
 
     def _on_terminating(self, run: Run, reason: Reason) -> None:
-        self._bus.emit(RunTerminating(run.task, run.run_id, reason))
+        bus = self._bus
+        if bus.active:
+            bus.emit(RunTerminating(run.task, run.run_id, reason, time=bus.now()))
 
     # ------------------------------------------------------------ ends
 
@@ -176,5 +178,7 @@ class Ledger:
         self.history.finish_records(records)
         if self._bus.active:
             for record in records:
-                self._bus.emit(RunFinished(record))
+                end = record.end
+                assert end is not None
+                self._bus.emit(RunFinished(record, time=end))
         self._ended()

@@ -50,7 +50,7 @@ class Steering(Protocol):
     def generation(self) -> int: ...
     def context(self, now: float, task: str | None) -> EngineContext: ...
     def holds(self, cond: Condition, now: float, task: str | None, which: str) -> bool: ...
-    def begin_shutdown(self, force: bool, now: float) -> None: ...
+    def begin_shutdown(self, force: bool) -> None: ...
     def launch(self, tasks: list[Task], now: float) -> list[Run]: ...
     def start_run(self, run: Run, loop: asyncio.AbstractEventLoop) -> None: ...
     def failed(self, exc: Exception) -> None: ...
@@ -123,7 +123,7 @@ class SchedulingLoop:
             and shut is not None
             and steer.holds(shut, now, None, "shut_cond")
         ):
-            steer.begin_shutdown(self._config.instant_shutdown, now)
+            steer.begin_shutdown(self._config.instant_shutdown)
         due = list(self._agenda.take_due(now))
         if due and self._ledger.history.backlog > MAX_BACKLOG:
             self._wait_for_the_writer(due, now)
@@ -182,7 +182,6 @@ class SchedulingLoop:
         task = self._tasks.get(name)
         if task is None:
             return None
-        now = ctx.now
         definition = task._definition
         end = definition.end_cond
         agenda = self._agenda
@@ -191,7 +190,7 @@ class SchedulingLoop:
         if run is not None:
             if end is not None and run.reason is None:
                 if errors.check(end, ctx, "end_cond"):
-                    run.terminate("end_cond", now)
+                    run.terminate("end_cond")
                 else:
                     agenda.check_at(name, errors.next_change(end, ctx, "end_cond"))
             return None

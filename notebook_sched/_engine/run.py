@@ -32,6 +32,7 @@ class Run:
     __slots__ = (
         "_report",
         "_watchdog",
+        "deadline",
         "definition",
         "handle",
         "on_terminating",
@@ -45,7 +46,7 @@ class Run:
         definition: TaskDefinition,
         record: RunRecord,
         start: float,
-        deadline: float | None,
+        timeout: float | None,
         watchdog: Watchdog,
         grace: float,
         report: Callable[[Run, Outcome], None],
@@ -54,11 +55,16 @@ class Run:
         self.definition = definition
         self.record = record
         self.start = start
+        # The wall-clock deadline is what a person is shown (fixed at the
+        # start: a countdown must not jitter); the termination's own deadline
+        # is on the monotonic clock.
+        self.deadline = start + timeout if timeout is not None else None
         self.handle: RunHandle | None = None
         self._watchdog = watchdog
         self._report = report
         self.on_terminating = on_terminating
-        self.termination = Termination(self, watchdog, grace, deadline)
+        mono_deadline = watchdog.now() + timeout if timeout is not None else None
+        self.termination = Termination(self, watchdog, grace, mono_deadline)
 
     @property
     def task(self) -> str:
@@ -67,10 +73,6 @@ class Run:
     @property
     def run_id(self) -> int:
         return self.record.run_id
-
-    @property
-    def deadline(self) -> float | None:
-        return self.termination.deadline
 
     @property
     def reason(self) -> Reason | None:
@@ -92,9 +94,9 @@ class Run:
         if self.termination.reason is not None and not self.termination.ended:
             handle.stop()
 
-    def terminate(self, reason: Reason, now: float | None = None, *, abandon: bool = False) -> bool:
+    def terminate(self, reason: Reason, *, abandon: bool = False) -> bool:
         """Request termination (thread-safe); see ``Termination.request``."""
-        return self.termination.request(reason, now, abandon=abandon)
+        return self.termination.request(reason, abandon=abandon)
 
     def mark_finished(self) -> bool:
         """Note the end of the run; ``False`` if it was already final."""
@@ -125,4 +127,4 @@ class Run:
             self.task,
             waited,
         )
-        self._report(self, Outcome("terminate", self._watchdog.now(), error=ABANDONED))
+        self._report(self, Outcome("terminate", self._watchdog.wall(), error=ABANDONED))

@@ -20,12 +20,13 @@ from .clock import Clock, SystemClock
 from .config import build_config
 from .core import Core, State
 from .definition import define_task
-from .events import Event
+from .events import Event, Subscription
 from .task import Task
 
 __all__ = ["Scheduler", "Session"]
 
 F = TypeVar("F", bound=Callable[..., Any])
+E = TypeVar("E", bound=Event)
 
 FLUSH_WAIT = 2.0  # seconds wait()/join() give the writer to put the last records in the file
 
@@ -183,10 +184,21 @@ class Scheduler:
         """How many runs each task has had, by status."""
         return {task: dict(counts) for task, counts in self._core.ledger.counts.items()}
 
-    def subscribe(self, callback: Callable[[Event], None]) -> Callable[[], None]:
-        """Call ``callback(event)`` on the scheduler's loop for every event;
-        returns a function that unsubscribes."""
-        return self._core.bus.subscribe(callback)
+    @overload
+    def subscribe(self, callback: Callable[[Event], object], /) -> Subscription: ...
+    @overload
+    def subscribe(
+        self, callback: Callable[[E], object], /, *event_types: type[E]
+    ) -> Subscription: ...
+
+    def subscribe(
+        self, callback: Callable[[Any], object], /, *event_types: type[Event]
+    ) -> Subscription:
+        """Call ``callback(event)`` on the scheduler's loop for each event of
+        ``event_types`` (classes of ``notebook_sched.events``; every event when
+        none are given). Returns a ``Subscription``: ``.cancel()`` stops the
+        calls. A callback must be quick: it runs on the loop."""
+        return self._core.bus.subscribe(callback, event_types)
 
     # ------------------------------------------------------------ running
 

@@ -13,9 +13,10 @@ from .definition import TaskDefinition
 if TYPE_CHECKING:
     from .._history.records import Reason, RunRecord
 
-__all__ = ["LiveRun", "Task", "TaskHost"]
+__all__ = ["LiveRun", "Task", "TaskChange", "TaskHost", "TaskStatus"]
 
 TaskStatus = Literal["idle", "running", "terminating", "disabled"]
+TaskChange = Literal["defined", "disabled", "enabled"]
 
 
 class LiveRun(Protocol):
@@ -38,7 +39,7 @@ class TaskHost(Protocol):
     def last_record(self, name: str) -> RunRecord | None: ...
     def run_now(self, task: Task) -> bool: ...
     def terminate_task(self, name: str, reason: Reason) -> bool: ...
-    def task_changed(self, task: Task) -> None: ...
+    def task_changed(self, task: Task, change: TaskChange) -> None: ...
 
 
 class Task:
@@ -145,11 +146,11 @@ class Task:
     def disable(self) -> None:
         """No new run starts until ``enable()``; a live run goes on."""
         self._disabled = True
-        self._host.task_changed(self)
+        self._host.task_changed(self, "disabled")
 
     def enable(self) -> None:
         self._disabled = False
-        self._host.task_changed(self)
+        self._host.task_changed(self, "enabled")
 
     def __repr__(self) -> str:
         parts = [f"{self.name!r}", self.execution, self.status]

@@ -7,7 +7,8 @@ period, and again every grace period until the run ends (a thread may swallow
 one injected exception); a forced shutdown also sets an abandon time, when a
 run that still has not ended (a thread stuck in a C call) is given up with a
 final record that says so. Every time lives on the watchdog, so it holds
-while the loop is blocked.
+while the loop is blocked, and on its monotonic clock, so a step of the wall
+clock moves none of them.
 """
 
 from __future__ import annotations
@@ -34,7 +35,8 @@ class Steps(Protocol):
 
 
 class Termination:
-    """When and why one run is to end, and the steps that end it."""
+    """When and why one run is to end, and the steps that end it. Its times
+    (``deadline``, ``requested_at``, ``abandon_at``) are monotonic."""
 
     __slots__ = (
         "_lock", "_steps", "_timers", "_watchdog", "abandon_at", "deadline", "ended",
@@ -60,14 +62,14 @@ class Termination:
     def _on_deadline(self) -> None:
         self.request("timeout")
 
-    def request(self, reason: Reason, now: float | None = None, *, abandon: bool = False) -> bool:
+    def request(self, reason: Reason, *, abandon: bool = False) -> bool:
         """Ask the run to end (thread-safe). ``True`` if this call gave the
         reason; ``False`` if the run ended or a reason was given before (the
         first stands). ``abandon`` (a forced shutdown) sets the abandon time."""
         with self._lock:
             if self.ended:
                 return False
-            when = now if now is not None else self._watchdog.now()
+            when = self._watchdog.now()
             if abandon and self.abandon_at is None:
                 self.abandon_at = when + 2 * self.grace + 1.0
                 self._timers.append(self._watchdog.call_at(self.abandon_at, self._abandon))
@@ -76,8 +78,10 @@ class Termination:
             self.reason = reason
             self.requested_at = when
             self._timers.append(self._watchdog.call_at(when + self.grace, self._force))
-        self._steps.polite()
+        # Announced before the polite step: a run that obeys at once must not
+        # have its end reported before its termination.
         self._steps.requested(reason)
+        self._steps.polite()
         return True
 
     def _force(self) -> None:

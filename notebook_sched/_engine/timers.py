@@ -2,10 +2,12 @@
 
 Deadlines of runs must fire on time even while the scheduler's loop is blocked
 (a ``main`` task, a synchronous notebook cell), so they do not live on the
-loop. One thread sleeps until the nearest timer, runs its callback, and exits
-when no timer is left; the next ``call_at`` starts it again. Callbacks run on
-this thread: they must be quick and thread-safe (set a flag, send a signal,
-post to the loop).
+loop. Their times are on the clock's monotonic face: they are durations from
+a start, which a step of the wall clock must not stretch or shorten. One
+thread sleeps until the nearest timer, runs its callback, and exits when no
+timer is left; the next ``call_at`` starts it again. Callbacks run on this
+thread: they must be quick and thread-safe (set a flag, send a signal, post
+to the loop).
 """
 
 from __future__ import annotations
@@ -39,7 +41,7 @@ class Timer:
 
 
 class Watchdog:
-    """Runs callbacks at clock times, off the scheduler's loop."""
+    """Runs callbacks at monotonic clock times, off the scheduler's loop."""
 
     def __init__(self, clock: Clock, name: str = "notebook_sched-watchdog") -> None:
         self._clock = clock
@@ -52,7 +54,11 @@ class Watchdog:
         clock.add_listener(self._on_clock_jump)
 
     def now(self) -> float:
-        """The present on the watchdog's clock."""
+        """The present on the watchdog's (monotonic) clock."""
+        return self._clock.monotonic()
+
+    def wall(self) -> float:
+        """The present on the wall clock (epoch seconds), for records."""
         return self._clock.time()
 
     def call_at(self, when: float, callback: Callable[[], None]) -> Timer:
@@ -97,7 +103,7 @@ class Watchdog:
                     self._thread = None
                     return
                 when, _, timer = self._heap[0]
-                delay = self._clock.seconds_until(when)
+                delay = self._clock.real_wait(when - self._clock.monotonic())
                 if delay is None or delay > 0:
                     self._cv.wait(delay)
                     continue

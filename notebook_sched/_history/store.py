@@ -28,6 +28,7 @@ import time
 from collections.abc import Callable, Sequence
 from typing import Any, TypeVar
 
+from ..exc import RunStoreError
 from . import queries, recovery, schema
 from .records import FINAL_STATUSES, REASONS, RunRecord
 from .schema import COLUMNS, SCHEMA_VERSION
@@ -41,10 +42,6 @@ _FINISH = (
     'UPDATE runs SET status = ?, reason = ?, "end" = ?, error = ?, result = ?, output = ? '
     "WHERE run_id = ? AND status = 'run'"
 )
-
-
-class RunStoreError(ValueError):
-    """The run history file cannot serve; the message names the path and why."""
 
 
 def _epoch(value: float, name: str) -> float:

@@ -25,15 +25,19 @@ from typing import TYPE_CHECKING, Any
 
 import ipywidgets as w
 
-from .._engine.events import (
+from .._execution.ray.options import describe_resources
+from ..events import (
     Event,
     RunFinished,
     RunStarted,
     RunTerminating,
-    StateChanged,
-    TaskChanged,
+    SchedulerStarted,
+    SchedulerStopped,
+    SchedulerStopping,
+    TaskDefined,
+    TaskDisabled,
+    TaskEnabled,
 )
-from .._execution.ray.options import describe_resources
 from .table import TaskTable
 
 if TYPE_CHECKING:
@@ -161,17 +165,17 @@ class SchedulerPanel(w.VBox):
         super().__init__([header, self.table, w.HTML("<b>Recent runs</b>"), self.runs_view])
         self.add_class("notebook-sched-panel")
 
-        self._unsubscribe = scheduler.subscribe(_weak_handler(self))
+        self._subscription = scheduler.subscribe(_weak_handler(self))
         self.flush()
         self._schedule_refresh()
 
     # ----------------------------------------------------------- events
 
     def _on_event(self, event: Event) -> None:
-        if isinstance(event, StateChanged):
+        if isinstance(event, SchedulerStarted | SchedulerStopping | SchedulerStopped):
             self._stale_state = True
             self._stale_rows.update(self._app.tasks)
-        elif isinstance(event, TaskChanged):
+        elif isinstance(event, TaskDefined | TaskDisabled | TaskEnabled):
             self._stale_rows.add(event.task)
         elif isinstance(event, RunFinished):
             record = event.record
@@ -330,9 +334,9 @@ class SchedulerPanel(w.VBox):
 
     def close(self) -> None:
         # Also called by Widget.__del__, possibly on a panel whose __init__ failed.
-        unsubscribe = getattr(self, "_unsubscribe", None)
-        if unsubscribe is not None:
-            unsubscribe()
+        subscription = getattr(self, "_subscription", None)
+        if subscription is not None:
+            subscription.cancel()
         for name in ("_refresh_handle", "_flush_handle"):
             handle = getattr(self, name, None)
             if handle is not None:

@@ -6,11 +6,11 @@ import asyncio
 from datetime import datetime
 
 from notebook_sched import Scheduler
-from notebook_sched._engine.clock import ManualClock
 from notebook_sched.conds import after_success, daily, every, time_of_day
+from notebook_sched.testing import ManualClock
 from tests.conftest import until
 
-START = datetime(2026, 11, 30, 7, 59, 0).timestamp()  # a Monday, 07:59 local
+START = datetime(2026, 11, 30, 7, 59, 0).astimezone()  # a Monday, 07:59 local
 
 
 def test_every_fires_at_once_then_each_interval():
@@ -21,7 +21,7 @@ def test_every_fires_at_once_then_each_interval():
 
         @app.task(every("10 seconds"))
         async def tick():
-            ran.append(clock.time() - START)
+            ran.append(clock.time() - START.timestamp())
 
         app.start()
         await until(lambda: len(ran) == 1)

@@ -22,9 +22,9 @@ from collections import Counter
 import pytest
 
 from notebook_sched import Scheduler
-from notebook_sched._engine.events import RunFinished, RunStarted
 from notebook_sched._execution.process import zygote
 from notebook_sched.args import TerminationFlag
+from notebook_sched.events import RunFinished, RunStarted
 from notebook_sched.exc import TaskTerminationException
 from tests.conftest import until
 from tests.faults.faults_support import descendants, fd_count, rss_kb, zombies_below
