@@ -86,7 +86,7 @@ class ManualClock(Clock):
 
     Args:
         start: where the wall clock starts, a timezone-aware ``datetime``
-            (a naive one is taken as local time); default: now.
+            (a naive one is taken as local time) or epoch seconds; default: now.
 
     Example:
         ```python
@@ -102,10 +102,13 @@ class ManualClock(Clock):
         ```
     """
 
-    def __init__(self, start: datetime | None = None) -> None:
-        if start is not None and not isinstance(start, datetime):
-            raise TypeError(f"ManualClock start must be a datetime or None, got {start!r}")
-        self._wall = time.time() if start is None else start.timestamp()
+    def __init__(self, start: datetime | float | None = None) -> None:
+        if start is None:
+            self._wall = time.time()
+        elif isinstance(start, datetime):
+            self._wall = start.timestamp()
+        else:
+            self._wall = _seconds(start, "ManualClock start")
         self._mono = 0.0
         self._lock = threading.Lock()
         self._listeners: list[Callable[[], None]] = []

@@ -39,8 +39,9 @@ def test_its_start():
     assert before <= ManualClock().time() <= time.time()
     utc = datetime(2026, 1, 5, 12, 0, tzinfo=UTC)
     assert ManualClock(utc).now() == utc and ManualClock(utc).now().tzinfo is not None
-    with pytest.raises(TypeError, match="datetime"):
-        ManualClock(1_700_000_000.0)  # type: ignore[arg-type]
+    assert ManualClock(1_700_000_000.0).time() == 1_700_000_000.0  # epoch seconds too
+    with pytest.raises(ValueError, match="'noon'"):
+        ManualClock("noon")  # type: ignore[arg-type]
 
 
 @pytest.mark.parametrize("bad", [-1, float("nan"), float("inf"), "1 s", True])
