@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Protocol
+from collections.abc import Callable
+from typing import Any, Protocol
 
 __all__ = ["TerminationFlag"]
 
@@ -54,3 +55,138 @@ class TerminationFlag:
 
     def __repr__(self) -> str:
         return f"TerminationFlag(set={self.is_set()})"
+
+
+# ---------------------------------------------------------------- values resolved at a run's start
+#
+# Rocketry's arguments. Each is only a marker: the scheduler finds them among a
+# task's parameter defaults when the task is defined, and replaces each with
+# its value in the kernel when a run starts (``_engine/arguments.py``); a
+# process or Ray run receives the values, pickled.
+
+
+__all__ += ["Arg", "Argument", "EnvArg", "FuncArg", "Return", "Session", "Task"]
+
+
+class Argument:
+    """A parameter default the scheduler replaces with a value when a run starts."""
+
+    __slots__ = ()
+
+
+class Return(Argument):
+    """The return value of ``task``'s latest successful run (its
+    ``Task.result``); ``default`` while it has none::
+
+        @app.task(after_success("fetch"))
+        def store(rows=Return("fetch")):
+            ...
+
+    ``task`` is a task's name, its ``Task`` or its decorated function."""
+
+    __slots__ = ("default", "task")
+
+    def __init__(self, task: object, default: object = None) -> None:
+        self.task = _task_name(task, "Return")
+        self.default = default
+
+    def __repr__(self) -> str:
+        return f"Return({self.task!r}{_default_repr(self.default)})"
+
+
+class Arg(Argument):
+    """The value of ``app.params[key]``, read when the run starts; ``default``
+    when there is no such parameter::
+
+        app.params["db"] = "sqlite:///data.db"
+
+        @app.task("daily")
+        def load(db=Arg("db")):
+            ...
+    """
+
+    __slots__ = ("default", "key")
+
+    def __init__(self, key: str, default: object = None) -> None:
+        if not isinstance(key, str) or not key:
+            raise TypeError(f"Arg takes the name of a parameter of app.params, got {key!r}")
+        self.key = key
+        self.default = default
+
+    def __repr__(self) -> str:
+        return f"Arg({self.key!r}{_default_repr(self.default)})"
+
+
+class FuncArg(Argument):
+    """The return value of ``func(*args, **kwargs)``, called on the scheduler's
+    loop when the run starts (keep it quick). If it raises, the run fails with
+    that error and the task's function is not called."""
+
+    __slots__ = ("args", "func", "kwargs")
+
+    def __init__(self, func: Callable[..., Any], /, *args: Any, **kwargs: Any) -> None:
+        if not callable(func):
+            raise TypeError(f"FuncArg takes a function to call, got {func!r}")
+        self.func = func
+        self.args = args
+        self.kwargs = kwargs
+
+    def __repr__(self) -> str:
+        name = getattr(self.func, "__qualname__", None) or repr(self.func)
+        return f"FuncArg({name})"
+
+
+class EnvArg(Argument):
+    """The environment variable ``name`` of the kernel when the run starts;
+    ``default`` when it is not set."""
+
+    __slots__ = ("default", "name")
+
+    def __init__(self, name: str, default: object = None) -> None:
+        if not isinstance(name, str) or not name:
+            raise TypeError(f"EnvArg takes the name of an environment variable, got {name!r}")
+        self.name = name
+        self.default = default
+
+    def __repr__(self) -> str:
+        return f"EnvArg({self.name!r}{_default_repr(self.default)})"
+
+
+class Session(Argument):
+    """The scheduler's ``app.session``. Thread, async and main runs only: a
+    process or Ray run cannot hold the kernel's live scheduler."""
+
+    __slots__ = ()
+
+    def __repr__(self) -> str:
+        return "Session()"
+
+
+class Task(Argument):
+    """The run's own ``Task`` — or, given ``task`` (a name, ``Task`` or
+    function), that task's (``None`` if no such task is defined). Thread,
+    async and main runs only, like ``Session``."""
+
+    __slots__ = ("task",)
+
+    def __init__(self, task: object = None) -> None:
+        self.task = None if task is None else _task_name(task, "Task")
+
+    def __repr__(self) -> str:
+        return "Task()" if self.task is None else f"Task({self.task!r})"
+
+
+def _task_name(task: object, kind: str) -> str:
+    if isinstance(task, str) and task.strip():
+        return task
+    name = getattr(task, "name", None)
+    if isinstance(name, str) and name and not callable(task):
+        return name  # a Task handle
+    name = getattr(task, "__name__", None)
+    if callable(task) and isinstance(name, str) and name:
+        return name  # the decorated function
+    raise TypeError(f"{kind} takes a task, its name or its function, got {task!r}")
+
+
+def _default_repr(default: object) -> str:
+    return "" if default is None else f", default={default!r}"

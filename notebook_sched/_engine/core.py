@@ -27,6 +27,7 @@ from .._execution.ray import handle as ray_
 from .._history.history import History, IdsExhausted, flush_all
 from .._history.records import Reason, RunRecord
 from .agenda import Agenda
+from .arguments import NO_RESULT, ArgumentFailed, Params, resolve
 from .clock import Clock
 from .condition_errors import ConditionErrors
 from .config import SessionConfig
@@ -113,7 +114,8 @@ class Core:
         )
         self._short_of_ids: set[str] = set()
         self.history.on_ids = self._ids_arrived
-        self.face: object = None  # the public Scheduler: kept alive with the core while it runs
+        self.face: Any = None  # the public Scheduler: kept alive with the core while it runs
+        self.params = Params()  # app.params: what Arg("name") gives
         _ALL[next(_serial)] = self
 
     # ------------------------------------------------------------ shared
@@ -198,6 +200,13 @@ class Core:
 
     def start_run(self, run: Run, loop: asyncio.AbstractEventLoop) -> None:
         definition = run.definition
+        args = _NO_EXTRA
+        if definition.arg_params:
+            try:
+                args = resolve(definition.arg_params, self, self.tasks[definition.name])
+            except ArgumentFailed as exc:
+                self.ledger.report(run, Outcome("fail", self.clock.time(), error=exc.text))
+                return
         job = Job(
             definition.name,
             run.run_id,
@@ -208,6 +217,7 @@ class Core:
             partial(self.ledger.report, run),
             definition.is_async,
             self._extra(definition),
+            args,
         )
         try:
             handle = _EXECUTORS[definition.execution](job)
@@ -311,6 +321,17 @@ class Core:
 
     def last_record(self, name: str) -> RunRecord | None:
         return self.ledger.last_records.get(name)
+
+    def result_of(self, name: str) -> object:
+        kept = self.ledger.results.get(name)
+        return NO_RESULT if kept is None else kept[1]
+
+    def task_of(self, name: str) -> Task | None:
+        return self.tasks.get(name)
+
+    @property
+    def session(self) -> object:
+        return None if self.face is None else self.face.session
 
     def run_now(self, task: Task) -> bool:
         with self._lock:

@@ -13,6 +13,7 @@ from typing import Any
 from .._conditions.base import Condition
 from .._execution.ray.options import Resources, parse_resources, require_ray
 from ..args import TerminationFlag
+from .arguments import ArgumentParams, argument_params, refuse_live
 from .config import EXECUTIONS, SessionConfig
 
 __all__ = ["TaskDefinition", "define_task"]
@@ -37,6 +38,7 @@ class TaskDefinition:
     is_async: bool
     payload: bytes | None = None  # cloudpickled function, for process and ray runs
     resources: Resources = ()  # Ray's reservations for a ray run
+    arg_params: ArgumentParams = ()  # parameters whose defaults are arguments (Return, Arg, ...)
 
     def effective_timeout(self, config: SessionConfig) -> float | None:
         if self.execution == "main":
@@ -116,6 +118,10 @@ def define_task(
             stacklevel=4,
         )
 
+    arg_params = argument_params(func)
+    if execution in ("process", "ray"):
+        refuse_live(arg_params, execution, label)
+
     payload = None
     if execution in ("process", "ray"):
         from .._execution.payload import serialize
@@ -149,6 +155,7 @@ def define_task(
         is_async=is_async,
         payload=payload,
         resources=reserved,
+        arg_params=arg_params,
     )
 
 

@@ -55,6 +55,9 @@ class Ledger:
         self.starts, self.finishes = history.store.last_times()
         self.last_records = history.store.last_per_task()
         self.counts = history.store.counts()
+        # The latest successful return value of each task (Task.result, Return):
+        # of this process's runs only, as (run id, value).
+        self.results: dict[str, tuple[int, object]] = {}
         self._reported: list[tuple[Run, Outcome]] = []
         self._record_pending = False
         self._held = 0
@@ -152,6 +155,7 @@ class Ledger:
         """Give ``ended`` runs their final records (under the lock)."""
         records = []
         live, finishes, last, counts = self.live, self.finishes, self.last_records, self.counts
+        results = self.results
         for run, outcome in ended:
             reason = run.reason
             # Whatever it did after termination was requested, it was terminated.
@@ -165,6 +169,10 @@ class Ledger:
             if live.get(name) is run:
                 del live[name]
             finishes[(name, status)] = outcome.end
+            if status == "success":
+                kept = results.get(name)
+                if kept is None or kept[0] < run.run_id:
+                    results[name] = (run.run_id, outcome.value)
             if name not in last or last[name].run_id <= run.run_id:
                 last[name] = record
             tally = counts.setdefault(name, {})

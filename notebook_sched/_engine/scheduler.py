@@ -16,6 +16,7 @@ from typing import Any, TypeVar, overload
 
 from .._conditions.base import CONDITION_ERRORS, Condition
 from .._history.records import RunRecord
+from .arguments import Params
 from .clock import Clock, SystemClock
 from .config import build_config
 from .core import Core, State
@@ -60,6 +61,11 @@ class Session:
     @property
     def tasks(self) -> Mapping[str, Task]:
         return self._scheduler.tasks
+
+    @property
+    def parameters(self) -> Params:
+        """The scheduler's ``params`` (Rocketry's name for them)."""
+        return self._scheduler.params
 
     def shut_down(self, force: bool = False) -> None:
         """Same as ``Scheduler.shut_down``."""
@@ -112,6 +118,12 @@ class Scheduler:
     def tasks(self) -> Mapping[str, Task]:
         """The tasks by name (read-only view)."""
         return types.MappingProxyType(self._core.tasks)
+
+    @property
+    def params(self) -> Params:
+        """The values ``Arg("name")`` gives a run, read when it starts: a
+        mutable mapping (``app.params["db"] = url``, or ``app.params(db=url)``)."""
+        return self._core.params
 
     # ------------------------------------------------------------ tasks
 

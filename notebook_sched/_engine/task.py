@@ -7,6 +7,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any, Literal, Protocol
 
 from .._conditions.base import Condition
+from .arguments import NO_RESULT
 from .clock import to_datetime
 from .definition import TaskDefinition
 
@@ -37,6 +38,7 @@ class TaskHost(Protocol):
     def end_cond_state(self, task: Task) -> bool | None: ...
     def condition_error(self, name: str) -> str | None: ...
     def last_record(self, name: str) -> RunRecord | None: ...
+    def result_of(self, name: str) -> object: ...
     def run_now(self, task: Task) -> bool: ...
     def terminate_task(self, name: str, reason: Reason) -> bool: ...
     def task_changed(self, task: Task, change: TaskChange) -> None: ...
@@ -111,6 +113,14 @@ class Task:
     def last_run(self) -> RunRecord | None:
         """The latest ``RunRecord`` of this task (alive or final), or ``None``."""
         return self._host.last_record(self.name)
+
+    @property
+    def result(self) -> Any:
+        """The return value itself of the latest successful run of this task
+        in this process, or ``None``. A process or Ray run's value comes back
+        pickled; it is its ``repr()`` string when it cannot be pickled."""
+        value = self._host.result_of(self.name)
+        return None if value is NO_RESULT else value
 
     @property
     def next_start(self) -> datetime | None:

@@ -25,7 +25,8 @@ class AsyncHandle:
 
     async def _body(self) -> None:
         job = self._job
-        kwargs = job.kwargs(TerminationFlag(self._flag_event)) if self._flag_event else {}
+        event = self._flag_event
+        kwargs = job.kwargs(TerminationFlag(event) if event else None)
         job.done(await call_async(job.func, kwargs, job.now))
 
     def _cancelled_before_start(self, task: asyncio.Task[None]) -> None:

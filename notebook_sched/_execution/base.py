@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import traceback
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal, NamedTuple, Protocol, runtime_checkable
 
@@ -41,6 +41,7 @@ class Outcome(NamedTuple):
     end: float
     error: str | None = None
     result: str | None = None
+    value: object = None  # the return value itself (``Task.result``), where it can be had
 
 
 @dataclass(slots=True)
@@ -56,9 +57,14 @@ class Job:
     done: Callable[[Outcome], None]
     is_async: bool = False
     extra: dict[str, Any] = field(default_factory=dict)
+    args: Mapping[str, object] = field(default_factory=dict)  # resolved arguments, by parameter
 
-    def kwargs(self, flag: TerminationFlag) -> dict[str, TerminationFlag]:
-        return dict.fromkeys(self.flag_params, flag)
+    def kwargs(self, flag: TerminationFlag | None) -> dict[str, object]:
+        """What the function is called with: the run's flag, its arguments."""
+        kwargs: dict[str, object] = dict.fromkeys(self.flag_params, flag)
+        if self.args:
+            kwargs.update(self.args)
+        return kwargs
 
 
 @runtime_checkable
@@ -127,7 +133,7 @@ def without_wrapper_frame(exc: BaseException) -> BaseException:
 
 def outcome_of_value(value: object, end: float) -> Outcome:
     """A run that returned ``value``."""
-    return Outcome("success", end, result=short_repr(value))
+    return Outcome("success", end, result=short_repr(value), value=value)
 
 
 def outcome_of_error(exc: BaseException, end: float) -> Outcome:

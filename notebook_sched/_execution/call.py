@@ -6,7 +6,9 @@ the function runs synchronously (a worker thread, the scheduler's loop, a
 process child, a Ray worker), ``call_async`` where it is awaited on the
 scheduler's loop. ``call_away`` is what a process child and a Ray worker do,
 and ``report``/``outcome_of_report`` carry its result back to the kernel as
-plain strings. Light to import: a freshly forked child imports it.
+plain strings, and the return value pickled (its ``repr()`` when it cannot
+be: an unpicklable return value is never an error). Light to import: a
+freshly forked child imports it.
 """
 
 from __future__ import annotations
@@ -20,8 +22,9 @@ from .base import Outcome, Status, outcome_of_error, outcome_of_value, without_w
 
 __all__ = ["Report", "call", "call_async", "call_away", "outcome_of_report", "report"]
 
-# What a run away from the kernel sends back: (status, error, result).
-Report = tuple[Status, str | None, str | None]
+# What a run away from the kernel sends back: (status, error, result, value),
+# value the return value pickled (bytes), its repr() (str) if it cannot be, or None.
+Report = tuple[Status, str | None, str | None, bytes | str | None]
 
 
 def call(
@@ -78,14 +81,40 @@ def call_away(func: Callable[..., Any], kwargs: Mapping[str, object]) -> Report:
 
 
 def report(outcome: Outcome) -> Report:
-    """``outcome`` as plain strings, which any pickle can carry."""
-    return (outcome.status, outcome.error, outcome.result)
+    """``outcome`` as strings and bytes, which any pickle can carry."""
+    return (outcome.status, outcome.error, outcome.result, _portable(outcome.value))
 
 
 def outcome_of_report(sent: Report, end: float) -> Outcome:
-    """The outcome a ``report`` stands for, ended at ``end``."""
-    status, error, result = sent
-    return Outcome(status, end, error=error, result=result)
+    """The outcome a ``report`` stands for, ended at ``end``; its return
+    value unpickled (not on the scheduler's loop: where the report arrives)."""
+    status, error, result, value = sent
+    return Outcome(status, end, error=error, result=result, value=_restored(value, result))
+
+
+def _portable(value: object) -> bytes | str | None:
+    if value is None:
+        return None
+    import cloudpickle  # by value: a class or function made in a cell travels too
+
+    try:
+        return cloudpickle.dumps(value)
+    except Exception:
+        try:
+            return repr(value)
+        except Exception as exc:
+            return f"<unrepresentable {type(value).__name__}: {exc!r}>"
+
+
+def _restored(value: bytes | str | None, result: str | None) -> object:
+    if not isinstance(value, bytes):
+        return value
+    import pickle
+
+    try:
+        return pickle.loads(value)
+    except Exception:  # pickled where it ran, but not loadable here: its repr() then
+        return result
 
 
 def _no_clock() -> float:

@@ -10,6 +10,12 @@ their source lines when the source is not a file the child can read — a
 notebook cell's source lives only in the kernel's ``linecache``. Loading puts
 those lines into the child's ``linecache``, so a task's traceback reads as it
 would in the kernel.
+
+A run's arguments (``Return``, ``Arg``, ``FuncArg``, ...) travel resolved, in
+a payload of their own made per run (``serialize_args``). Their markers, the
+parameter defaults of the function, travel as placeholders: a ``FuncArg``'s
+function is called in the kernel, never needed where the run goes, so it
+need not be picklable.
 """
 
 from __future__ import annotations
@@ -24,7 +30,9 @@ from typing import Any
 
 import cloudpickle
 
-__all__ = ["serialize"]
+from .. import args
+
+__all__ = ["Unresolved", "serialize", "serialize_args"]
 
 
 def serialize(func: object, flag_params: tuple[str, ...]) -> bytes:
@@ -32,6 +40,29 @@ def serialize(func: object, flag_params: tuple[str, ...]) -> bytes:
     buffer = io.BytesIO()
     _SourceKeepingPickler(buffer).dump((func, flag_params))
     return buffer.getvalue()
+
+
+def serialize_args(values: dict[str, object]) -> bytes:
+    """A run's resolved arguments, by parameter name; raises when one cannot travel."""
+    buffer = io.BytesIO()
+    _SourceKeepingPickler(buffer).dump(values)
+    return buffer.getvalue()
+
+
+class Unresolved:
+    """Where a run goes, the marker of an argument it received resolved."""
+
+    __slots__ = ("marker",)
+
+    def __init__(self, marker: str) -> None:
+        self.marker = marker
+
+    def __repr__(self) -> str:
+        return f"<{self.marker}: resolved by the scheduler when a run starts>"
+
+
+def _reduce_argument(marker: args.Argument) -> tuple[Any, tuple[Any, ...]]:
+    return Unresolved, (repr(marker),)
 
 
 def _reduce_code(code: types.CodeType) -> tuple[Any, tuple[Any, ...]]:
@@ -55,6 +86,10 @@ class _SourceKeepingPickler(cloudpickle.Pickler):  # type: ignore[misc]
     # their code objects take the reducer above instead of cloudpickle's.
     # A live view: reducers registered later (copyreg) are still seen.
     dispatch_table = ChainMap(
-        {types.CodeType: _reduce_code},
+        {types.CodeType: _reduce_code}
+        | dict.fromkeys(
+            (args.Return, args.Arg, args.FuncArg, args.EnvArg, args.Session, args.Task),
+            _reduce_argument,
+        ),
         cloudpickle.Pickler.dispatch_table,  # pyright: ignore[reportArgumentType]
     )

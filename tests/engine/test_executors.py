@@ -35,9 +35,11 @@ def fails() -> None:
     raise ValueError("bad input")
 
 
-def test_a_returned_value_is_kept_as_its_short_repr():
-    assert call(lambda: "ok", {}, clock) == Outcome("success", 7.0, result="'ok'")
-    assert call(lambda: "x" * 500, {}, clock).result == "'" + "x" * 198 + "…"
+def test_a_returned_value_is_kept_as_its_short_repr_and_itself():
+    assert call(lambda: "ok", {}, clock) == Outcome("success", 7.0, result="'ok'", value="ok")
+    long = call(lambda: "x" * 500, {}, clock)
+    assert long.result == "'" + "x" * 198 + "…"
+    assert long.value == "x" * 500
 
 
 def test_the_keyword_arguments_are_passed():
@@ -81,7 +83,9 @@ def test_a_returned_coroutine_is_run_where_asked():
         return "awaited"
 
     assert call(work, {}, clock, run_coroutine=True).result == "'awaited'"
-    assert call_away(work, {}) == ("success", None, "'awaited'")
+    sent = call_away(work, {})
+    assert sent[:3] == ("success", None, "'awaited'")
+    assert outcome_of_report(sent, 0.0).value == "awaited"
 
 
 def test_finished_is_called_once_the_function_is_over():
@@ -107,8 +111,29 @@ def test_an_awaited_run_that_is_cancelled_is_terminated():
 def test_a_report_travels_as_strings_and_comes_back_whole():
     outcome = Outcome("fail", 0.0, error="Traceback ...")
     sent = report(outcome)
-    assert sent == ("fail", "Traceback ...", None)
+    assert sent == ("fail", "Traceback ...", None, None)
     assert outcome_of_report(sent, 3.0) == Outcome("fail", 3.0, error="Traceback ...")
+
+
+class Point:
+    def __init__(self, x: int) -> None:
+        self.x = x
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Point) and other.x == self.x
+
+
+def test_a_reported_value_travels_pickled_and_its_repr_when_it_cannot():
+    sent = report(call(lambda: [Point(3), {"a": 1}], {}, clock))
+    assert isinstance(sent[3], bytes)
+    assert outcome_of_report(sent, 3.0).value == [Point(3), {"a": 1}]
+    unpicklable = report(call(lambda: threading.Lock(), {}, clock))
+    back = outcome_of_report(unpicklable, 3.0)
+    assert back.status == "success"
+    assert isinstance(back.value, str) and back.value.startswith("<unlocked _thread.lock")
+    assert back.value == back.result
+    # Pickled where it ran, but its class cannot be found here: its short repr.
+    assert outcome_of_report(("success", None, "<Gone>", b"not a pickle"), 3.0).value == "<Gone>"
 
 
 @pytest.fixture
@@ -153,4 +178,4 @@ def test_every_method_returns_a_handle_that_reports_once(loop, executor, func, i
     handle.stop()  # after the end: nothing to do
     handle.force()
     time.sleep(0.05)  # a second report would have come by now
-    assert done == [Outcome("success", 7.0, result="'flag set: False'")]
+    assert done == [Outcome("success", 7.0, result="'flag set: False'", value="flag set: False")]

@@ -34,7 +34,9 @@ class FakeConnection:
         self.calls.append("board")
         return "board"
 
-    def submit(self, payload: bytes, key: str, board: Any, name: str, options: dict) -> FakeRef:
+    def submit(
+        self, payload: bytes, args: bytes, key: str, board: Any, name: str, options: dict
+    ) -> FakeRef:
         ref = FakeRef()
         self.submitted.append(ref)
         return ref
@@ -117,7 +119,7 @@ def test_a_run_not_stopped_is_sent_once_ray_is_up(booting, loop):
     assert len(connection.submitted) == 1 and done == []
     handle.stop()  # now the polite step goes to the run's flag
     assert connection.calls == ["board", "set_flag"] and done == []
-    connection.submitted[0].result.set_result(("terminate", "stopped", None))
+    connection.submitted[0].result.set_result(("terminate", "stopped", None, None))
     assert done == [Outcome("terminate", 42.0, error="stopped")]
     assert connection.calls[-1] == "release_flag"
 
@@ -129,6 +131,6 @@ def test_a_run_started_once_ray_is_up_reports_its_result(monkeypatch, loop):
     done: list[Outcome] = []
     ray_handle.start(job(loop, done, flag=False))
     assert len(connection.submitted) == 1
-    connection.submitted[0].result.set_result(("success", None, "'ok'"))
+    connection.submitted[0].result.set_result(("success", None, "'ok'", None))
     assert done == [Outcome("success", 42.0, result="'ok'")]
     assert connection.calls == []  # no flag asked for, no board

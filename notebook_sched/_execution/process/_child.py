@@ -1,9 +1,10 @@
 """What a process run's child does, once the zygote has forked it.
 
 The parent passes three pipe ends: the payload to read (the
-function, cloudpickled, so functions, lambdas and closures defined in a
-notebook's ``__main__`` work), the result to write (plain pickle of strings:
-an unpicklable return value is never a problem, its ``repr()`` is taken here),
+function and the run's arguments, cloudpickled, so functions, lambdas and
+closures defined in a notebook's ``__main__`` work), the result to write
+(plain pickle of strings and the return value's own pickle: an unpicklable
+return value is never a problem, its ``repr()`` is taken here instead),
 and the termination flag (readable once the parent sets it).
 """
 
@@ -84,7 +85,7 @@ def run_child(payload_fd: int, result_fd: int, flag_fd: int, parent_pid: int) ->
     signal.signal(signal.SIGTERM, _on_sigterm(flag_event))
     message: Report
     try:
-        sys_path, cwd, env, blob = pickle.loads(_read_all(payload_fd))
+        sys_path, cwd, env, blob, args = pickle.loads(_read_all(payload_fd))
         # The zygote started long ago: take the kernel's present directory,
         # environment and import path, as a fresh process would.
         os.chdir(cwd)
@@ -92,11 +93,14 @@ def run_child(payload_fd: int, result_fd: int, flag_fd: int, parent_pid: int) ->
         os.environ.update(env)
         sys.path[:] = sys_path
         func, flag_params = pickle.loads(blob)  # made by payload.serialize
-        message = call_away(func, dict.fromkeys(flag_params, TerminationFlag(flag_event)))
+        kwargs: dict[str, object] = dict.fromkeys(flag_params, TerminationFlag(flag_event))
+        if args:
+            kwargs.update(pickle.loads(args))  # made by payload.serialize_args
+        message = call_away(func, kwargs)
     except BaseException as exc:  # the payload itself could not be loaded
         import traceback
 
-        message = ("fail", "".join(traceback.format_exception(exc)).rstrip(), None)
+        message = ("fail", "".join(traceback.format_exception(exc)).rstrip(), None, None)
     signal.signal(signal.SIGTERM, signal.SIG_IGN)  # the run is over: do not cut the report
     data = pickle.dumps(message)
     # Length first: the parent knows the report is whole without waiting for

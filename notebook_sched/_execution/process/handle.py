@@ -21,7 +21,7 @@ import threading
 
 from ..base import Executor, Job, Outcome
 from ..call import outcome_of_report
-from ..payload import serialize
+from ..payload import serialize, serialize_args
 from . import zygote
 
 __all__ = ["start"]
@@ -47,12 +47,15 @@ class ProcessHandle:
 
     def _serve(self) -> None:
         job = self._job
+        what = "the task"
         try:
             blob = job.extra.get("payload") or serialize(job.func, job.flag_params)
+            what = f"the run's arguments ({', '.join(job.args)})"
+            args = serialize_args(dict(job.args)) if job.args else b""
         except Exception as exc:
             os.close(self._flag_r)
             self._close_flag()
-            error = f"the task cannot be sent to a child process: {exc!r}"
+            error = f"{what} cannot be sent to a child process: {exc!r}"
             job.done(Outcome("fail", job.now(), error=error))
             return
         payload_r, payload_w = os.pipe()
@@ -74,7 +77,7 @@ class ProcessHandle:
             self._signal(signal.SIGKILL)
         elif stop:
             self._signal(signal.SIGTERM)
-        payload = (list(sys.path), os.getcwd(), dict(os.environ), blob)
+        payload = (list(sys.path), os.getcwd(), dict(os.environ), blob, args)
         self._write_payload(payload_w, pickle.dumps(payload))
         report = _read_report(result_r, pid)
         end = job.now()  # the child has reported, or died: its run is over

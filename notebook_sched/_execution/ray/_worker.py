@@ -82,8 +82,8 @@ class RemoteFlagEvent:
         self._board.release.remote(self._key)
 
 
-def run_remote(payload: bytes, key: str, board: Any) -> Report:
-    """Run a task's function on this worker; ``(status, error, result)``."""
+def run_remote(payload: bytes, args: bytes, key: str, board: Any) -> Report:
+    """Run a task's function on this worker; ``(status, error, result, value)``."""
     import pickle
 
     from notebook_sched._execution.call import call_away
@@ -92,7 +92,11 @@ def run_remote(payload: bytes, key: str, board: Any) -> Report:
     func, flag_params = pickle.loads(payload)  # made by payload.serialize
     event = RemoteFlagEvent(board, key) if flag_params and board is not None else None
     try:
-        kwargs = dict.fromkeys(flag_params, TerminationFlag(event)) if event else {}
+        kwargs: dict[str, object] = (
+            dict.fromkeys(flag_params, TerminationFlag(event)) if event else {}
+        )
+        if args:
+            kwargs.update(pickle.loads(args))  # made by payload.serialize_args
         return call_away(func, kwargs)
     finally:
         if event is not None:

@@ -59,13 +59,13 @@ class RayConnection:
             return self._board
 
     def submit(
-        self, payload: bytes, key: str, board: Any, name: str, options: dict[str, Any]
+        self, payload: bytes, args: bytes, key: str, board: Any, name: str, options: dict[str, Any]
     ) -> Any:
-        """Start the run on the cluster; its ``ObjectRef``."""
+        """Start the run on the cluster (``args``: its arguments, pickled); its ``ObjectRef``."""
         # No retries: a run that Ray re-ran behind our back would run twice,
         # and a worker lost mid-run must be recorded as a crash.
         remote = self._remote.options(name=name, max_retries=0, retry_exceptions=False, **options)
-        return remote.remote(payload, key, board)
+        return remote.remote(payload, args, key, board)
 
     def set_flag(self, board: Any, key: str) -> None:
         board.set.remote(key)

@@ -25,6 +25,7 @@ from typing import Any
 
 from ..base import Executor, Job, Outcome
 from ..call import outcome_of_report
+from ..payload import serialize_args
 from .cluster import RayConnection, connect
 
 __all__ = ["RayHandle", "start"]
@@ -65,6 +66,7 @@ class RayHandle:
                     self._board = connection.board() if job.flag_params else None
                     self._ref = connection.submit(
                         job.extra["payload"],
+                        serialize_args(dict(job.args)) if job.args else b"",
                         self._key,
                         self._board,
                         name=f"notebook_sched:{job.task}",
