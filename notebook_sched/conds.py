@@ -2,11 +2,16 @@
 shuts down.
 
 - ``every("10 seconds")`` — at once, then once per interval from the last start
-- ``cron("*/5 * * * *")`` — standard five-field cron on the local wall clock
-- ``time_of_day.between("08:00", "18:00")``, ``.after(...)``, ``.before(...)``
-- ``time_of_week.between("Mon", "Fri")``, ``.after(...)``, ``.before(...)``
-- ``hourly``, ``daily``, ``weekly``, ``monthly`` — once per period; with
-  ``.at(...)``, ``.between(...)``, ``.after(...)``, ``.before(...)``
+- ``cron("*/5 * * * *")`` — standard five-field cron on the local wall clock:
+  true within each matching minute until the task starts in it;
+  ``crontime(...)`` the matching minutes alone
+- ``time_of_day.between("08:00", "18:00")``, ``.after(...)``, ``.before(...)``,
+  ``.on(...)``/``.at(...)``; likewise ``time_of_week`` (``.on("Tuesday")``),
+  ``time_of_month``, ``time_of_hour``, ``time_of_minute``, ``time_of_second``
+- ``secondly``, ``minutely``, ``hourly``, ``daily``, ``weekly``, ``monthly`` —
+  once per period; with ``.at(...)``/``.on(...)`` (one unit from it:
+  ``daily.at("10:00")`` is 10:00-11:00), ``.between(...)``, ``.after(...)``,
+  ``.before(...)``, ``.starting(...)`` (periods from then: ``weekly.starting("Tue")``)
 - ``after_success(task)``, ``after_fail(task)``, ``after_finish(task)``;
   ``after_all_success(a, b)`` (and ``_fail``, ``_finish``) when all of them
   have, ``after_any_success(a, b)`` (and ``_fail``, ``_finish``) when any has
@@ -24,12 +29,15 @@ from ._conditions.base import condition as condition
 from ._conditions.base import false as false
 from ._conditions.base import true as true
 from ._conditions.cron import cron as cron
+from ._conditions.cron import crontime as crontime
 from ._conditions.every import every as every
 from ._conditions.parse import ConditionSyntaxError as ConditionSyntaxError
 from ._conditions.parse import parse_condition as parse_condition
 from ._conditions.periods import daily as daily
 from ._conditions.periods import hourly as hourly
+from ._conditions.periods import minutely as minutely
 from ._conditions.periods import monthly as monthly
+from ._conditions.periods import secondly as secondly
 from ._conditions.periods import weekly as weekly
 from ._conditions.tasks import after_all_fail as after_all_fail
 from ._conditions.tasks import after_all_finish as after_all_finish
@@ -42,6 +50,10 @@ from ._conditions.tasks import after_finish as after_finish
 from ._conditions.tasks import after_success as after_success
 from ._conditions.tasks import running as running
 from ._conditions.time_windows import time_of_day as time_of_day
+from ._conditions.time_windows import time_of_hour as time_of_hour
+from ._conditions.time_windows import time_of_minute as time_of_minute
+from ._conditions.time_windows import time_of_month as time_of_month
+from ._conditions.time_windows import time_of_second as time_of_second
 from ._conditions.time_windows import time_of_week as time_of_week
 
 __all__ = [
@@ -58,14 +70,21 @@ __all__ = [
     "after_success",
     "condition",
     "cron",
+    "crontime",
     "daily",
     "every",
     "false",
     "hourly",
+    "minutely",
     "monthly",
     "parse_condition",
     "running",
+    "secondly",
     "time_of_day",
+    "time_of_hour",
+    "time_of_minute",
+    "time_of_month",
+    "time_of_second",
     "time_of_week",
     "true",
     "weekly",

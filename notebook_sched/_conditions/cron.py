@@ -1,8 +1,10 @@
-"""``cron("*/5 * * * *")``: standard five-field cron on the local wall clock.
+"""``cron("*/5 * * * *")``: standard five-field cron on the local wall clock,
+with Rocketry's meaning: true within each matching minute until the task
+starts in it — so a scheduler started at 10:05:30 runs a ``*/5`` task at once.
 
 The fire times are the local wall-clock minutes the expression matches. Each
 fires once: a time the clock shows twice (a DST fold) fires the first time; a
-time the clock skips (a DST gap) fires at the jump.
+time the clock skips (a DST gap) fires at the jump, for a minute.
 """
 
 from __future__ import annotations
@@ -14,10 +16,12 @@ from croniter import croniter
 from croniter.croniter import CroniterBadDateError
 
 from .base import Condition, Context
-from .runs import since
+from .runs import own_last_start
 from .wallclock import instants, transitions, wall
 
-__all__ = ["Cron", "cron"]
+__all__ = ["Cron", "CronTime", "cron", "crontime"]
+
+_MINUTE = 60.0
 
 _FORMS = (
     "use five fields: minute hour day-of-month month day-of-week, like '*/5 * * * *' "
@@ -26,9 +30,11 @@ _FORMS = (
 
 
 class Cron(Condition):
-    """True when a fire time lies after the task's last start (or the
-    scheduler's start, if later) and no later than now. A task started once
-    per fire time; fire times missed while it ran collapse into one start."""
+    """True from each fire time for a minute, unless the task has started
+    since that fire time. A scheduler-level condition (``shut_cond``) counts
+    from the scheduler's start. ``crontime`` is the clock alone."""
+
+    clock_only = False
 
     def __init__(self, expression: object) -> None:
         if not isinstance(expression, str):
@@ -62,27 +68,41 @@ class Cron(Condition):
             if fire > after:
                 return fire
 
-    def _fire(self, ctx: Context) -> float:
-        """The first fire time that has not started the task yet."""
-        reference = since(ctx)
-        # nothing to count from (no run, no scheduler start): only fire times to come
-        return self.next_fire(ctx.now if reference == float("-inf") else reference, ctx.tz)
+    def _current(self, ctx: Context) -> float | None:
+        """The fire time whose minute ``ctx.now`` lies in, or ``None``."""
+        fire = self.next_fire(ctx.now - _MINUTE, ctx.tz)
+        return fire if fire <= ctx.now else None
 
     def _is_true(self, ctx: Context) -> bool:
-        return self._fire(ctx) <= ctx.now
+        fire = self._current(ctx)
+        if fire is None:
+            return False
+        if self.clock_only:
+            return True
+        last = own_last_start(ctx)
+        return last is None or last < fire
 
     def next_change(self, ctx: Context) -> float | None:
-        fire = self._fire(ctx)
-        return fire if fire > ctx.now else None
+        fire = self._current(ctx)
+        if fire is not None and self._is_true(ctx):
+            return fire + _MINUTE  # its minute ends (or the task starts: an event)
+        return self.next_fire(ctx.now, ctx.tz)
 
     def __str__(self) -> str:
-        return f"cron {self.expression!r}"
+        return f"{'crontime' if self.clock_only else 'cron'} {self.expression!r}"
 
     def __eq__(self, other: object) -> bool:
-        return isinstance(other, Cron) and other.expression == self.expression
+        return type(other) is type(self) and other.expression == self.expression  # type: ignore[attr-defined]
 
     def __hash__(self) -> int:
-        return hash((Cron, self.expression))
+        return hash((type(self), self.expression))
+
+
+class CronTime(Cron):
+    """True within each matching minute, whatever the task did (Rocketry's
+    ``crontime``: the clock alone, to combine with other conditions)."""
+
+    clock_only = True
 
 
 @functools.lru_cache(maxsize=1024)
@@ -113,5 +133,10 @@ def _instant(local: datetime, tz: tzinfo | None) -> float:
 
 def cron(expression: str) -> Condition:
     """Standard five-field cron (``"*/5 * * * *"``) on the local wall clock:
-    true once per fire time since the task last started."""
+    true within each matching minute until the task starts in it."""
     return Cron(expression)
+
+
+def crontime(expression: str) -> Condition:
+    """True within each minute ``expression`` matches, whatever the task did."""
+    return CronTime(expression)

@@ -8,14 +8,16 @@ keywords in any case::
     unary   := '~' unary | '(' expr ')' | atom
     atom    := ['always'] ('true' | 'false')
              | 'every' DURATION
-             | ('hourly' | 'daily' | 'weekly' | 'monthly') [window]
-             | 'time' 'of' ('day' | 'week') window
+             | PERIOD [window]
+             | 'time' 'of' UNIT window
              | 'after' 'task' NAME [OUTCOME]
              | 'after' ['any'] 'tasks' NAME (',' NAME)* [OUTCOME]
              | ['while'] 'task' NAME ['is'] 'running' ['more' 'than' DURATION]
              | 'cron' (FIELD FIELD FIELD FIELD FIELD | NAME)
     window  := 'between' VALUE 'and' VALUE | 'after' VALUE | 'before' VALUE
-             | ('at' | 'on') VALUE
+             | ('at' | 'on' | 'starting') VALUE
+    PERIOD  := 'secondly' | 'minutely' | 'hourly' | 'daily' | 'weekly' | 'monthly'
+    UNIT    := 'second' | 'minute' | 'hour' | 'day' | 'week' | 'month'
 
 NAME is quoted with ' or " (a backslash escapes the next character); a
 DURATION is the words up to the next operator, parenthesis or the end; a
@@ -31,13 +33,21 @@ from collections.abc import Callable
 
 from .._durations import DurationError, parse_timedelta
 from .base import All, Any, Condition, Not, false, true
-from .calendar import DAILY, HOURLY, MONTHLY, WEEKLY, Scale
+from .calendar import DAILY, HOURLY, MINUTELY, MONTHLY, SECONDLY, WEEKLY, Scale
 from .cron import Cron
 from .every import Every
-from .periods import Periodic, daily, hourly, monthly, weekly
+from .periods import Periodic, daily, hourly, minutely, monthly, secondly, weekly
 from .points import Point
 from .tasks import Running, TaskFinished
-from .time_windows import WindowFactory, time_of_day, time_of_week
+from .time_windows import (
+    WindowFactory,
+    time_of_day,
+    time_of_hour,
+    time_of_minute,
+    time_of_month,
+    time_of_second,
+    time_of_week,
+)
 from .tokens import ConditionSyntaxError, Source, Token
 
 __all__ = ["ConditionSyntaxError", "parse_condition", "to_condition"]
@@ -45,6 +55,8 @@ __all__ = ["ConditionSyntaxError", "parse_condition", "to_condition"]
 _CLOCK_LIKE = re.compile(r"\d{1,2}:\d{2}(?::\d{2})?")
 _STARTS = (
     "every",
+    "secondly",
+    "minutely",
     "hourly",
     "daily",
     "weekly",
@@ -62,12 +74,22 @@ _ATOM_HINT = (
 )
 _OUTCOMES = {"succeeded": "success", "failed": "fail", "finished": "finish"}
 _PERIODS: dict[str, tuple[Periodic, Scale]] = {
+    "secondly": (secondly, SECONDLY),
+    "minutely": (minutely, MINUTELY),
     "hourly": (hourly, HOURLY),
     "daily": (daily, DAILY),
     "weekly": (weekly, WEEKLY),
     "monthly": (monthly, MONTHLY),
 }
-_WINDOW_WORDS = ("between", "after", "before", "at", "on")
+_WINDOW_WORDS = ("between", "after", "before", "at", "on", "starting")
+_TIME_OF: dict[str, tuple[WindowFactory, Scale]] = {
+    "second": (time_of_second, SECONDLY),
+    "minute": (time_of_minute, MINUTELY),
+    "hour": (time_of_hour, HOURLY),
+    "day": (time_of_day, DAILY),
+    "week": (time_of_week, WEEKLY),
+    "month": (time_of_month, MONTHLY),
+}
 _COMBINE_HINT = "combine conditions with & (and), | (or) and ~ (not)"
 
 
@@ -207,9 +229,9 @@ class _Parser:
 
     def atom_time(self) -> Condition:
         self.keyword("of", expected="'of', as in 'time of day'")
-        unit = self.keyword("day", "week", expected="'day' or 'week'").text.lower()
-        factory, scale = (time_of_day, DAILY) if unit == "day" else (time_of_week, WEEKLY)
-        clause = self.keyword("between", "after", "before", expected="between, after or before")
+        unit = self.keyword(*_TIME_OF, expected="second, minute, hour, day, week or month")
+        factory, scale = _TIME_OF[unit.text.lower()]
+        clause = self.keyword(*_WINDOW_WORDS, expected="between, after, before, on or at")
         return self.window(factory, scale, clause)
 
     def period(self, base: Periodic, scale: Scale) -> Condition:
@@ -219,7 +241,9 @@ class _Parser:
         if token.kind in ("word", "name"):
             # say what may follow a period, not just what may follow a condition
             raise self.unexpected(
-                token, "between, after, before, at, on, &, |, ')' or the end", _WINDOW_WORDS
+                token,
+                "between, after, before, at, on, starting, &, |, ')' or the end",
+                _WINDOW_WORDS,
             )
         return base
 
@@ -230,7 +254,7 @@ class _Parser:
         if word == "between":
             self.keyword("and", expected="'and', as in 'between 08:00 and 18:00'")
             values.append(self.value(scale, end=True))
-        method = "at" if word == "on" else word
+        method = "at" if word == "on" else word  # Rocketry's alias
         try:
             return getattr(builder, method)(*(text for text, _ in values))
         except (TypeError, ValueError) as exc:  # each bound was fine: the pair is not

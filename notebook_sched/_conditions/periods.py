@@ -1,22 +1,23 @@
-"""``hourly``, ``daily``, ``weekly``, ``monthly``: once per period, optionally
-only inside a window of it (``daily.between("08:00", "18:00")``)."""
+"""``secondly``, ``minutely``, ``hourly``, ``daily``, ``weekly``, ``monthly``:
+once per period, optionally only inside a window of it
+(``daily.between("08:00", "18:00")``), as Rocketry's are."""
 
 from __future__ import annotations
 
 from datetime import datetime, timedelta
 
 from .base import Condition, Context
-from .calendar import DAILY, HOURLY, MONTHLY, WEEKLY, Scale, Window
+from .calendar import DAILY, HOURLY, MINUTELY, MONTHLY, SECONDLY, WEEKLY, Scale, Window
 from .runs import own_last_start
 from .wallclock import ChangeCache, next_wall_change, wall
 
-__all__ = ["Periodic", "daily", "hourly", "monthly", "weekly"]
+__all__ = ["Periodic", "daily", "hourly", "minutely", "monthly", "secondly", "weekly"]
 
 
 class Periodic(Condition):
-    """True when the task has not started in the current period (hour, day,
-    week from Monday, month of the local wall clock) and, with a window, the
-    clock is inside it.
+    """True when the task has not started in the current period (second,
+    minute, hour, day, week from Monday, month of the local wall clock) and,
+    with a window, the clock is inside it.
 
     With a window, "the current period" is the current occurrence of the
     window, so a window wrapping midnight (``daily.between("22:00", "02:00")``)
@@ -30,9 +31,20 @@ class Periodic(Condition):
         self._changes = ChangeCache()
 
     def at(self, moment: object) -> Periodic:
-        """Only within the span ``moment`` names: ``daily.at("10:00")`` is
-        10:00 to 10:01, ``weekly.at("Mon")`` all Monday."""
+        """Only within one unit from ``moment``, as in Rocketry:
+        ``daily.at("10:00")`` is 10:00 to 11:00, ``hourly.at("42:00")`` that
+        minute, ``weekly.at("Mon")`` all Monday, ``monthly.at("15th")`` the 15th."""
         return self._with("at", moment)
+
+    def on(self, moment: object) -> Periodic:
+        """The same as ``at``: ``weekly.on("Mon")``."""
+        return self._with("at", moment)
+
+    def starting(self, moment: object) -> Periodic:
+        """Once per period, periods beginning at ``moment``:
+        ``weekly.starting("Tue")`` runs once from each Tuesday to the next,
+        ``daily.starting("06:00")`` once from 06:00 to 06:00."""
+        return self._with("starting", moment)
 
     def between(self, start: object, end: object) -> Periodic:
         """Only from ``start`` (included) to ``end`` (excluded; a day without a
@@ -102,6 +114,8 @@ class Periodic(Condition):
         return hash((Periodic, self.name, self.window))
 
 
+secondly = Periodic("secondly", SECONDLY)
+minutely = Periodic("minutely", MINUTELY)
 hourly = Periodic("hourly", HOURLY)
 daily = Periodic("daily", DAILY)
 weekly = Periodic("weekly", WEEKLY)

@@ -1,8 +1,9 @@
-"""cron: a fire time after the task's last start (or the scheduler's start)
-makes it true; each wall-clock fire time fires once, a skipped one at the jump."""
+"""cron: true within each matching minute until the task starts in it (as in
+Rocketry); each wall-clock fire time fires once, a skipped one at the jump."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import datetime, timedelta
 
 import pytest
@@ -10,8 +11,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from wall_support import BERLIN, NEW_YORK, UTC, ZONES, at, ctx, system_zone, zone_and_instant
 
-from notebook_sched._conditions.base import StaticContext
-from notebook_sched._conditions.cron import Cron, cron
+from notebook_sched._conditions.cron import Cron, cron, crontime
 from notebook_sched._conditions.wallclock import wall
 
 D = datetime
@@ -21,56 +21,96 @@ def local(t, tz=BERLIN):
     return datetime.fromtimestamp(t, tz).replace(tzinfo=None)
 
 
-def test_true_once_a_fire_time_has_passed_since_the_last_start():
-    every5 = cron("*/5 * * * *")
-    started = at(D(2024, 6, 3, 10, 1), BERLIN)
-    before = ctx(at(D(2024, 6, 3, 10, 4, 59), BERLIN), BERLIN, task="t", started_at=started)
-    assert not every5.is_true(before)
-    assert every5.next_change(before) == at(D(2024, 6, 3, 10, 5), BERLIN)
-    due = ctx(at(D(2024, 6, 3, 10, 5), BERLIN), BERLIN, task="t", started_at=started)
-    assert every5.is_true(due) and every5.next_change(due) is None
+def state(cond, now, last=None, tz=BERLIN, **kwargs):
+    """(is_true, next_change as local time) with the task last started at ``last``."""
+    starts = {} if last is None else {"t": at(last, tz)}
+    context = ctx(at(now, tz), tz, task="t", starts=starts, **kwargs)
+    change = cond.next_change(context)
+    return cond.is_true(context), None if change is None else local(change, tz)
 
 
-def test_fire_times_missed_while_running_collapse_into_one_start():
-    every5 = cron("*/5 * * * *")
-    started = at(D(2024, 6, 3, 10, 0), BERLIN)
-    # the 10:00 run lasted until 10:17: 10:05, 10:10 and 10:15 passed
-    late = at(D(2024, 6, 3, 10, 17), BERLIN)
-    context = ctx(late, BERLIN, task="t", started_at=started - 3600, starts={"t": started})
-    assert every5.is_true(context)
-    # started again at 10:17: the missed ones are spent
-    context = ctx(late, BERLIN, task="t", started_at=started - 3600, starts={"t": late})
-    assert not every5.is_true(context)
-    assert local(every5.next_change(context)) == D(2024, 6, 3, 10, 20)
+@pytest.mark.parametrize(
+    ("cond", "now", "last", "expected"),
+    [
+        # true within each matching minute until the task starts in it (Rocketry's meaning)
+        (cron("*/5 * * * *"), D(2024, 6, 3, 10, 4, 59), None, (False, D(2024, 6, 3, 10, 5))),
+        (cron("*/5 * * * *"), D(2024, 6, 3, 10, 5), None, (True, D(2024, 6, 3, 10, 6))),
+        (cron("*/5 * * * *"), D(2024, 6, 3, 10, 5, 59), None, (True, D(2024, 6, 3, 10, 6))),
+        (cron("*/5 * * * *"), D(2024, 6, 3, 10, 6), None, (False, D(2024, 6, 3, 10, 10))),
+        # started in the minute: spent until the next fire time
+        (
+            cron("*/5 * * * *"),
+            D(2024, 6, 3, 10, 5, 30),
+            D(2024, 6, 3, 10, 5, 1),
+            (False, D(2024, 6, 3, 10, 10)),
+        ),
+        # a run before the minute does not count for it
+        (
+            cron("*/5 * * * *"),
+            D(2024, 6, 3, 10, 5, 30),
+            D(2024, 6, 3, 10, 4, 59),
+            (True, D(2024, 6, 3, 10, 6)),
+        ),
+        # every minute: the next minute is another fire time
+        (
+            cron("* * * * *"),
+            D(2024, 6, 3, 10, 0, 30),
+            D(2024, 6, 3, 10, 0, 1),
+            (False, D(2024, 6, 3, 10, 1)),
+        ),
+        (
+            cron("* * * * *"),
+            D(2024, 6, 3, 10, 0, 30),
+            D(2024, 6, 3, 9, 59, 1),
+            (True, D(2024, 6, 3, 10, 1)),
+        ),
+        # crontime: the clock alone
+        (
+            crontime("*/5 * * * *"),
+            D(2024, 6, 3, 10, 5, 30),
+            D(2024, 6, 3, 10, 5, 1),
+            (True, D(2024, 6, 3, 10, 6)),
+        ),
+        (crontime("*/5 * * * *"), D(2024, 6, 3, 10, 6), None, (False, D(2024, 6, 3, 10, 10))),
+    ],
+)
+def test_true_within_each_matching_minute_until_the_task_starts(cond, now, last, expected):
+    assert state(cond, now, last) == expected
 
 
-def test_a_run_from_before_the_scheduler_started_does_not_count():
-    hourly = cron("0 * * * *")
-    started = at(D(2024, 6, 3, 10, 30), BERLIN)
+def test_fire_times_missed_while_running_are_not_made_up():
+    # the 10:00 run lasted until 10:17: 10:05, 10:10 and 10:15 passed; 10:20 is next
+    assert state(cron("*/5 * * * *"), D(2024, 6, 3, 10, 17), D(2024, 6, 3, 10, 0)) == (
+        False,
+        D(2024, 6, 3, 10, 20),
+    )
+
+
+def test_a_scheduler_started_inside_a_matching_minute_runs_at_once():
+    started = at(D(2024, 6, 3, 10, 5, 30), BERLIN)
+    context = ctx(started, BERLIN, task="t", started_at=started)
+    assert cron("*/5 * * * *").is_true(context)
+
+
+def test_a_run_of_an_earlier_session_in_the_same_minute_counts():
+    # the history outlives the kernel: a run at 10:05:10 before a restart at 10:05:30
     context = ctx(
-        at(D(2024, 6, 3, 10, 45), BERLIN),
+        at(D(2024, 6, 3, 10, 5, 30), BERLIN),
         BERLIN,
         task="t",
-        started_at=started,
-        starts={"t": started - 86400},
+        started_at=at(D(2024, 6, 3, 10, 5, 30), BERLIN),
+        starts={"t": at(D(2024, 6, 3, 10, 5, 10), BERLIN)},
     )
-    assert not hourly.is_true(context)  # 10:00 was before the scheduler started
-    assert local(hourly.next_change(context)) == D(2024, 6, 3, 11)
+    assert not cron("*/5 * * * *").is_true(context)
 
 
 def test_a_scheduler_condition_counts_from_the_scheduler_start():
-    context = ctx(
-        at(D(2024, 6, 3, 10, 45), BERLIN), BERLIN, started_at=at(D(2024, 6, 3, 9, 59), BERLIN)
-    )
-    assert cron("0 10 * * *").is_true(context)
-    assert not cron("0 11 * * *").is_true(context)
+    def context(started):
+        return ctx(at(D(2024, 6, 3, 10, 0, 30), BERLIN), BERLIN, started_at=at(started, BERLIN))
 
-
-def test_without_any_start_only_fire_times_to_come_count():
-    context = StaticContext(now=at(D(2024, 6, 3, 10, 45), BERLIN), tz=BERLIN)
-    context.started_at = None  # a scheduler that has not started
-    assert not cron("* * * * *").is_true(context)
-    assert local(cron("* * * * *").next_change(context)) == D(2024, 6, 3, 10, 46)
+    assert cron("0 10 * * *").is_true(context(D(2024, 6, 3, 9, 59)))
+    assert not cron("0 10 * * *").is_true(context(D(2024, 6, 3, 10, 0, 10)))
+    assert not cron("0 11 * * *").is_true(context(D(2024, 6, 3, 9, 59)))
 
 
 @pytest.mark.parametrize(
@@ -191,10 +231,14 @@ def test_next_fire_matches_a_walk_of_the_wall_clock(minute, hour, dow, zone_now)
 @given(st.sampled_from(ZONES), st.floats(0, 3 * 86400), st.floats(0, 3 * 86400))
 def test_value_and_next_change_agree(tz, since, ahead):
     every15 = Cron("*/15 * * * *")
-    started = at(D(2024, 10, 26, 12), tz) + since
-    now = started + ahead
-    context = ctx(now, tz, task="t", started_at=started)
+    last = at(D(2024, 10, 26, 12), tz) + since
+    now = last + ahead
+    context = ctx(now, tz, task="t", starts={"t": last})
+    fire = every15.next_fire(now - 60, tz)  # the fire time whose minute now may lie in
+    in_minute = fire <= now
+    assert every15.is_true(context) is (in_minute and last < fire)
     change = every15.next_change(context)
-    fire = every15.next_fire(started, tz)
-    assert every15.is_true(context) is (fire <= now)
-    assert change == (None if fire <= now else fire)
+    assert change == (fire + 60 if in_minute and last < fire else every15.next_fire(now, tz))
+    # nothing changes before it
+    for t in (now, (now + change) / 2, change - 1e-3):
+        assert every15.is_true(replace(context, now=t)) is every15.is_true(context)

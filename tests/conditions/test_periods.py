@@ -10,7 +10,15 @@ from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 from wall_support import BERLIN, NEW_YORK, UTC, at, check_next_change, ctx, zone_and_instant
 
-from notebook_sched._conditions.periods import Periodic, daily, hourly, monthly, weekly
+from notebook_sched._conditions.periods import (
+    Periodic,
+    daily,
+    hourly,
+    minutely,
+    monthly,
+    secondly,
+    weekly,
+)
 
 
 def state(cond, now, last=None, tz=BERLIN, fold=0, **kwargs):
@@ -54,15 +62,61 @@ D = datetime  # 2024-06-03 is a Monday
             D(2024, 6, 3, 7),
             (True, D(2024, 6, 3, 18)),
         ),
-        (daily.at("10:00"), D(2024, 6, 3, 10, 0, 59), None, (True, D(2024, 6, 3, 10, 1))),
-        (daily.at("10:00"), D(2024, 6, 3, 10, 1), None, (False, D(2024, 6, 4, 10))),
-        (daily.at("10:00:30"), D(2024, 6, 3, 10, 0, 30), None, (True, D(2024, 6, 3, 10, 0, 31))),
+        # .at(): one unit from the moment, as in Rocketry (an hour of a day)
+        (daily.at("10:00"), D(2024, 6, 3, 10, 0, 59), None, (True, D(2024, 6, 3, 11))),
+        (daily.at("10:00"), D(2024, 6, 3, 10, 59, 59), None, (True, D(2024, 6, 3, 11))),
+        (daily.at("10:00"), D(2024, 6, 3, 11), None, (False, D(2024, 6, 4, 10))),
+        (daily.at("10:00"), D(2024, 6, 3, 9, 59, 59), None, (False, D(2024, 6, 3, 10))),
+        (daily.at("10:00:30"), D(2024, 6, 3, 10, 0, 30), None, (True, D(2024, 6, 3, 11, 0, 30))),
+        (daily.at("23:30"), D(2024, 6, 4, 0, 15), D(2024, 6, 3, 22), (True, D(2024, 6, 4, 0, 30))),
         (daily.after("20:00"), D(2024, 6, 3, 19), None, (False, D(2024, 6, 3, 20))),
         (daily.before("06:00"), D(2024, 6, 3, 5), None, (True, D(2024, 6, 3, 6))),
         (hourly.between("15", "45"), D(2024, 6, 3, 9, 50), None, (False, D(2024, 6, 3, 10, 15))),
-        (hourly.at("30:30"), D(2024, 6, 3, 9, 30, 30), None, (True, D(2024, 6, 3, 9, 30, 31))),
+        (hourly.at("30:30"), D(2024, 6, 3, 9, 30, 30), None, (True, D(2024, 6, 3, 9, 31, 30))),
+        (hourly.at("42:00"), D(2024, 6, 3, 9, 42, 59), None, (True, D(2024, 6, 3, 9, 43))),
+        (hourly.at("42:00"), D(2024, 6, 3, 9, 43), None, (False, D(2024, 6, 3, 10, 42))),
+        (hourly.at("30:00.0000"), D(2024, 6, 3, 9, 30), None, (True, D(2024, 6, 3, 9, 31))),
         (weekly.at("Mon"), D(2024, 6, 3, 9), None, (True, D(2024, 6, 4))),
         (weekly.at("Fri 17:00"), D(2024, 6, 3, 9), None, (False, D(2024, 6, 7, 17))),
+        (weekly.on("Mon"), D(2024, 6, 3, 23, 59), D(2024, 6, 2), (True, D(2024, 6, 4))),
+        (weekly.on("Mon"), D(2024, 6, 4), None, (False, D(2024, 6, 10))),
+        # .starting(): the whole period, its occurrences from the moment
+        (weekly.starting("Tue"), D(2024, 6, 3, 9), D(2024, 5, 28, 9), (False, D(2024, 6, 4))),
+        (weekly.starting("Tue"), D(2024, 6, 4, 0, 1), D(2024, 6, 3, 9), (True, None)),
+        (daily.starting("06:00"), D(2024, 6, 3, 5), D(2024, 6, 2, 7), (False, D(2024, 6, 3, 6))),
+        (monthly.starting("3rd"), D(2024, 6, 2), D(2024, 5, 3), (False, D(2024, 6, 3))),
+        (monthly.starting("3."), D(2024, 6, 3), D(2024, 5, 3), (True, None)),
+        # between(x, x) is the same as starting(x)
+        (
+            daily.between("10:00", "10:00"),
+            D(2024, 6, 3, 9),
+            D(2024, 6, 2, 11),
+            (False, D(2024, 6, 3, 10)),
+        ),
+        # secondly and minutely
+        (
+            secondly,
+            D(2024, 6, 3, 9, 0, 0, 500000),
+            D(2024, 6, 3, 9, 0, 0, 100000),
+            (False, D(2024, 6, 3, 9, 0, 1)),
+        ),
+        (
+            secondly.before("500"),
+            D(2024, 6, 3, 9, 0, 1, 600000),
+            None,
+            (False, D(2024, 6, 3, 9, 0, 2)),
+        ),
+        (minutely, D(2024, 6, 3, 9, 0, 30), D(2024, 6, 3, 9, 0, 1), (False, D(2024, 6, 3, 9, 1))),
+        (minutely.before("45"), D(2024, 6, 3, 9, 0, 30), None, (True, D(2024, 6, 3, 9, 0, 45))),
+        (
+            minutely.after("30.5"),
+            D(2024, 6, 3, 9, 0, 30),
+            None,
+            (False, D(2024, 6, 3, 9, 0, 30, 500000)),
+        ),
+        # ints, as Rocketry takes them: an end int includes its unit
+        (daily.between(10, 14), D(2024, 6, 3, 14, 59), None, (True, D(2024, 6, 3, 15))),
+        (monthly.between("1.", "15."), D(2024, 6, 15, 23), None, (True, D(2024, 6, 16))),
         (weekly.between("Sat", "Sun"), D(2024, 6, 3, 9), D(2024, 6, 1), (False, D(2024, 6, 8))),
         (monthly.between("1st", "5th"), D(2024, 6, 5, 23), None, (True, D(2024, 6, 6))),
         (monthly.at("15"), D(2024, 6, 14, 9), None, (False, D(2024, 6, 15))),
@@ -114,8 +168,13 @@ class TestDaylightSaving:
         )
         assert state(daily.at("02:30"), D(2024, 10, 27, 2, 30), first_pass, fold=1)[0] is False
 
-    def test_a_window_inside_the_gap_waits_for_the_next_day(self):
-        assert state(daily.at("02:30"), D(2024, 3, 31, 1), None) == (False, D(2024, 4, 1, 2, 30))
+    def test_a_window_the_gap_cuts_starts_at_the_jump(self):
+        # 02:30-03:30 on the day the clock jumps from 02:00 to 03:00: from 03:00
+        assert state(daily.at("02:30"), D(2024, 3, 31, 1), None) == (False, D(2024, 3, 31, 3))
+        assert state(daily.between("02:15", "02:45"), D(2024, 3, 31, 1), None) == (
+            False,
+            D(2024, 4, 1, 2, 15),
+        )
 
     def test_new_york(self):
         # 2024-03-10 02:00 EST jumps to 03:00 EDT
@@ -145,7 +204,14 @@ def test_str_equality_and_hash():
     assert daily.between("08:00", "24:00") == daily.after("08:00")
     assert daily.between("00:00", "24:00") == daily
     assert daily != hourly and daily.at("10:00") != daily.at("10:01")
-    assert len({daily.at("10:00"), daily.between("10:00", "10:01")}) == 1
+    assert len({daily.at("10:00"), daily.between("10:00", "11:00")}) == 1
+    assert weekly.on("Mon") == weekly.at("Monday") == weekly.between("Mon", "Mon")
+    assert str(weekly.starting("Tuesday")) == "weekly starting Tue"
+    assert str(monthly.at("1.")) == "monthly on 1st"
+    assert str(hourly.at("30:00.0000")) == "hourly at 30:00.0000"
+    assert str(daily.between(10, 14)) == "daily between 10:00 and 15:00"
+    assert str(secondly.before("500")) == "secondly before 500"
+    assert str(minutely.after("30.5")) == "minutely after 30.5"
     assert isinstance(daily, Periodic) and daily.task_refs() == frozenset()
 
 
@@ -157,14 +223,18 @@ def test_str_equality_and_hash():
         (daily.after, "24:00", "can only end"),
         (hourly.at, "75", "from 00 to 59"),
         (hourly.at, "10:00:00", "'MM' or 'MM:SS'"),
-        (hourly.between, "30", "starts where it ends"),
+        (hourly.at, "60", "from 00 to 59"),
+        (daily.between, 24, "give 0 to 23"),
+        (weekly.at, 8, "give 1 to 7"),
+        (minutely.at, "61", "from 00 to 59"),
+        (secondly.at, "1000", "from 0 to 999"),
+        (secondly.at, "abc", "milliseconds"),
         (weekly.at, "Mun", "unknown day 'Mun'"),
         (weekly.at, "Mon 8am", "a day name like 'Mon'"),
         (monthly.at, "32", "from 1 to 31"),
         (monthly.at, "0th", "from 1 to 31"),
         (monthly.at, "2st", "from 1 to 31"),
         (monthly.at, "first", "from 1 to 31"),
-        (monthly.before, "1st 00:00", "empty"),
     ],
 )
 def test_bad_values_are_named(make, value, fragment):
@@ -241,7 +311,7 @@ def test_next_change_is_exact(cond, zone_now, data):
     st.data(),
 )
 def test_next_change_of_one_minute_windows_is_exact(cond, zone_now, data):
-    # .at("10:00") is a minute long: off the quarter-hour grid
+    # .at("10:15") of hourly is a minute long: off the quarter-hour grid
     tz, now = zone_now
     last = data.draw(last_start(now))
     context = ctx(now, tz, task="t", starts={} if last is None else {"t": last})

@@ -143,8 +143,9 @@ TIME_BUILDERS: dict[str, Callable[[Any], object]] = {
 }
 
 
+# an int is an hour, as in Rocketry (time_of_day.between(10, 14)): 24 and -1 are not
 @pytest.mark.parametrize("builder", TIME_BUILDERS)
-@pytest.mark.parametrize("value", [*BAD_TIMES, 8, 8.0, None], ids=repr)
+@pytest.mark.parametrize("value", [*BAD_TIMES, 24, -1, 8.0, None], ids=repr)
 def test_bad_time_of_day(builder, value):
     if value == "" and "before" in builder:
         pass  # still bad; listed for completeness
