@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from .._conditions.base import Condition
@@ -27,6 +27,8 @@ class SessionConfig:
     terminate_grace: float = 3.0
     runs_db: str | None = None
     ray_address: str | None = None  # None: a local Ray, started on first use
+    pools: Mapping[str, int] = field(default_factory=dict)  # name -> slots
+    catch_up: bool = False
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -38,6 +40,8 @@ class SessionConfig:
             "terminate_grace": self.terminate_grace,
             "runs_db": self.runs_db,
             "ray_address": self.ray_address,
+            "pools": dict(self.pools),
+            "catch_up": self.catch_up,
         }
 
 
@@ -112,4 +116,13 @@ def build_config(config: Mapping[str, Any] | None, kwargs: Mapping[str, Any]) ->
                 f"'10.0.0.5:6379' or 'ray://head:10001', got {address!r}"
             )
         values["ray_address"] = address.strip()
+    if "pools" in merged:
+        from .pools import parse_pools
+
+        values["pools"] = parse_pools(merged["pools"])
+    if "catch_up" in merged:
+        catch_up = merged["catch_up"]
+        if not isinstance(catch_up, bool):
+            raise ValueError(f"config 'catch_up' must be True or False, got {catch_up!r}")
+        values["catch_up"] = catch_up
     return SessionConfig(**values)

@@ -28,13 +28,15 @@ from .._history.history import History, IdsExhausted, flush_all
 from .._history.records import Reason, RunRecord
 from .agenda import Agenda
 from .arguments import NO_RESULT, ArgumentFailed, Params, resolve
-from .clock import Clock
+from .catchup import CatchUp
+from .clock import Clock, to_datetime
 from .condition_errors import ConditionErrors
 from .config import SessionConfig
 from .context import EngineContext
 from .definition import TaskDefinition
 from .events import (
     EventBus,
+    RunRetryScheduled,
     SchedulerStarted,
     SchedulerStopped,
     SchedulerStopping,
@@ -42,9 +44,13 @@ from .events import (
     TaskDisabled,
     TaskEnabled,
 )
+from .force_after import ForceAfter
 from .hosting import Host
-from .ledger import Ledger
+from .ledger import Ended, Ledger
 from .loop import SchedulingLoop
+from .pools import Pools
+from .queueing import Queueing
+from .retries import Retries, RetryPolicy
 from .run import Run
 from .task import Task, TaskChange
 from .timers import Watchdog
@@ -109,6 +115,16 @@ class Core:
             self._runs_ended,
         )
         self.errors = ConditionErrors()
+        self.pools = Pools(config.pools)
+        self.retries = Retries(clock, self.watchdog, self._retry_due)
+        self.catchup = CatchUp()
+        self.queueing = Queueing(
+            self, self.host, self.pools, self.retries, self.tasks, self.agenda, self.ledger,
+            clock, self.watchdog,
+        )  # fmt: skip
+        self.deadline = ForceAfter(self.watchdog, self)
+        self._prioritized: set[str] = set()  # tasks whose priority is not 0
+        self._any_retries = False  # a task was defined with retries: ends are looked at
         self.loop = SchedulingLoop(
             self, self.tasks, self.agenda, self.ledger, clock, config, self.errors
         )
@@ -127,6 +143,10 @@ class Core:
     @property
     def lock(self) -> threading.RLock:
         return self._lock
+
+    @property
+    def prioritized(self) -> bool:
+        return bool(self._prioritized)
 
     def generation(self) -> int:
         return self._gen
@@ -150,6 +170,9 @@ class Core:
         self.started_at = self.clock.time()
         self.errors.reset()
         _RUNNING.add(self)
+        if self.config.catch_up and self.config.runs_db is not None:
+            conds = [(t.name, t.start_cond) for t in self.tasks.values()]
+            self.catchup.begin(conds, self.ledger.starts, self.started_at)
         self.agenda.mark(self.tasks)
         bus = self.bus
         if bus.active:
@@ -170,14 +193,23 @@ class Core:
     def launch(self, tasks: list[Task], now: float) -> list[Run]:
         """Make the runs of ``tasks`` (under the lock); ``start_run`` then
         starts each. A task whose run is already alive is left out."""
-        live = self.ledger.live
-        fresh = [t for t in tasks if t.name not in live]
+        live, waiting = self.ledger.live, self.pools.waiting
+        fresh = [t for t in tasks if t.name not in live and t.name not in waiting]
         if not fresh:
             return []
+        retries = self.retries
+        attempts = [retries.attempt_of(t.name) for t in fresh] if retries.pending else None
+        if self.pools.configured:
+            fresh, attempts = self.queueing.admit(fresh, attempts, now)
+        return self.make_runs(fresh, attempts, now)
+
+    def make_runs(self, fresh: list[Task], attempts: list[int] | None, now: float) -> list[Run]:
+        """Make the runs of ``fresh`` tasks, of these ``attempts`` (under the lock)."""
         definitions = [t._definition for t in fresh]
         timeouts = [self.timeout_of(d) for d in definitions]
+        grace = self.config.terminate_grace
         try:
-            runs = self.ledger.launch(definitions, timeouts, now, self.config.terminate_grace)
+            runs = self.ledger.launch(definitions, timeouts, now, grace, attempts)
         except IdsExhausted as exc:
             # Runs start faster than ids are set aside (they follow within
             # milliseconds), or the file is locked: that is worth a warning.
@@ -187,6 +219,11 @@ class Core:
         for task in fresh[len(runs) :]:
             self._short_of_ids.add(task.name)  # no run id at hand yet: see _ids_arrived
             self.agenda.check_at(task.name, now + IDS_RETRY)
+        if len(runs) < len(fresh):
+            self.queueing.not_started(definitions[len(runs) :])
+        if self.retries.pending:
+            for run in runs:
+                self.retries.started(run.task)
         return runs
 
     def _ids_arrived(self) -> None:
@@ -194,6 +231,8 @@ class Core:
             with self._lock:
                 names, self._short_of_ids = self._short_of_ids, set()
                 self.agenda.mark(names)
+                if self.pools.waiting:
+                    self.queueing.fill_soon()
             self.loop.wake()
 
         self.host.post(look_again)
@@ -245,11 +284,14 @@ class Core:
 
     # ------------------------------------------------------------ shutdown
 
-    def shut_down(self, force: bool = False) -> None:
+    def shut_down(self, force: bool = False, force_after: float | None = None) -> None:
         with self._lock:
             if self._state == "stopped":
                 return
             force = force or self.config.instant_shutdown or self._state == "shutting_down"
+            force = force or force_after == 0
+            if force_after is not None and not force:
+                self.deadline.set(self.clock.monotonic() + force_after, self._gen)
             if self._state == "shutting_down" and (self._forced or not force):
                 return
             self.begin_shutdown(force)
@@ -263,6 +305,11 @@ class Core:
                 bus.emit(SchedulerStopping(force, time=bus.now()))
         elif force and not self._forced and bus.active:
             bus.emit(SchedulerStopping(True, time=bus.now()))
+        # No new run starts: a pending retry is dropped, a waiting run leaves
+        # its queue with a record, and so does a catching up.
+        self.retries.clear()
+        self.catchup.clear()
+        self.queueing.drain("shutdown", self.clock.time())
         if force and not self._forced:
             self._forced = True
             for run in list(self.ledger.live.values()):
@@ -272,15 +319,38 @@ class Core:
         else:
             self.wake()
 
-    def _runs_ended(self) -> None:
+    def _runs_ended(self, finished: list[Ended]) -> None:
+        if self._any_retries and self._state == "running":
+            ends = [(r.task, r.status, r.attempt, end) for _, r, end in finished]
+            made = self.retries.after_ends(ends, self._retry_policy)
+            if made and self.bus.active:
+                for name, retry in made:
+                    at = to_datetime(retry.at)
+                    assert at is not None
+                    self.bus.emit(RunRetryScheduled(name, retry.attempt, at, time=self.bus.now()))
+        if self.pools.configured:
+            self.queueing.ended(finished)
         if self._state == "shutting_down" and not self.ledger.live:
             self._finish_stop()
         else:
             self.wake()
 
+    def _retry_due(self, name: str) -> None:
+        def look() -> None:
+            with self._lock:
+                self.agenda.mark([name])
+            self.loop.wake()
+
+        self.host.post(look)
+
+    def _retry_policy(self, name: str) -> RetryPolicy | None:
+        task = self.tasks.get(name)
+        return task._definition.retry if task is not None else None
+
     def _finish_stop(self) -> None:
         """Enter "stopped" (under the lock) and release every waiter."""
         self._state = "stopped"
+        self.deadline.cancel()
         _RUNNING.discard(self)
         self.host.release()
         bus = self.bus
@@ -300,6 +370,8 @@ class Core:
         start = task.start_cond
         if start is None or task.disabled or task.name in self.ledger.live:
             return None
+        if task.name in self.pools.waiting:
+            return None
         now = self.clock.time()
         ctx = self.context(now, task.name)
         try:
@@ -308,10 +380,11 @@ class Core:
             return None  # the loop's own evaluation reports it
 
     def end_cond_state(self, task: Task) -> bool | None:
-        end = task.end_cond
-        if end is None:
-            return None
-        return self.holds(end, self.clock.time(), task.name, "end_cond")
+        return None if task.end_cond is None else self.holds_end_cond(task, self.clock.time())
+
+    def holds_end_cond(self, task: Task, now: float) -> bool:
+        end = task._definition.end_cond
+        return end is not None and self.holds(end, now, task.name, "end_cond")
 
     def condition_error(self, name: str) -> str | None:
         return self.errors.of_task(name)
@@ -344,15 +417,17 @@ class Core:
             name = task.name
             if self._state != "running" or task.disabled or name in self.ledger.live:
                 return False
-            end = task._definition.end_cond
-            now = self.clock.time()
-            if end is not None and self.holds(end, now, name, "end_cond"):
+            if name in self.pools.waiting:
                 return False
+            now = self.clock.time()
+            if self.holds_end_cond(task, now):
+                return False
+            self.retries.started(name)  # by hand: a fresh attempt 1, a pending retry dropped
             # The run and its record exist from this moment, whatever the thread;
             # only starting its function belongs to the loop.
             runs = self.launch([task], now)
             if not runs:
-                return False
+                return name in self.pools.waiting  # queued: it starts when a slot frees
             self.wake()  # its end condition is to be watched from now on
         loop = self.host.loop
         assert loop is not None
@@ -364,10 +439,15 @@ class Core:
 
     def terminate_task(self, name: str, reason: Reason) -> bool:
         run = self.ledger.live.get(name)
-        return run.terminate(reason) if run is not None else False
+        if run is not None:
+            return run.terminate(reason)
+        with self._lock:
+            return self.queueing.leave(name, reason, self.clock.time())
 
     def task_changed(self, task: Task, change: TaskChange) -> None:
         with self._lock:
+            if task.disabled:  # no new run starts: a waiting one leaves its queue
+                self.queueing.leave(task.name, "manual", self.clock.time())
             self.agenda.mark([task.name])
             bus = self.bus
             if bus.active:
@@ -384,6 +464,11 @@ class Core:
                 task._definition = definition  # a live run keeps its own definition
                 task._disabled = disabled
                 self.errors.forget(name)
+            self._any_retries = self._any_retries or definition.retry.retries > 0
+            if definition.priority:
+                self._prioritized.add(name)
+            else:
+                self._prioritized.discard(name)
             refs: frozenset[str] = frozenset()
             for cond in (definition.start_cond, definition.end_cond):
                 if cond is not None:

@@ -15,6 +15,8 @@ from .._execution.ray.options import Resources, parse_resources, require_ray
 from ..args import TerminationFlag
 from .arguments import ArgumentParams, argument_params, refuse_live
 from .config import EXECUTIONS, SessionConfig
+from .pools import check_pool, check_priority
+from .retries import NO_RETRY, RetryPolicy, retry_policy
 
 __all__ = ["TaskDefinition", "define_task"]
 
@@ -39,6 +41,9 @@ class TaskDefinition:
     payload: bytes | None = None  # cloudpickled function, for process and ray runs
     resources: Resources = ()  # Ray's reservations for a ray run
     arg_params: ArgumentParams = ()  # parameters whose defaults are arguments (Return, Arg, ...)
+    retry: RetryPolicy = NO_RETRY
+    pool: str | None = None
+    priority: float = 0
 
     def effective_timeout(self, config: SessionConfig) -> float | None:
         if self.execution == "main":
@@ -56,6 +61,11 @@ def define_task(
     timeout: object = None,
     end_cond: object = None,
     resources: object = None,
+    retries: object = 0,
+    retry_delay: object = 0,
+    retry_backoff: object = 1.0,
+    pool: object = None,
+    priority: object = 0,
 ) -> TaskDefinition:
     """Validate everything the decorator was given, naming the bad value."""
     from .._conditions.parse import to_condition
@@ -107,6 +117,9 @@ def define_task(
         except (TypeError, ValueError) as exc:
             raise type(exc)(f"{label}: {exc}") from None
 
+    retry = retry_policy(retries, retry_delay, retry_backoff, label)
+    pool_name = check_pool(pool, config.pools, label)
+    rank = check_priority(priority, label)
     start = to_condition(start_cond, what=f"start_cond of {label}")
     end = to_condition(end_cond, what=f"end_cond of {label}")
 
@@ -156,6 +169,9 @@ def define_task(
         payload=payload,
         resources=reserved,
         arg_params=arg_params,
+        retry=retry,
+        pool=pool_name,
+        priority=rank,
     )
 
 

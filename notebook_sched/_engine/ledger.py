@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING
 
 from .._execution.base import Outcome
 from .._history.history import History
-from .._history.records import Reason, new_record
+from .._history.records import Reason, RunRecord, new_record
 from .agenda import Agenda
 from .clock import to_datetime
 from .events import EventBus, RunFinished, RunStarted, RunTerminating
@@ -28,9 +28,11 @@ from .timers import Watchdog
 if TYPE_CHECKING:
     from .task import TaskDefinition
 
-__all__ = ["FINAL", "Ledger"]
+__all__ = ["FINAL", "Ended", "Ledger"]
 
 FINAL = ("success", "fail", "terminate", "crash")
+
+Ended = tuple[Run, RunRecord, float]  # a run, its final record, its end (epoch seconds)
 
 
 class Ledger:
@@ -42,7 +44,7 @@ class Ledger:
         lock: threading.RLock,
         bus: EventBus,
         post: Callable[[Callable[[], None]], None],
-        ended: Callable[[], None],
+        ended: Callable[[list[Ended]], None],
     ) -> None:
         self.history = history
         self._agenda = agenda
@@ -50,7 +52,7 @@ class Ledger:
         self._lock = lock
         self._bus = bus
         self._post = post  # run a callback on the scheduler's loop, soon
-        self._ended = ended  # runs ended: the scheduler looks at its state
+        self._ended = ended  # runs ended: the scheduler looks at its state, retries, pools
         self.live: dict[str, Run] = {}
         self.starts, self.finishes = history.store.last_times()
         self.last_records = history.store.last_per_task()
@@ -84,12 +86,14 @@ class Ledger:
         timeouts: Sequence[float | None],
         now: float,
         grace: float,
+        attempts: Sequence[int] | None = None,
     ) -> list[Run]:
         """Make the runs and their records (under the scheduler's lock): of
-        the first ``definitions``, as many as the history has run ids for."""
+        the first ``definitions``, as many as the history has run ids for;
+        ``attempts`` are their attempt numbers (default: all 1)."""
         start = to_datetime(now)
         assert start is not None
-        records = self.history.start_records([(d.name, start) for d in definitions])
+        records = self.history.start_records([(d.name, start) for d in definitions], attempts)
         definitions, timeouts = definitions[: len(records)], timeouts[: len(records)]
         runs = []
         live, starts, last, counts = self.live, self.starts, self.last_records, self.counts
@@ -154,6 +158,7 @@ class Ledger:
     def _finalize(self, ended: list[tuple[Run, Outcome]]) -> None:
         """Give ``ended`` runs their final records (under the lock)."""
         records = []
+        finished: list[Ended] = []
         live, finishes, last, counts = self.live, self.finishes, self.last_records, self.counts
         results = self.results
         for run, outcome in ended:
@@ -163,8 +168,10 @@ class Ledger:
             record = new_record(
                 run.task, run.run_id, status, reason, run.record.start,
                 to_datetime(outcome.end), outcome.error, outcome.result,
+                attempt=run.record.attempt,
             )  # fmt: skip
             records.append(record)
+            finished.append((run, record, outcome.end))
             name = run.task
             if live.get(name) is run:
                 del live[name]
@@ -189,4 +196,32 @@ class Ledger:
                 end = record.end
                 assert end is not None
                 self._bus.emit(RunFinished(record, time=end))
-        self._ended()
+        self._ended(finished)
+
+    def record_unstarted(self, left: Sequence[tuple[str, int, Reason, str]], now: float) -> int:
+        """Final records (status ``"terminate"``) of runs that never started —
+        ``(task, attempt, reason, error)`` of waiting runs that left their
+        queue — under the scheduler's lock. Returns how many were recorded
+        (as many as the history has run ids for; the rest are the caller's)."""
+        at = to_datetime(now)
+        assert at is not None
+        records = self.history.start_records(
+            [(name, at) for name, *_ in left], [attempt for _, attempt, *_ in left]
+        )
+        finals = [
+            new_record(r.task, r.run_id, "terminate", reason, at, at, error, attempt=r.attempt)
+            for r, (_, _, reason, error) in zip(records, left, strict=False)
+        ]
+        finishes, last, counts = self.finishes, self.last_records, self.counts
+        for record in finals:
+            name = record.task
+            finishes[(name, "terminate")] = now
+            last[name] = record
+            tally = counts.setdefault(name, {})
+            tally["terminate"] = tally.get("terminate", 0) + 1
+            self._agenda.mark_with_watchers(name)
+        self.history.finish_records(finals)
+        if self._bus.active:
+            for record in finals:
+                self._bus.emit(RunFinished(record, time=at))
+        return len(finals)

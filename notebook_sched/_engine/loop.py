@@ -27,6 +27,10 @@ from .context import EngineContext
 from .ledger import Ledger
 
 if TYPE_CHECKING:
+    from .catchup import CatchUp
+    from .pools import Pools
+    from .queueing import Queueing
+    from .retries import Retries
     from .run import Run
     from .task import Task
 
@@ -54,6 +58,16 @@ class Steering(Protocol):
     def launch(self, tasks: list[Task], now: float) -> list[Run]: ...
     def start_run(self, run: Run, loop: asyncio.AbstractEventLoop) -> None: ...
     def failed(self, exc: Exception) -> None: ...
+
+    pools: Pools
+    queueing: Queueing
+    retries: Retries
+    catchup: CatchUp
+
+    @property
+    def prioritized(self) -> bool:
+        """Whether any task has a priority other than 0."""
+        ...
 
 
 class SchedulingLoop:
@@ -128,6 +142,8 @@ class SchedulingLoop:
         if due and self._ledger.history.backlog > MAX_BACKLOG:
             self._wait_for_the_writer(due, now)
             return False
+        if steer.prioritized:  # popped from the end: the highest priority first
+            due.sort(key=self._priority)
         launched = False
         ledger = self._ledger
         ledger.hold()  # runs that end while others are being started are recorded after
@@ -159,6 +175,10 @@ class SchedulingLoop:
         finally:
             ledger.release()
         return launched
+
+    def _priority(self, name: str) -> float:
+        task = self._tasks.get(name)
+        return task._definition.priority if task is not None else 0
 
     def _wait_for_the_writer(self, due: list[str], now: float) -> None:
         """The run history is far behind (runs start faster than the file
@@ -194,17 +214,36 @@ class SchedulingLoop:
                 else:
                     agenda.check_at(name, errors.next_change(end, ctx, "end_cond"))
             return None
+        steer = self._steer
+        if name in steer.pools.waiting:
+            if end is not None:  # a waiting run leaves its queue when it holds
+                if errors.check(end, ctx, "end_cond"):
+                    steer.queueing.leave(name, "end_cond", ctx.now)
+                else:
+                    agenda.check_at(name, errors.next_change(end, ctx, "end_cond"))
+            return None
         start = definition.start_cond
-        if self._steer.state != "running" or task.disabled or start is None:
+        retry = steer.retries.pending.get(name)
+        if steer.state != "running" or task.disabled or (start is None and retry is None):
             return None
         if end is not None and errors.check(end, ctx, "end_cond"):
             # Not while its own end condition holds: look again when either may change.
             times = [
                 errors.next_change(end, ctx, "end_cond"),
-                errors.next_change(start, ctx, "start_cond"),
+                errors.next_change(start, ctx, "start_cond") if start is not None else None,
             ]
             agenda.check_at(name, min((t for t in times if t is not None), default=None))
             return None
+        if retry is not None:  # the start condition waits for the retry (its timer marks it)
+            return task if steer.retries.is_due(retry) else None
+        assert start is not None
+        if steer.catchup.pending(name):
+            caught = steer.catchup.advance(name, start, ctx)
+            if caught is None:  # not done: go on at the next slice
+                agenda.mark([name])
+                return None
+            if caught:
+                return task  # once, however many were missed
         if errors.check(start, ctx, "start_cond"):
             return task
         agenda.check_at(name, errors.next_change(start, ctx, "start_cond"))

@@ -11,13 +11,13 @@ import time
 import types
 import warnings
 from collections.abc import Callable, Mapping
-from datetime import tzinfo
+from datetime import datetime, tzinfo
 from typing import Any, TypeVar, overload
 
 from .._conditions.base import CONDITION_ERRORS, Condition
 from .._history.records import RunRecord
 from .arguments import Params
-from .clock import Clock, SystemClock
+from .clock import Clock, SystemClock, to_datetime
 from .config import build_config
 from .core import Core, State
 from .definition import define_task
@@ -67,9 +67,9 @@ class Session:
         """The scheduler's ``params`` (Rocketry's name for them)."""
         return self._scheduler.params
 
-    def shut_down(self, force: bool = False) -> None:
+    def shut_down(self, force: bool = False, *, force_after: float | str | None = None) -> None:
         """Same as ``Scheduler.shut_down``."""
-        self._scheduler.shut_down(force=force)
+        self._scheduler.shut_down(force=force, force_after=force_after)
 
     def __repr__(self) -> str:
         return f"<Session of {self._scheduler!r}>"
@@ -80,7 +80,8 @@ class Scheduler:
 
     ``Scheduler(config=None, **config_kwargs)``; the config keys are
     ``timeout``, ``instant_shutdown``, ``shut_cond``, ``execution``,
-    ``cycle_sleep``, ``terminate_grace``, ``runs_db`` and ``ray_address``.
+    ``cycle_sleep``, ``terminate_grace``, ``runs_db``, ``ray_address``,
+    ``pools`` (``{"gpu": 1}``: named slots) and ``catch_up``.
     ``clock`` and ``tz`` (keyword only) inject a clock and the zone of
     wall-clock conditions.
     """
@@ -140,6 +141,11 @@ class Scheduler:
         end_cond: Condition | str | None = None,
         disabled: bool = False,
         resources: Mapping[str, float | int | str] | None = None,
+        retries: int = 0,
+        retry_delay: Any = 0,
+        retry_backoff: float = 1.0,
+        pool: str | None = None,
+        priority: float = 0,
     ) -> Callable[[F], F]: ...
 
     def task(
@@ -152,6 +158,11 @@ class Scheduler:
         end_cond: Condition | str | None = None,
         disabled: bool = False,
         resources: Mapping[str, float | int | str] | None = None,
+        retries: int = 0,
+        retry_delay: Any = 0,
+        retry_backoff: float = 1.0,
+        pool: str | None = None,
+        priority: float = 0,
     ) -> Any:
         """Decorator defining a task; returns the function unchanged.
 
@@ -160,6 +171,13 @@ class Scheduler:
         Defining a name again replaces the definition. ``resources``
         (``execution="ray"`` only) is what Ray reserves for each run:
         ``{"num_cpus": 2, "num_gpus": 1, "memory": "4 GiB"}``.
+
+        A run that ends ``fail`` or ``crash`` is retried up to ``retries``
+        times, the n-th retry ``retry_delay * retry_backoff ** (n - 1)``
+        seconds after the run before it ended (``retry_delay`` takes the
+        forms of a timeout, or 0). ``pool`` names a pool of the ``pools``
+        config: its runs wait for a free slot. ``priority``: when runs come
+        due at once or wait for a slot, the higher starts first.
         """
         if not isinstance(disabled, bool):
             raise TypeError(f"disabled must be True or False, got {disabled!r}")
@@ -174,6 +192,11 @@ class Scheduler:
                 timeout=timeout,
                 end_cond=end_cond,
                 resources=resources,
+                retries=retries,
+                retry_delay=retry_delay,
+                retry_backoff=retry_backoff,
+                pool=pool,
+                priority=priority,
             )
             self._core.define(definition, disabled)
             return func
@@ -246,11 +269,28 @@ class Scheduler:
         if not self._core.host.on_loop():
             self._core.flush(FLUSH_WAIT)
 
-    def shut_down(self, force: bool = False) -> None:
-        """Shut down without blocking. Graceful: no new run starts and live
-        runs go on to their end. Forced (``force=True``, ``instant_shutdown``,
-        or a second call): live runs are terminated at once, reason ``"shutdown"``."""
-        self._core.shut_down(force)
+    def shut_down(self, force: bool = False, *, force_after: float | str | None = None) -> None:
+        """Shut down without blocking. Graceful: no new run starts (a pending
+        retry is dropped, a run waiting for a pool's slot leaves its queue
+        with a record) and live runs go on to their end. Forced
+        (``force=True``, ``instant_shutdown``, or a second call): live runs
+        are terminated at once, reason ``"shutdown"``. ``force_after``
+        (seconds or a duration string such as ``"30 s"``): a graceful
+        shutdown becomes a forced one when that much time has passed and runs
+        are still alive (``force_at`` says when)."""
+        seconds = None
+        if force_after is not None:
+            from .force_after import parse_force_after
+
+            seconds = parse_force_after(force_after)
+        self._core.shut_down(force, seconds)
+
+    @property
+    def force_at(self) -> datetime | None:
+        """When the present graceful shutdown becomes forced (set by
+        ``shut_down(force_after=...)``), or ``None``."""
+        at = self._core.deadline.at  # on the monotonic clock
+        return None if at is None else to_datetime(self._clock.wall_of(at))
 
     async def wait(self, timeout: float | None = None) -> None:
         """Wait until the scheduler is stopped; every run then has its final

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from datetime import datetime
-from typing import TYPE_CHECKING, Any, Literal, Protocol
+from typing import TYPE_CHECKING, Any, Literal, NamedTuple, Protocol
 
 from .._conditions.base import Condition
 from .arguments import NO_RESULT
@@ -14,10 +14,17 @@ from .definition import TaskDefinition
 if TYPE_CHECKING:
     from .._history.records import Reason, RunRecord
 
-__all__ = ["LiveRun", "Task", "TaskChange", "TaskHost", "TaskStatus"]
+__all__ = ["LiveRun", "RetryAt", "Task", "TaskChange", "TaskHost", "TaskStatus"]
 
-TaskStatus = Literal["idle", "running", "terminating", "disabled"]
+TaskStatus = Literal["idle", "waiting", "running", "terminating", "disabled"]
 TaskChange = Literal["defined", "disabled", "enabled"]
+
+
+class RetryAt(NamedTuple):
+    """A pending retry, as ``Task.next_retry`` gives it."""
+
+    attempt: int
+    at: datetime
 
 
 class LiveRun(Protocol):
@@ -29,8 +36,44 @@ class LiveRun(Protocol):
     def deadline(self) -> float | None: ...
 
 
+class Queues(Protocol):
+    """What a task handle reads of the pools (``pools.Pools``)."""
+
+    @property
+    def waiting(self) -> Mapping[str, object]: ...
+    def place(self, task: str) -> int | None: ...
+
+
+class Pending(Protocol):
+    @property
+    def attempt(self) -> int: ...
+    @property
+    def at(self) -> float: ...
+
+
+class Retrying(Protocol):
+    """What a task handle reads of the retries (``retries.Retries``)."""
+
+    @property
+    def pending(self) -> Mapping[str, Pending]: ...
+
+
+class Missed(Protocol):
+    """What a task handle reads of the catching up (``catchup.CatchUp``)."""
+
+    @property
+    def missed(self) -> Mapping[str, int]: ...
+
+
 class TaskHost(Protocol):
     """What a ``Task`` asks of its scheduler: the whole interface between them."""
+
+    @property
+    def pools(self) -> Queues: ...
+    @property
+    def retries(self) -> Retrying: ...
+    @property
+    def catchup(self) -> Missed: ...
 
     def live_run(self, name: str) -> LiveRun | None: ...
     def timeout_of(self, definition: TaskDefinition) -> float | None: ...
@@ -92,12 +135,65 @@ class Task:
         return self._disabled
 
     @property
+    def retries(self) -> int:
+        """How many times a run that fails or crashes is retried."""
+        return self._definition.retry.retries
+
+    @property
+    def retry_delay(self) -> float:
+        """Seconds before the first retry (the n-th waits ``retry_delay *
+        retry_backoff ** (n - 1)``)."""
+        return self._definition.retry.delay
+
+    @property
+    def retry_backoff(self) -> float:
+        return self._definition.retry.backoff
+
+    @property
+    def pool(self) -> str | None:
+        """The pool whose slots this task's runs take, or ``None``."""
+        return self._definition.pool
+
+    @property
+    def priority(self) -> float:
+        """Higher starts first when runs come due at once or wait for a slot."""
+        return self._definition.priority
+
+    @property
     def status(self) -> TaskStatus:
-        """``"idle" | "running" | "terminating" | "disabled"``."""
+        """``"idle" | "waiting" | "running" | "terminating" | "disabled"``;
+        ``"waiting"`` while a due run waits for a slot of its pool."""
         run = self._host.live_run(self.name)
         if run is not None:
             return "terminating" if run.reason is not None else "running"
+        if self.name in self._host.pools.waiting:
+            return "waiting"
         return "disabled" if self._disabled else "idle"
+
+    @property
+    def queue_position(self) -> int | None:
+        """While a run waits for a slot of its pool (status ``"waiting"``):
+        its place in the pool's queue, 1 for the next to start; else ``None``."""
+        return self._host.pools.place(self.name)
+
+    @property
+    def next_retry(self) -> RetryAt | None:
+        """The pending retry, ``(attempt, at)`` — its attempt number (2 for
+        the first retry) and when it starts, a timezone-aware ``datetime`` —
+        or ``None``."""
+        retry = self._host.retries.pending.get(self.name)
+        if retry is None:
+            return None
+        at = to_datetime(retry.at)
+        assert at is not None
+        return RetryAt(retry.attempt, at)
+
+    @property
+    def missed_runs(self) -> int:
+        """With ``catch_up``: how many times this task's schedule came due
+        while no scheduler ran, found when the scheduler last started (it
+        then ran once for them all); counted up to 1,000. Else 0."""
+        return self._host.catchup.missed.get(self.name, 0)
 
     def is_alive(self) -> bool:
         """Whether a run of this task is alive."""
@@ -144,17 +240,23 @@ class Task:
         return self._host.condition_error(self.name)
 
     def run(self) -> bool:
-        """Start one run now. ``True`` if a run started; ``False`` when one is
-        already alive, the scheduler is shutting down, the task is disabled or
-        its end condition is true. Raises ``RuntimeError`` when stopped."""
+        """Start one run now (attempt 1: a pending retry is dropped). ``True``
+        if a run started — or, for a task of a full pool, was queued (status
+        ``"waiting"``: it starts when a slot frees); ``False`` when one is
+        already alive or waiting, the scheduler is shutting down, the task is
+        disabled or its end condition is true. Raises ``RuntimeError`` when
+        stopped."""
         return self._host.run_now(self)
 
     def terminate(self) -> bool:
-        """Terminate the live run (reason ``"manual"``); ``False`` if none."""
+        """Terminate the live run (reason ``"manual"``), or take a waiting run
+        out of its pool's queue (with a record: status ``"terminate"``);
+        ``False`` if there is neither."""
         return self._host.terminate_task(self.name, "manual")
 
     def disable(self) -> None:
-        """No new run starts until ``enable()``; a live run goes on."""
+        """No new run starts until ``enable()``; a live run goes on, a waiting
+        one leaves its queue (reason ``"manual"``)."""
         self._disabled = True
         self._host.task_changed(self, "disabled")
 

@@ -78,8 +78,11 @@ class History:
 
     # ------------------------------------------------------------ writes
 
-    def start_records(self, runs: Sequence[tuple[str, datetime]]) -> list[RunRecord]:
-        """New records (status ``"run"``) for ``(task, start)``; written soon.
+    def start_records(
+        self, runs: Sequence[tuple[str, datetime]], attempts: Sequence[int] | None = None
+    ) -> list[RunRecord]:
+        """New records (status ``"run"``) for ``(task, start)``, of attempt
+        ``attempts[i]`` (default 1); written soon.
 
         With a file, as many as the run ids at hand allow, in order: the rest
         (rare: the file stayed locked while a whole block was used) must wait,
@@ -101,10 +104,16 @@ class History:
                 raise IdsExhausted(f"runs_db {self.path!r}: no run id set aside is left")
             first = self._next_id
             self._next_id += count
-            records = [
-                new_record(task, first + i, "run", None, start, None)
-                for i, (task, start) in enumerate(runs[:count])
-            ]
+            if attempts is None:
+                records = [
+                    new_record(task, first + i, "run", None, start, None)
+                    for i, (task, start) in enumerate(runs[:count])
+                ]
+            else:
+                records = [
+                    new_record(task, first + i, "run", None, start, None, attempt=attempts[i])
+                    for i, (task, start) in enumerate(runs[:count])
+                ]
             pending = self._pending
             for record in records:
                 pending[record.run_id] = record
