@@ -43,6 +43,7 @@ MODULES = {
     "kernel": "bench.kernel_bench",
     "rocketry": "bench.rocketry_script",
     "apscheduler": "bench.aps_script",
+    "batch": "bench.batch_bench",
 }
 ROCKETRY_CONFIGS = {"default": None, "cs0.01": 0.01}
 
@@ -193,6 +194,17 @@ def plan(quick: bool) -> list[Job]:
     many = {"rounds": rounds, "n": 10_000, "per_slice": 500, "after_s": 2.0}
     ns("loop_block/10000_tasks/ns", 90 if q else 180, scenario="many_tasks", **many)
     aps("loop_block/10000_tasks/aps", 90 if q else 180, scenario="many_tasks", **many)
+
+    # 10. A batch of one-off process runs queued on a pool of 2 slots.
+    batch = {"n": 1_000 if q else 10_000, "work_s": 0.002}
+    jobs.append(
+        Job("batch/ns", "notebook_sched", MODULES["batch"], dict(batch, scenario="batch"),
+            300 if q else 1200)
+    )  # fmt: skip
+    jobs.append(
+        Job("batch/aps", "apscheduler", MODULES["batch"], dict(batch, scenario="batch_aps"),
+            300 if q else 1200, PYTHONS["apscheduler"])
+    )  # fmt: skip
     return jobs
 
 

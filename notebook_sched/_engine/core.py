@@ -29,14 +29,13 @@ from .._history.records import Reason, RunRecord
 from .agenda import Agenda
 from .arguments import NO_RESULT, ArgumentFailed, Params, resolve
 from .catchup import CatchUp
-from .clock import Clock, to_datetime
+from .clock import Clock
 from .condition_errors import ConditionErrors
 from .config import SessionConfig
 from .context import EngineContext
 from .definition import TaskDefinition
 from .events import (
     EventBus,
-    RunRetryScheduled,
     SchedulerStarted,
     SchedulerStopped,
     SchedulerStopping,
@@ -50,7 +49,7 @@ from .ledger import Ended, Ledger
 from .loop import SchedulingLoop
 from .pools import Pools
 from .queueing import Queueing
-from .retries import Retries, RetryPolicy
+from .retries import Retries
 from .run import Run
 from .task import Task, TaskChange
 from .timers import Watchdog
@@ -116,7 +115,7 @@ class Core:
         )
         self.errors = ConditionErrors()
         self.pools = Pools(config.pools)
-        self.retries = Retries(clock, self.watchdog, self._retry_due)
+        self.retries = Retries(clock, self.watchdog, self._retry_due, self.tasks, self.bus)
         self.catchup = CatchUp()
         self.queueing = Queueing(
             self, self.host, self.pools, self.retries, self.tasks, self.agenda, self.ledger,
@@ -321,13 +320,7 @@ class Core:
 
     def _runs_ended(self, finished: list[Ended]) -> None:
         if self._any_retries and self._state == "running":
-            ends = [(r.task, r.status, r.attempt, end) for _, r, end in finished]
-            made = self.retries.after_ends(ends, self._retry_policy)
-            if made and self.bus.active:
-                for name, retry in made:
-                    at = to_datetime(retry.at)
-                    assert at is not None
-                    self.bus.emit(RunRetryScheduled(name, retry.attempt, at, time=self.bus.now()))
+            self.retries.after_ends(finished)
         if self.pools.configured:
             self.queueing.ended(finished)
         if self._state == "shutting_down" and not self.ledger.live:
@@ -342,10 +335,6 @@ class Core:
             self.loop.wake()
 
         self.host.post(look)
-
-    def _retry_policy(self, name: str) -> RetryPolicy | None:
-        task = self.tasks.get(name)
-        return task._definition.retry if task is not None else None
 
     def _finish_stop(self) -> None:
         """Enter "stopped" (under the lock) and release every waiter."""

@@ -16,11 +16,13 @@ from __future__ import annotations
 
 import math
 import numbers
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
-from typing import NamedTuple
+from typing import NamedTuple, Protocol
 
-from .clock import Clock
+from .._history.records import RunRecord
+from .clock import Clock, to_datetime
+from .events import EventBus, RunRetryScheduled
 from .timers import Timer, Watchdog
 
 __all__ = ["NO_RETRY", "PendingRetry", "Retries", "RetryPolicy", "retry_policy"]
@@ -79,6 +81,18 @@ def retry_policy(retries: object, delay: object, backoff: object, label: str) ->
     return RetryPolicy(int(retries), seconds, float(backoff))
 
 
+class _Defined(Protocol):
+    @property
+    def retry(self) -> RetryPolicy: ...
+
+
+class Retried(Protocol):
+    """A task as the retries read it: its newest definition."""
+
+    @property
+    def _definition(self) -> _Defined: ...
+
+
 class Retries:
     """The pending retries of a scheduler's tasks, by task name (on the loop,
     under the scheduler's lock).
@@ -88,10 +102,19 @@ class Retries:
     on the agenda when it is due, and the loop starts it then.
     """
 
-    def __init__(self, clock: Clock, watchdog: Watchdog, due: Callable[[str], None]) -> None:
+    def __init__(
+        self,
+        clock: Clock,
+        watchdog: Watchdog,
+        due: Callable[[str], None],
+        tasks: Mapping[str, Retried],
+        bus: EventBus,
+    ) -> None:
         self._clock = clock
         self._watchdog = watchdog
         self._due = due  # called (on the watchdog's thread) with the task whose retry is due
+        self._tasks = tasks
+        self._bus = bus
         self.pending: dict[str, PendingRetry] = {}
         self._timers: dict[str, Timer] = {}
 
@@ -111,20 +134,21 @@ class Retries:
         self._timers[name] = self._watchdog.call_at(due, lambda: self._due(name))
         return retry
 
-    def after_ends(
-        self,
-        finished: Iterable[tuple[str, str, int, float]],
-        policy_of: Callable[[str], RetryPolicy | None],
-    ) -> list[tuple[str, PendingRetry]]:
-        """Runs ended (under the lock), each ``(task, status, attempt, end)``:
-        retry those that ``policy_of(task)`` — the task's newest definition's,
-        a redefined task's — lets be retried. Returns the retries made."""
-        made = []
-        for name, status, attempt, end in finished:
-            policy = policy_of(name)
-            if policy is not None and (retry := self.after(name, policy, status, attempt, end)):
-                made.append((name, retry))
-        return made
+    def after_ends(self, finished: Iterable[tuple[object, RunRecord, float]]) -> None:
+        """Runs ended (under the lock), each ``(run, final record, end)``:
+        retry those their task's newest definition (a redefined task's) lets
+        be retried, each with a ``RunRetryScheduled`` event."""
+        bus = self._bus
+        for _, record, end in finished:
+            task = self._tasks.get(record.task)
+            if task is None:
+                continue
+            policy = task._definition.retry
+            retry = self.after(record.task, policy, record.status, record.attempt, end)
+            if retry is not None and bus.active:
+                at = to_datetime(retry.at)
+                assert at is not None
+                bus.emit(RunRetryScheduled(record.task, retry.attempt, at, time=bus.now()))
 
     def is_due(self, retry: PendingRetry) -> bool:
         return self._clock.monotonic() >= retry.due

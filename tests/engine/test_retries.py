@@ -267,3 +267,31 @@ def test_retry_delay_forms():
     a, b = app.tasks["a"], app.tasks["b"]
     assert (a.retries, a.retry_delay, a.retry_backoff) == (2, 60.0, 1.5)
     assert (b.retries, b.retry_delay, b.retry_backoff) == (1, 0.0, 1.0)
+
+
+def test_a_retry_is_announced():
+    from notebook_sched.events import RunRetryScheduled
+
+    async def scenario():
+        clock = ManualClock(START)
+        app = Scheduler(clock=clock)
+        seen = []
+        app.subscribe(seen.append, RunRetryScheduled)
+
+        @app.task(retries=1, retry_delay=10)
+        async def fails():
+            raise RuntimeError("no")
+
+        app.start()
+        app.tasks["fails"].run()
+        await until(lambda: seen)
+        clock.advance(10)
+        await until(lambda: len(app.runs(task="fails")) == 2)
+        await until(lambda: app.tasks["fails"].last_run.status == "fail")
+        await settle()
+        app.shut_down()
+        await app.wait(5)
+        return seen
+
+    (event,) = asyncio.run(scenario())  # the retry itself failed too: no third attempt
+    assert (event.task, event.attempt, event.at) == ("fails", 2, to_datetime(START + 10))
