@@ -190,3 +190,7 @@ def _task_name(task: object, kind: str) -> str:
 
 def _default_repr(default: object) -> str:
     return "" if default is None else f", default={default!r}"
+
+
+def __dir__() -> list[str]:
+    return sorted(__all__)

@@ -6,13 +6,14 @@ import math
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Literal, get_args
 
 from .._conditions.base import Condition
 
-__all__ = ["EXECUTIONS", "SessionConfig", "build_config"]
+__all__ = ["EXECUTIONS", "Execution", "SessionConfig", "build_config"]
 
-EXECUTIONS = ("async", "thread", "process", "main", "ray")
+Execution = Literal["async", "thread", "process", "main", "ray"]
+EXECUTIONS: tuple[Execution, ...] = get_args(Execution)
 
 
 @dataclass(frozen=True)

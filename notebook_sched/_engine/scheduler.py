@@ -6,19 +6,20 @@ and the run history (``_history``)."""
 from __future__ import annotations
 
 import asyncio
+import os
 import sys
 import time
 import types
 import warnings
 from collections.abc import Callable, Mapping
-from datetime import datetime, tzinfo
-from typing import Any, TypeVar, overload
+from datetime import datetime, timedelta, tzinfo
+from typing import Any, Never, TypeVar, overload
 
 from .._conditions.base import CONDITION_ERRORS, Condition
 from .._history.records import RunRecord
 from .arguments import Params
 from .clock import Clock, SystemClock, to_datetime
-from .config import build_config
+from .config import Execution, build_config
 from .core import Core, State
 from .definition import define_task
 from .events import Event, Subscription
@@ -78,12 +79,51 @@ class Session:
 class Scheduler:
     """A task scheduler that runs on an asyncio loop (in a notebook: the kernel's).
 
-    ``Scheduler(config=None, **config_kwargs)``; the config keys are
-    ``timeout``, ``instant_shutdown``, ``shut_cond``, ``execution``,
-    ``cycle_sleep``, ``terminate_grace``, ``runs_db``, ``ray_address``,
-    ``pools`` (``{"gpu": 1}``: named slots) and ``catch_up``.
-    ``clock`` and ``tz`` (keyword only) inject a clock and the zone of
-    wall-clock conditions.
+    The configuration is given as keywords, or as a ``config`` dict of the
+    same keys (Rocketry's spelling); a key given both ways, an unknown key or
+    a bad value raises ``ValueError`` naming it. A keyword left at ``None``
+    takes the default.
+
+    Args:
+        config: the configuration as a dict: ``{"timeout": "1 hour"}``.
+        clock: the clock to read time from; for tests,
+            ``notebook_sched.testing.ManualClock``. Default: the system's.
+        tz: the zone of wall-clock conditions. Default: the local zone.
+        timeout: the session-level timeout of every task that sets none:
+            seconds, a duration string (``"1 hour"``), a ``timedelta`` or
+            ``"never"``. Default: no timeout.
+        instant_shutdown: every shutdown is forced. Default ``False``.
+        shut_cond: a condition; when it is true the scheduler shuts down
+            gracefully. Default: never.
+        execution: the default execution method, ``"async"``, ``"thread"``,
+            ``"process"``, ``"main"`` or ``"ray"``. Default: ``"async"`` for
+            ``async def``, ``"thread"`` for ``def``.
+        cycle_sleep: seconds between two checks of conditions that cannot
+            predict their own change (``condition(func)``). Default ``0.1``.
+        terminate_grace: seconds between asking a thread or process run to
+            stop and forcing it. Default ``3.0``.
+        runs_db: the SQLite file of the run history. Default ``None``: in
+            memory.
+        ray_address: the Ray cluster ``execution="ray"`` joins. Default: a
+            local Ray, started on first use.
+        capture_output: capture what each run writes into its record.
+            Default ``True``.
+        output_limit: characters of output kept per run. Default ``65536``.
+        pools: named slots, ``{"gpu": 1}``, for ``@app.task(pool="gpu")``.
+            Default: none.
+        catch_up: at start, run once each task whose scheduled time passed
+            while no scheduler ran. Default ``False``.
+        **unknown: refused: an unknown key raises ``ValueError`` naming it.
+
+    Example:
+        ```python
+        app = Scheduler(timeout="10 minutes", runs_db="runs.sqlite")
+
+        @app.task("every 10 seconds")
+        def refresh(): ...
+
+        app.start()
+        ```
     """
 
     def __init__(
@@ -92,9 +132,31 @@ class Scheduler:
         *,
         clock: Clock | None = None,
         tz: tzinfo | None = None,
-        **config_kwargs: Any,
+        timeout: float | str | timedelta | None = None,
+        instant_shutdown: bool | None = None,
+        shut_cond: Condition | str | None = None,
+        execution: Execution | None = None,
+        cycle_sleep: float | None = None,
+        terminate_grace: float | None = None,
+        runs_db: str | os.PathLike[str] | None = None,
+        ray_address: str | None = None,
+        capture_output: bool | None = None,
+        output_limit: int | None = None,
+        pools: Mapping[str, int] | None = None,
+        catch_up: bool | None = None,
+        **unknown: Never,
     ) -> None:
-        self._config = build_config(config, config_kwargs)
+        given = {
+            "timeout": timeout, "instant_shutdown": instant_shutdown, "shut_cond": shut_cond,
+            "execution": execution, "cycle_sleep": cycle_sleep,
+            "terminate_grace": terminate_grace, "runs_db": runs_db, "ray_address": ray_address,
+            "capture_output": capture_output, "output_limit": output_limit, "pools": pools,
+            "catch_up": catch_up,
+        }  # fmt: skip
+        # An unknown keyword is a ValueError naming it, like an unknown key of
+        # ``config`` (typed ``Never``: a type checker flags the typo first).
+        given.update(unknown)
+        self._config = build_config(config, {k: v for k, v in given.items() if v is not None})
         self._clock: Clock = clock if clock is not None else SystemClock()
         self._core = Core(self._config, self._clock, tz)
         self._core.face = self

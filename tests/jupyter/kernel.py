@@ -92,9 +92,12 @@ def wait_for(predicate: Any, timeout: float, what: str = "condition", step: floa
 # ------------------------------------------------------------------ kernel
 
 
-def isolated_env(tmp: Path, extra: dict[str, str] | None = None) -> dict[str, str]:
+def isolated_env(
+    tmp: Path, extra: dict[str, str] | None = None, source: Path | None = SOURCE
+) -> dict[str, str]:
     """The environment for a kernel or server: private Jupyter/IPython
-    directories, the repository on ``PYTHONPATH``."""
+    directories, the repository (``source``) on ``PYTHONPATH`` — none with
+    ``source=None``, for a kernel of an installed notebook_sched."""
     env = dict(os.environ)
     for var, sub in (
         ("JUPYTER_RUNTIME_DIR", "runtime"),
@@ -106,7 +109,9 @@ def isolated_env(tmp: Path, extra: dict[str, str] | None = None) -> dict[str, st
         path.mkdir(parents=True, exist_ok=True)
         env[var] = str(path)
     env.pop("JUPYTER_PATH", None)
-    env["PYTHONPATH"] = str(SOURCE)
+    env.pop("PYTHONPATH", None)
+    if source is not None:
+        env["PYTHONPATH"] = str(source)
     env["PYTHONUNBUFFERED"] = "1"
     env.update(extra or {})
     return env
@@ -286,18 +291,20 @@ class Kernel:
         return tree
 
 
-def start_kernel(tmp: Path) -> Kernel:
-    """Launch the virtualenv's kernel with isolated directories."""
-    env = isolated_env(tmp)
+def start_kernel(tmp: Path, python: Path = VENV_PYTHON, source: Path | None = SOURCE) -> Kernel:
+    """Launch the virtualenv's kernel (or ``python``'s) with isolated
+    directories, importing notebook_sched from ``source`` (``None``: from
+    where ``python`` has it installed)."""
+    env = isolated_env(tmp, source=source)
     spec_dir = tmp / "kernelspecs" / "python3"
     spec_dir.mkdir(parents=True, exist_ok=True)
     (spec_dir / "kernel.json").write_text(
         json.dumps(
             {
-                "argv": [str(VENV_PYTHON), "-m", "ipykernel_launcher", "-f", "{connection_file}"],
+                "argv": [str(python), "-m", "ipykernel_launcher", "-f", "{connection_file}"],
                 "display_name": "notebook_sched test kernel",
                 "language": "python",
-                "env": {"PYTHONPATH": str(SOURCE)},
+                "env": {} if source is None else {"PYTHONPATH": str(source)},
                 "interrupt_mode": "signal",
             }
         )
