@@ -178,10 +178,10 @@ def read_millis(value: object, *, end: bool = False) -> Point:
     text = _need_str("millisecond", value, _MILLIS_FORMS)
     if _MILLIS.fullmatch(text) is None:
         raise _bad("millisecond", value, _MILLIS_FORMS)
-    millis = Fraction(text)
-    if millis > 1000 or (millis == 1000 and not end):
+    fraction = Fraction(text)
+    if fraction > 1000 or (fraction == 1000 and not end):
         raise _bad("millisecond", value, _MILLIS_FORMS, "they go from 0 to 999")
-    return Point(float(millis / 1000), text)
+    return Point(float(fraction / 1000), text)
 
 
 def _two(number: int) -> str:
