@@ -43,7 +43,9 @@ class Queued(Protocol):
     def state(self) -> str: ...
     @property
     def lock(self) -> threading.RLock: ...
-    def make_runs(self, tasks: list[Task], attempts: list[int] | None, now: float) -> list[Run]: ...
+    def make_runs(
+        self, tasks: list[Task], attempts: list[int] | None, now: float, /
+    ) -> list[Run]: ...
     def start_run(self, run: Run, loop: asyncio.AbstractEventLoop) -> None: ...
     def holds_end_cond(self, task: Task, now: float) -> bool: ...
 
@@ -177,7 +179,7 @@ class Queueing:
     def record_left(self, left: list[tuple[Waiting, Reason]], now: float) -> None:
         if not left:
             return
-        items = [
+        items: list[tuple[str, int, Reason, str]] = [
             (
                 entry.task,
                 entry.attempt,
