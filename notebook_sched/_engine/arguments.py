@@ -19,7 +19,7 @@ from __future__ import annotations
 import inspect
 import os
 from collections.abc import Callable, Mapping
-from typing import Any, Protocol
+from typing import Any
 
 from .. import args
 from .._execution.base import failure_text
@@ -28,10 +28,9 @@ __all__ = [
     "NO_RESULT",
     "ArgumentFailed",
     "Params",
-    "Scope",
+    "Resolver",
     "argument_params",
     "refuse_live",
-    "resolve",
 ]
 
 ArgumentParams = tuple[tuple[str, args.Argument], ...]
@@ -47,17 +46,6 @@ class Params(dict[str, Any]):
 
     def __repr__(self) -> str:
         return f"Params({dict.__repr__(self)})"
-
-
-class Scope(Protocol):
-    """What resolving asks of the scheduler."""
-
-    @property
-    def params(self) -> Mapping[str, Any]: ...
-    @property
-    def session(self) -> object: ...
-    def result_of(self, name: str) -> object: ...
-    def task_of(self, name: str) -> object: ...  # the Task handle, or None
 
 
 class ArgumentFailed(Exception):
@@ -92,29 +80,48 @@ def refuse_live(params: ArgumentParams, execution: str, label: str) -> None:
             )
 
 
-def resolve(params: ArgumentParams, scope: Scope, own: object) -> dict[str, object]:
-    """The values of a run's arguments, by parameter name (``own``: the run's
-    ``Task``); raises
-    ``ArgumentFailed`` when a ``FuncArg`` does."""
-    values: dict[str, object] = {}
-    for name, marker in params:
-        if isinstance(marker, args.Return):
-            value = scope.result_of(marker.task)
-            values[name] = marker.default if value is NO_RESULT else value
-        elif isinstance(marker, args.Arg):
-            values[name] = scope.params.get(marker.key, marker.default)
-        elif isinstance(marker, args.EnvArg):
-            values[name] = os.environ.get(marker.name, marker.default)
-        elif isinstance(marker, args.FuncArg):
-            try:
-                values[name] = marker.func(*marker.args, **marker.kwargs)
-            except BaseException as exc:  # the user's code: the run fails, not the scheduler
-                raise ArgumentFailed(name, marker, exc) from exc
-        elif isinstance(marker, args.Session):
-            values[name] = scope.session
-        elif isinstance(marker, args.Task):
-            values[name] = own if marker.task is None else scope.task_of(marker.task)
-    return values
+class Resolver:
+    """Resolves the arguments of a scheduler's runs: what ``Return``, ``Arg``,
+    ``Session()`` and ``Task()`` read of it, and ``app.params`` itself."""
+
+    def __init__(
+        self,
+        results: Mapping[str, tuple[int, object]],
+        tasks: Mapping[str, object],
+        session: Callable[[], object],
+    ) -> None:
+        self._results = results  # the ledger's: (run id, value) of each latest success
+        self._tasks = tasks
+        self._session = session
+        self.params = Params()
+
+    def result_of(self, name: str) -> object:
+        """The latest successful return value of task ``name``, or ``NO_RESULT``."""
+        kept = self._results.get(name)
+        return NO_RESULT if kept is None else kept[1]
+
+    def resolve(self, params: ArgumentParams, own: object) -> dict[str, object]:
+        """The values of a run's arguments, by parameter name (``own``: the
+        run's ``Task``); raises ``ArgumentFailed`` when a ``FuncArg`` does."""
+        values: dict[str, object] = {}
+        for name, marker in params:
+            if isinstance(marker, args.Return):
+                value = self.result_of(marker.task)
+                values[name] = marker.default if value is NO_RESULT else value
+            elif isinstance(marker, args.Arg):
+                values[name] = self.params.get(marker.key, marker.default)
+            elif isinstance(marker, args.EnvArg):
+                values[name] = os.environ.get(marker.name, marker.default)
+            elif isinstance(marker, args.FuncArg):
+                try:
+                    values[name] = marker.func(*marker.args, **marker.kwargs)
+                except BaseException as exc:  # the user's code: the run fails, not the scheduler
+                    raise ArgumentFailed(name, marker, exc) from exc
+            elif isinstance(marker, args.Session):
+                values[name] = self._session()
+            elif isinstance(marker, args.Task):
+                values[name] = own if marker.task is None else self._tasks.get(marker.task)
+        return values
 
 
 class _NoResult:

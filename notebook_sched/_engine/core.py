@@ -15,19 +15,14 @@ import threading
 import weakref
 from collections.abc import Coroutine
 from datetime import tzinfo
-from functools import partial
 from typing import Any, Literal
 
 from .._conditions import base as conditions
 from .._conditions.base import Condition
-from .._execution import async_, main, thread
-from .._execution.base import Executor, Job, Outcome
-from .._execution.process import handle as process
-from .._execution.ray import handle as ray_
 from .._history.history import History, IdsExhausted, flush_all
 from .._history.records import Reason, RunRecord
 from .agenda import Agenda
-from .arguments import NO_RESULT, ArgumentFailed, Params, resolve
+from .arguments import Resolver
 from .catchup import CatchUp
 from .clock import Clock
 from .condition_errors import ConditionErrors
@@ -46,11 +41,13 @@ from .events import (
 from .force_after import ForceAfter
 from .hosting import Host
 from .ledger import Ended, Ledger
+from .lifecycle import Lifecycle
 from .loop import SchedulingLoop
 from .pools import Pools
 from .queueing import Queueing
 from .retries import Retries
 from .run import Run
+from .starting import Starter
 from .task import Task, TaskChange
 from .timers import Watchdog
 
@@ -73,16 +70,7 @@ _RUNNING: set[Core] = set()
 _ALL: weakref.WeakValueDictionary[int, Core] = weakref.WeakValueDictionary()
 _serial = iter(range(1, 1 << 62))
 
-_NO_EXTRA: dict[str, Any] = {}  # what async, thread and main runs need beyond the job: nothing
 IDS_RETRY = 0.1  # seconds before a run that found no run id at hand is tried again
-
-_EXECUTORS: dict[str, Executor] = {
-    "async": async_.start,
-    "thread": thread.start,
-    "process": process.start,
-    "main": main.start,
-    "ray": ray_.start,
-}
 
 
 class Core:
@@ -130,7 +118,11 @@ class Core:
         self._short_of_ids: set[str] = set()
         self.history.on_ids = self._ids_arrived
         self.face: Any = None  # the public Scheduler: kept alive with the core while it runs
-        self.params = Params()  # app.params: what Arg("name") gives
+        self.lifecycle = Lifecycle(self, self.tasks, self.ledger.live, self.host.post, clock.time)
+        self.arguments = Resolver(
+            self.ledger.results, self.tasks, lambda: getattr(self.face, "session", None)
+        )
+        self.starter = Starter(self.tasks, self.arguments, self.ledger, clock, config)
         _ALL[next(_serial)] = self
 
     # ------------------------------------------------------------ shared
@@ -173,6 +165,8 @@ class Core:
             conds = [(t.name, t.start_cond) for t in self.tasks.values()]
             self.catchup.begin(conds, self.ledger.starts, self.started_at)
         self.agenda.mark(self.tasks)
+        assert self.host.loop is not None
+        self.lifecycle.begin(self.host.loop)
         bus = self.bus
         if bus.active:
             bus.emit(SchedulerStarted(time=bus.now()))
@@ -193,7 +187,13 @@ class Core:
         """Make the runs of ``tasks`` (under the lock); ``start_run`` then
         starts each. A task whose run is already alive is left out."""
         live, waiting = self.ledger.live, self.pools.waiting
-        fresh = [t for t in tasks if t.name not in live and t.name not in waiting]
+        fresh = [
+            t
+            for t in tasks
+            if (t.name not in live or t._definition.multilaunch) and t.name not in waiting
+        ]
+        if self.lifecycle.phase == "startup":
+            fresh = self.lifecycle.admit(fresh)
         if not fresh:
             return []
         retries = self.retries
@@ -237,43 +237,7 @@ class Core:
         self.host.post(look_again)
 
     def start_run(self, run: Run, loop: asyncio.AbstractEventLoop) -> None:
-        definition = run.definition
-        args = _NO_EXTRA
-        if definition.arg_params:
-            try:
-                args = resolve(definition.arg_params, self, self.tasks[definition.name])
-            except ArgumentFailed as exc:
-                self.ledger.report(run, Outcome("fail", self.clock.time(), error=exc.text))
-                return
-        job = Job(
-            definition.name,
-            run.run_id,
-            definition.func,
-            definition.flag_params,
-            loop,
-            self.clock.time,
-            partial(self.ledger.report, run),
-            definition.is_async,
-            self._extra(definition),
-            args,
-        )
-        try:
-            handle = _EXECUTORS[definition.execution](job)
-        except Exception as exc:
-            self.ledger.report(
-                run, Outcome("crash", self.clock.time(), error=f"could not start: {exc!r}")
-            )
-            return
-        run.attach(handle)
-
-    def _extra(self, definition: TaskDefinition) -> dict[str, Any]:
-        if definition.execution not in ("process", "ray"):
-            return _NO_EXTRA
-        return {
-            "payload": definition.payload,
-            "resources": definition.resources,
-            "ray_address": self.config.ray_address,
-        }
+        self.starter.start(run, loop)
 
     def failed(self, exc: Exception) -> None:
         with self._lock:
@@ -287,6 +251,8 @@ class Core:
         with self._lock:
             if self._state == "stopped":
                 return
+            if self._state == "shutting_down" and self.lifecycle.cut_short():
+                return  # a second call, during the shutdown tasks: they end now
             force = force or self.config.instant_shutdown or self._state == "shutting_down"
             force = force or force_after == 0
             if force_after is not None and not force:
@@ -311,20 +277,21 @@ class Core:
         self.queueing.drain("shutdown", self.clock.time())
         if force and not self._forced:
             self._forced = True
-            for run in list(self.ledger.live.values()):
+            for run in self.ledger.all_live():
                 run.terminate("shutdown", abandon=True)
         if not self.ledger.live:
-            self._finish_stop()
+            self.phase_over()
         else:
             self.wake()
 
     def _runs_ended(self, finished: list[Ended]) -> None:
+        self.lifecycle.ended()
         if self._any_retries and self._state == "running":
             self.retries.after_ends(finished)
         if self.pools.configured:
             self.queueing.ended(finished)
         if self._state == "shutting_down" and not self.ledger.live:
-            self._finish_stop()
+            self.phase_over()
         else:
             self.wake()
 
@@ -335,6 +302,19 @@ class Core:
             self.loop.wake()
 
         self.host.post(look)
+
+    def phase_over(self) -> None:
+        """The live runs ended during a shutdown (under the lock): its shutdown
+        tasks run, then the scheduler stops."""
+        if not self.lifecycle.closing():
+            self._finish_stop()
+
+    def release(self, held: set[str], asked: list[Task]) -> list[Run]:
+        """Startup is over (under the lock): what came due is looked at, and
+        the runs asked for meanwhile are launched (the caller starts them)."""
+        self.agenda.mark(held)
+        self.wake()
+        return self.launch(asked, self.clock.time()) if self._state == "running" else []
 
     def _finish_stop(self) -> None:
         """Enter "stopped" (under the lock) and release every waiter."""
@@ -357,7 +337,9 @@ class Core:
 
     def next_start(self, task: Task) -> float | None:
         start = task.start_cond
-        if start is None or task.disabled or task.name in self.ledger.live:
+        if start is None or task.disabled:
+            return None
+        if task.name in self.ledger.live and not task._definition.multilaunch:
             return None
         if task.name in self.pools.waiting:
             return None
@@ -385,15 +367,7 @@ class Core:
         return self.ledger.last_records.get(name)
 
     def result_of(self, name: str) -> object:
-        kept = self.ledger.results.get(name)
-        return NO_RESULT if kept is None else kept[1]
-
-    def task_of(self, name: str) -> Task | None:
-        return self.tasks.get(name)
-
-    @property
-    def session(self) -> object:
-        return None if self.face is None else self.face.session
+        return self.arguments.result_of(name)
 
     def run_now(self, task: Task) -> bool:
         with self._lock:
@@ -404,7 +378,9 @@ class Core:
                     f"cannot run task {task.name!r}: the scheduler is stopped (call app.start())"
                 )
             name = task.name
-            if self._state != "running" or task.disabled or name in self.ledger.live:
+            if self._state != "running" or task.disabled:
+                return False
+            if name in self.ledger.live and not task._definition.multilaunch:
                 return False
             if name in self.pools.waiting:
                 return False
@@ -414,6 +390,8 @@ class Core:
             self.retries.started(name)  # by hand: a fresh attempt 1, a pending retry dropped
             # The run and its record exist from this moment, whatever the thread;
             # only starting its function belongs to the loop.
+            if self.lifecycle.ask(task):
+                return True  # it starts when the startup tasks are done
             runs = self.launch([task], now)
             if not runs:
                 return name in self.pools.waiting  # queued: it starts when a slot frees
@@ -427,9 +405,10 @@ class Core:
         return True
 
     def terminate_task(self, name: str, reason: Reason) -> bool:
-        run = self.ledger.live.get(name)
-        if run is not None:
-            return run.terminate(reason)
+        # Every live run of the task: with multilaunch, there may be several.
+        runs = self.ledger.runs_of(name)
+        if runs:
+            return any([run.terminate(reason) for run in runs])
         with self._lock:
             return self.queueing.leave(name, reason, self.clock.time())
 

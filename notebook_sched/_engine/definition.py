@@ -44,6 +44,9 @@ class TaskDefinition:
     retry: RetryPolicy = NO_RETRY
     pool: str | None = None
     priority: float = 0
+    multilaunch: bool = False  # runs of it may overlap
+    on_startup: bool = False  # runs when the scheduler starts (lifecycle.py)
+    on_shutdown: bool = False  # runs when the scheduler shuts down
 
     def effective_timeout(self, config: SessionConfig) -> float | None:
         if self.execution == "main":
@@ -66,6 +69,9 @@ def define_task(
     retry_backoff: object = 1.0,
     pool: object = None,
     priority: object = 0,
+    multilaunch: object = False,
+    on_startup: object = False,
+    on_shutdown: object = False,
 ) -> TaskDefinition:
     """Validate everything the decorator was given, naming the bad value."""
     from .._conditions.parse import to_condition
@@ -120,6 +126,9 @@ def define_task(
     retry = retry_policy(retries, retry_delay, retry_backoff, label)
     pool_name = check_pool(pool, config.pools, label)
     rank = check_priority(priority, label)
+    if not isinstance(multilaunch, bool):
+        raise TypeError(f"{label}: multilaunch must be True or False, got {multilaunch!r}")
+    check_phase_task(start_cond, on_startup, on_shutdown, label)
     start = to_condition(start_cond, what=f"start_cond of {label}")
     end = to_condition(end_cond, what=f"end_cond of {label}")
 
@@ -172,7 +181,25 @@ def define_task(
         retry=retry,
         pool=pool_name,
         priority=rank,
+        multilaunch=multilaunch,
+        on_startup=bool(on_startup),
+        on_shutdown=bool(on_shutdown),
     )
+
+
+def check_phase_task(
+    start_cond: object, on_startup: object, on_shutdown: object, label: str
+) -> None:
+    """A startup or shutdown task runs when its phase comes, not on a condition."""
+    for key, value in (("on_startup", on_startup), ("on_shutdown", on_shutdown)):
+        if not isinstance(value, bool):
+            raise TypeError(f"{label}: {key} must be True or False, got {value!r}")
+        if value and start_cond is not None:
+            raise ValueError(
+                f"{label}: an {key} task runs when the scheduler "
+                f"{'starts' if key == 'on_startup' else 'shuts down'}, so it takes no "
+                f"start condition (got {start_cond!r})"
+            )
 
 
 def _flag_params(func: Callable[..., Any]) -> tuple[str, ...]:

@@ -53,7 +53,10 @@ class Ledger:
         self._bus = bus
         self._post = post  # run a callback on the scheduler's loop, soon
         self._ended = ended  # runs ended: the scheduler looks at its state, retries, pools
-        self.live: dict[str, Run] = {}
+        self.live: dict[str, Run] = {}  # each task's newest live run
+        # The older live runs of multilaunch tasks, oldest first (a task is
+        # here only while it is in ``live`` too).
+        self._overlapping: dict[str, list[Run]] = {}
         self.starts, self.finishes = history.store.last_times()
         self.last_records = history.store.last_per_task()
         self.counts = history.store.counts()
@@ -75,8 +78,20 @@ class Ledger:
         return finishes.get((task, how))
 
     def running_since(self, task: str) -> float | None:
-        run = self.live.get(task)
+        """The start of the task's oldest live run."""
+        older = self._overlapping.get(task)
+        run = older[0] if older else self.live.get(task)
         return run.start if run is not None else None
+
+    def runs_of(self, task: str) -> list[Run]:
+        """The task's live runs, oldest first (more than one: multilaunch)."""
+        run = self.live.get(task)
+        if run is None:
+            return []
+        return [*self._overlapping.get(task, ()), run]
+
+    def all_live(self) -> list[Run]:
+        return [run for name in list(self.live) for run in self.runs_of(name)]
 
     # ------------------------------------------------------------ starts
 
@@ -102,18 +117,37 @@ class Ledger:
         for definition, timeout, record in zip(definitions, timeouts, records, strict=True):
             run = Run(definition, record, now, timeout, watchdog, grace, report, on_terminating)
             name = definition.name
+            newest = live.get(name)
+            if newest is not None:  # a multilaunch task's runs overlap
+                self._overlapping.setdefault(name, []).append(newest)
             live[name] = run
             starts[name] = now
             last[name] = record
             tally = counts.setdefault(name, {})
             tally["run"] = tally.get("run", 0) + 1
             # Its end condition is watched from now on, and so are tasks watching it.
-            self._agenda.mark_with_watchers(name, itself=definition.end_cond is not None)
+            # (Watched already if an earlier run of it is alive.)
+            watch = definition.end_cond is not None and newest is None
+            self._agenda.mark_with_watchers(name, itself=watch)
             if bus is not None:
                 deadline = to_datetime(run.deadline)
                 bus.emit(RunStarted(name, record.run_id, record, deadline, time=record.start))
             runs.append(run)
         return runs
+
+    def _forget(self, name: str, run: Run) -> None:
+        """``run`` is no longer alive (under the lock)."""
+        older = self._overlapping.get(name)
+        if not older:
+            if self.live.get(name) is run:
+                del self.live[name]
+            return
+        if self.live.get(name) is run:
+            self.live[name] = older.pop()
+        elif run in older:
+            older.remove(run)
+        if not older:
+            del self._overlapping[name]
 
     def _on_terminating(self, run: Run, reason: Reason) -> None:
         bus = self._bus
@@ -159,7 +193,7 @@ class Ledger:
         """Give ``ended`` runs their final records (under the lock)."""
         records = []
         finished: list[Ended] = []
-        live, finishes, last, counts = self.live, self.finishes, self.last_records, self.counts
+        finishes, last, counts = self.finishes, self.last_records, self.counts
         results = self.results
         for run, outcome in ended:
             reason = run.reason
@@ -173,8 +207,7 @@ class Ledger:
             records.append(record)
             finished.append((run, record, outcome.end))
             name = run.task
-            if live.get(name) is run:
-                del live[name]
+            self._forget(name, run)
             finishes[(name, status)] = outcome.end
             if status == "success":
                 kept = results.get(name)

@@ -208,6 +208,8 @@ class SchedulingLoop:
         errors = self._errors
         run = self._ledger.live.get(name)
         if run is not None:
+            if definition.multilaunch:
+                return self._evaluate_overlapping(task, ctx)
             if end is not None and run.reason is None:
                 if errors.check(end, ctx, "end_cond"):
                     run.terminate("end_cond")
@@ -245,9 +247,40 @@ class SchedulingLoop:
             if caught:
                 return task  # once, however many were missed
         if errors.check(start, ctx, "start_cond"):
+            if definition.multilaunch:
+                agenda.check_at(name, self._relaunch_at(ctx))
             return task
         agenda.check_at(name, errors.next_change(start, ctx, "start_cond"))
         return None
+
+    def _evaluate_overlapping(self, task: Task, ctx: EngineContext) -> Task | None:
+        """A multilaunch task with live runs: its end condition ends them all;
+        else its start condition may start one more."""
+        name, definition, errors = task.name, task._definition, self._errors
+        end, start = definition.end_cond, definition.start_cond
+        end_change = None
+        if end is not None:
+            if errors.check(end, ctx, "end_cond"):
+                for run in self._ledger.runs_of(name):
+                    run.terminate("end_cond")
+                return None
+            end_change = errors.next_change(end, ctx, "end_cond")
+        times = [end_change]
+        if self._steer.state == "running" and not task.disabled and start is not None:
+            if errors.check(start, ctx, "start_cond"):
+                # The live runs' end is still watched.
+                again = self._relaunch_at(ctx)
+                self._agenda.check_at(name, again if end_change is None else min(end_change, again))
+                return task
+            times.append(errors.next_change(start, ctx, "start_cond"))
+        self._agenda.check_at(name, min((t for t in times if t is not None), default=None))
+        return None
+
+    def _relaunch_at(self, ctx: EngineContext) -> float:
+        # A multilaunch task is looked at again after it starts a run, as its
+        # start condition may allow another: one cycle later, so that a
+        # condition that stays true starts a run per cycle, not one per step.
+        return ctx.now + self._config.cycle_sleep
 
     # ------------------------------------------------------------ sleeping
 

@@ -186,7 +186,7 @@ class Scheduler:
     def params(self) -> Params:
         """The values ``Arg("name")`` gives a run, read when it starts: a
         mutable mapping (``app.params["db"] = url``, or ``app.params(db=url)``)."""
-        return self._core.params
+        return self._core.arguments.params
 
     # ------------------------------------------------------------ tasks
 
@@ -208,6 +208,9 @@ class Scheduler:
         retry_backoff: float = 1.0,
         pool: str | None = None,
         priority: float = 0,
+        multilaunch: bool = False,
+        on_startup: bool = False,
+        on_shutdown: bool = False,
     ) -> Callable[[F], F]: ...
 
     def task(
@@ -225,6 +228,9 @@ class Scheduler:
         retry_backoff: float = 1.0,
         pool: str | None = None,
         priority: float = 0,
+        multilaunch: bool = False,
+        on_startup: bool = False,
+        on_shutdown: bool = False,
     ) -> Any:
         """Decorator defining a task; returns the function unchanged.
 
@@ -240,6 +246,13 @@ class Scheduler:
         forms of a timeout, or 0). ``pool`` names a pool of the ``pools``
         config: its runs wait for a free slot. ``priority``: when runs come
         due at once or wait for a slot, the higher starts first.
+
+        ``multilaunch=True`` lets runs of the task overlap (each with its own
+        deadline; ``Task.terminate()`` ends them all). ``on_startup=True``: it
+        runs once each time the scheduler starts, before any other task;
+        ``on_shutdown=True``: once when it shuts down, after the live runs
+        ended. Startup and shutdown tasks run in definition order, one at a
+        time, and take no start condition.
         """
         if not isinstance(disabled, bool):
             raise TypeError(f"disabled must be True or False, got {disabled!r}")
@@ -259,6 +272,9 @@ class Scheduler:
                 retry_backoff=retry_backoff,
                 pool=pool,
                 priority=priority,
+                multilaunch=multilaunch,
+                on_startup=on_startup,
+                on_shutdown=on_shutdown,
             )
             self._core.define(definition, disabled)
             return func
