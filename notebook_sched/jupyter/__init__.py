@@ -3,6 +3,5 @@ never imports it."""
 
 from .panel import SchedulerPanel as SchedulerPanel
 from .panel import TaskRow as TaskRow
-from .table import TaskTable as TaskTable
 
-__all__ = ["SchedulerPanel", "TaskRow", "TaskTable"]
+__all__ = ["SchedulerPanel", "TaskRow"]

@@ -1,314 +1,305 @@
 """The widget panel: watch and steer a scheduler from the notebook.
 
-The panel subscribes to the scheduler's events. An event only marks what it
-concerns; the widgets are brought up to date at most ``FLUSH_INTERVAL`` apart
-(and only where a value changed), so a hundred busy tasks cost a few kernel
-messages a second, not thousands. The whole task table is one widget
-(``TaskTable``) whose countdowns tick in the browser. What changes with time
-alone (a condition's state, the next start) is re-shown at the moment the
-conditions say it may change, never on a fixed tick.
+The panel is one anywidget whose browser side draws everything: the header,
+the task table, the timeline, the recent runs and a run's detail. The kernel
+side subscribes to the scheduler's events and, at most ``FLUSH_INTERVAL``
+apart, sends a diff of what changed (``feed.Feed``); a view that opens asks
+for a snapshot first. Countdowns, elapsed times, relative times and growing
+timeline bars are drawn in the browser from timestamps, so the kernel sends
+nothing while nothing happens. A slow sweep re-reads a few rows at a time,
+for what changes with time alone (a condition's state, the next start).
 
-Button callbacks may arrive on another thread (JupyterLab sends comms over
-subshells): every action is handed to the loop the panel was built on.
+The header's and rows' buttons are drawn in the browser; ``start_button``,
+``shutdown_button``, ``force_button`` and each row's ``run_button``,
+``terminate_button`` and ``pause_button`` are ipywidgets Buttons with the
+same actions, for code and tests, kept disabled when they would do nothing.
+
+Messages may arrive on another thread (JupyterLab sends comms over
+subshells): every action is handed to the loop the panel was built on, and
+history queries run on a worker thread, never on the loop.
 """
 
 from __future__ import annotations
 
 import asyncio
-import html
+import logging
 import threading
 import time
 import weakref
 from collections.abc import Callable
-from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
+import anywidget
 import ipywidgets as w
+import traitlets
 
-from .._execution.ray.options import describe_resources
-from ..events import (
-    Event,
-    RunFinished,
-    RunStarted,
-    RunTerminating,
-    SchedulerStarted,
-    SchedulerStopped,
-    SchedulerStopping,
-    TaskDefined,
-    TaskDisabled,
-    TaskEnabled,
-)
-from .table import TaskTable
+from .assets import CSS, ESM
+from .feed import SEED_RUNS, Feed
+from .queries import run_detail, runs_page
 
 if TYPE_CHECKING:
     from .._engine.scheduler import Scheduler
-    from .._engine.task import Task
 
 __all__ = ["FLUSH_INTERVAL", "SchedulerPanel", "TaskRow"]
 
-FLUSH_INTERVAL = 0.25  # seconds between two updates of the widgets, at most
-RECENT_RUNS = 10
-ROWS_PER_FLUSH = 500  # rows brought up to date per turn of the loop, at most
-_MIN_REFRESH = 0.5  # seconds: condition states shown need not be finer than this
+log = logging.getLogger("notebook_sched")
 
-
-def _clock_text(when: datetime | None) -> str:
-    if when is None:
-        return ""
-    if when.timestamp() <= time.time() + 0.5:
-        return "due now"
-    fmt = "%H:%M:%S" if when.date() == datetime.now(when.tzinfo).date() else "%a %d %b %H:%M"
-    return f"next {when.strftime(fmt)}"
+FLUSH_INTERVAL = 0.25  # seconds between two diffs, at most
+SWEEP_INTERVAL = 0.5  # seconds between two re-reads of a few rows
+SWEEP_ROWS = 100  # rows re-read per sweep
+WATCHED = 8  # live runs whose detail is re-sent while their output grows
 
 
 class TaskRow:
-    """One task's row: its Run / Terminate buttons (``run_button``,
-    ``terminate_button``: clicking them from code, or by a comm message to
-    their ``model_id``, is the same as clicking the row's buttons in the
-    table) and ``view``, the values the table shows."""
+    """One task's row: ``view`` (what the table shows) and its buttons as
+    widgets (made when first asked for: a widget costs about a millisecond
+    to open, and a panel of ten thousand tasks must not open thirty thousand)."""
 
     def __init__(self, panel: SchedulerPanel, name: str) -> None:
         self.name = name
-        self.view: dict[str, Any] = {}
         self._panel = panel
-        self._run_button: w.Button | None = None
-        self._terminate_button: w.Button | None = None
+        self._buttons: dict[str, w.Button] = {}
 
-    # The buttons are made when first asked for: a widget costs about a
-    # millisecond to open, and the table draws its own buttons in the browser,
-    # so a panel of ten thousand tasks must not open twenty thousand widgets.
+    @property
+    def view(self) -> dict[str, Any]:
+        return self._panel._feed.sent.get(self.name, {})
+
+    def _button(self, what: str, label: str) -> w.Button:
+        button = self._buttons.get(what)
+        if button is None:
+            panel, name = self._panel, self.name
+            button = self._buttons[what] = w.Button(description=label)
+            button.on_click(lambda _: panel._act(lambda: panel._task_action(name, what)))
+            self.sync()
+        return button
 
     @property
     def run_button(self) -> w.Button:
-        if self._run_button is None:
-            panel, name = self._panel, self.name
-            self._run_button = w.Button(description="Run")
-            self._run_button.on_click(lambda _: panel._act(lambda: panel._run(name)))
-        return self._run_button
+        return self._button("run", "Run")
 
     @property
     def terminate_button(self) -> w.Button:
-        if self._terminate_button is None:
-            panel, name = self._panel, self.name
-            self._terminate_button = w.Button(description="Terminate", button_style="warning")
-            self._terminate_button.on_click(lambda _: panel._act(lambda: panel._terminate(name)))
-        return self._terminate_button
+        return self._button("terminate", "Terminate")
+
+    @property
+    def pause_button(self) -> w.Button:
+        """Pause (``Task.disable()``) or, while paused, Resume (``enable()``)."""
+        return self._button("pause", "Pause")
+
+    def sync(self) -> None:
+        view = self.view
+        for what, button in self._buttons.items():
+            if what == "run":
+                button.disabled = not view.get("can_run", False)
+                button.tooltip = view.get("why_not_run", "")
+            elif what == "terminate":
+                button.disabled = not view.get("can_terminate", False)
+            else:
+                button.description = "Resume" if view.get("disabled") else "Pause"
+
+    def close(self) -> None:
+        for button in self._buttons.values():
+            button.close()
 
     def __repr__(self) -> str:
         return f"<TaskRow {self.name!r} {self.view.get('status', '')}>"
 
 
-def row_view(task: Task, counts: dict[str, int]) -> dict[str, Any]:
-    """What the table shows of ``task``: plain JSON values."""
-    status = task.status
-    start = task.start_cond
-    end = task.end_cond
-    record = task.last_run
-    deadline = task.deadline if status in ("running", "terminating") else None
-    if record is None:
-        outcome = ""
-    elif record.status == "run":
-        outcome = "running"
-    else:
-        outcome = record.status + (f" ({record.reason})" if record.reason else "")
-    timeout = task.timeout
-    return {
-        "name": task.name,
-        "execution": task.execution,
-        "resources": describe_resources(tuple(task.resources.items())),
-        "status": status,
-        "start": "only when asked" if start is None else str(start),
-        "next": _clock_text(task.next_start) if start is not None and status == "idle" else "",
-        "end": "" if end is None else str(end),
-        "end_state": "" if end is None else ("true" if task.end_cond_true else "false"),
-        "deadline": deadline.timestamp() if deadline is not None else None,
-        "timeout": "none" if timeout is None else f"{timeout:g} s",
-        "outcome": outcome,
-        "counts": ", ".join(f"{n} {s}" for s, n in sorted(counts.items()) if s != "run"),
-    }
+class SchedulerPanel(anywidget.AnyWidget):
+    """``app.panel()``: the scheduler's state and buttons, a row per task, a
+    timeline of runs, the recent runs, a run's detail, a failure notice."""
 
-
-class SchedulerPanel(w.VBox):
-    """``app.panel()``: the scheduler's state, a row per task, the recent runs."""
+    _esm = ESM
+    _css = CSS
+    header = traitlets.Dict().tag(sync=True)
+    notice = traitlets.Dict().tag(sync=True)
 
     def __init__(self, scheduler: Scheduler) -> None:
+        super().__init__()
+        self.add_class("notebook-sched-panel")
         self._app = scheduler
         try:
             self._loop: asyncio.AbstractEventLoop | None = asyncio.get_running_loop()
         except RuntimeError:
             self._loop = None  # a script: no loop of ours; act on the calling thread
         self._loop_thread = threading.get_ident()
-        self._refresh_handle: asyncio.TimerHandle | None = None
         self._flush_handle: asyncio.TimerHandle | None = None
+        self._sweep_handle: asyncio.TimerHandle | None = None
         self._last_flush = 0.0
-        self._counts = scheduler.run_counts()
-        self._stale_rows: set[str] = set(scheduler.tasks)
-        self._stale_state = True
-        self._stale_runs = True
-        self._shown = False
-
-        self.state_label = w.HTML()
-        self.start_button = w.Button(description="Start", button_style="success")
-        self.shutdown_button = w.Button(description="Shut down")
-        self.force_button = w.Button(description="Force shut down", button_style="danger")
-        self.start_button.on_click(lambda _: self._act(self._start))
-        self.shutdown_button.on_click(lambda _: self._act(self._app.shut_down))
-        self.force_button.on_click(lambda _: self._act(lambda: self._app.shut_down(force=True)))
-        header = w.HBox(
-            [self.state_label, self.start_button, self.shutdown_button, self.force_button],
-            layout=w.Layout(align_items="center"),
-        )
+        self._sweep_at = 0
+        self._seq = 0
+        self._forced = False
+        self._watched: dict[int, tuple[str, Any]] = {}  # run id -> (task, last detail sent)
+        self._feed = Feed(scheduler)
         self.rows: dict[str, TaskRow] = {}
-        self.table = TaskTable()
-        self.table.on_msg(self._on_table_msg)
-        self.runs_view = w.HTML()
-        super().__init__([header, self.table, w.HTML("<b>Recent runs</b>"), self.runs_view])
-        self.add_class("notebook-sched-panel")
 
-        self._subscription = scheduler.subscribe(_weak_handler(self))
+        self.start_button = w.Button(description="Start")
+        self.shutdown_button = w.Button(description="Shut down")
+        self.force_button = w.Button(description="Force shut down")
+        self.start_button.on_click(lambda _: self._act(self._start))
+        self.shutdown_button.on_click(lambda _: self._act(self._shut_down))
+        self.force_button.on_click(lambda _: self._act(lambda: self._shut_down(True)))
+        self.on_msg(self._on_msg)
+
+        sub: Any = scheduler.subscribe(_weak(self, "_on_event"))
+        self._unsubscribe: Callable[[], None] = getattr(sub, "cancel", sub)
         self.flush()
-        self._schedule_refresh()
+        self._schedule_sweep()
 
     # ----------------------------------------------------------- events
 
-    def _on_event(self, event: Event) -> None:
-        if isinstance(event, SchedulerStarted | SchedulerStopping | SchedulerStopped):
-            self._stale_state = True
-            self._stale_rows.update(self._app.tasks)
-        elif isinstance(event, TaskDefined | TaskDisabled | TaskEnabled):
-            self._stale_rows.add(event.task)
-        elif isinstance(event, RunFinished):
-            record = event.record
-            per_task = self._counts.setdefault(record.task, {})
-            per_task[record.status] = per_task.get(record.status, 0) + 1
-            self._stale_rows.add(record.task)
-            self._stale_runs = True
-        elif isinstance(event, RunStarted):
-            self._stale_rows.add(event.record.task)
-            self._stale_runs = True
-        elif isinstance(event, RunTerminating):
-            self._stale_rows.add(event.task)
+    def _on_event(self, event: object) -> None:
+        self._feed.on_event(event)
+        if getattr(event, "forced", False):
+            self._forced = True
         self._schedule_flush()
 
     def _schedule_flush(self) -> None:
-        """Bring the widgets up to date soon: at once if the last update is
-        old, else when ``FLUSH_INTERVAL`` has passed since it."""
+        """Send the changes soon: at once if the last diff is old, else when
+        ``FLUSH_INTERVAL`` has passed since it."""
         if self._loop is None:
             self.flush()
             return
         if self._flush_handle is not None:
             return
         delay = max(0.0, self._last_flush + FLUSH_INTERVAL - time.monotonic())
-        self._flush_handle = self._loop.call_later(delay, self.flush)
+        self._flush_handle = self._loop.call_later(delay, _weak(self, "flush"))
 
     def flush(self) -> None:
-        """Show every pending change now."""
+        """Send every pending change now."""
         self._flush_handle = None
         self._last_flush = time.monotonic()
-        if self._stale_state:
-            self._stale_state = False
-            self._show_state()
-        if self._stale_rows:
-            stale, self._stale_rows = self._stale_rows, set()
-            self._show_rows(stale)
-        if self._stale_runs:
-            self._stale_runs = False
-            self._show_runs()
-        if self._stale_rows and self._loop is not None:  # the rest of a big table: next turn
-            self._flush_handle = self._loop.call_later(0, self.flush)
-            return
-        self._schedule_refresh()
+        feed = self._feed
+        if feed.pending:
+            diff = feed.diff()
+            if diff["rows"] or diff["runs"] or diff["order"] is not None:
+                self._seq += 1
+                self.send({"kind": "diff", "seq": self._seq, "now": time.time(), **diff})
+                self._sync_rows(diff["rows"], diff["order"])
+        self._show_header()
+        if feed.stale and self._loop is not None:  # the rest of a big table: next turn
+            self._flush_handle = self._loop.call_later(0, _weak(self, "flush"))
 
-    # ------------------------------------------------------------ views
+    def _sync_rows(self, changed: dict[str, Any], order: list[str] | None) -> None:
+        if order is not None:
+            for name in order:
+                if name not in self.rows:
+                    self.rows[name] = TaskRow(self, name)
+            for name in [name for name in self.rows if name not in self._feed.sent]:
+                self.rows.pop(name).close()
+        for name in changed:
+            row = self.rows.get(name)
+            if row is not None and row._buttons:
+                row.sync()
 
-    def _show_rows(self, stale: set[str]) -> None:
-        tasks = self._app.tasks
-        for name in tasks:
-            if name not in self.rows:
-                self.rows[name] = TaskRow(self, name)
-                stale.add(name)
-        # A few hundred rows per turn of the loop: the first view of ten
-        # thousand tasks must not hold the kernel for a fifth of a second.
-        names = list(stale)
-        if len(names) > ROWS_PER_FLUSH and self._loop is not None:
-            self._stale_rows.update(names[ROWS_PER_FLUSH:])
-            names = names[:ROWS_PER_FLUSH]
-        for name in names:
-            task, row = tasks.get(name), self.rows.get(name)
-            if task is not None and row is not None:
-                row.view = row_view(task, self._counts.get(name, {}))
-        if not self._stale_rows or not self._shown:
-            self._shown = True
-            self.table.show([row.view for row in self.rows.values() if row.view])
-
-    def _show_state(self) -> None:
-        state = self._app.state
-        color = {"running": "#070", "shutting_down": "#b60", "stopped": "#555"}[state]
-        self.state_label.value = (
-            f"<b>notebook_sched</b> <span style='color:{color}'>{state.replace('_', ' ')}</span>"
-        )
+    def _show_header(self) -> None:
+        app, feed = self._app, self._feed
+        state = app.state
+        if state == "running":
+            self._forced = False
+        header: dict[str, Any] = {"state": state, "failures": feed.failures}
+        if state == "shutting_down":
+            # What a graceful shutdown waits for (only then: the list would
+            # otherwise change with every run and cost a message each time).
+            alive = [name for name, view in feed.sent.items() if view["live_run"] is not None]
+            header.update(alive=alive[:6], alive_count=len(alive), forced=self._forced)
+        if header != self.header:
+            self.header = header
+        if feed.notice != self.notice:
+            self.notice = dict(feed.notice)
         self.start_button.disabled = state != "stopped"
         self.shutdown_button.disabled = state == "stopped"
         self.force_button.disabled = state == "stopped"
+        self.shutdown_button.description = "Force now" if state == "shutting_down" else "Shut down"
 
-    def _show_runs(self) -> None:
-        records = self._app.runs(limit=RECENT_RUNS)
-        if not records:
-            self.runs_view.value = "<i>no runs yet</i>"
-            return
-        lines = []
-        for r in reversed(records):
-            reason = f" ({r.reason})" if r.reason else ""
-            runtime = f"{r.runtime:.3f} s" if r.runtime is not None else "…"
-            result = f" → {html.escape(r.result)}" if r.result else ""
-            line = (
-                f"<code>#{r.run_id}</code> <b>{html.escape(r.task)}</b> "
-                f"{r.start.strftime('%H:%M:%S')} {r.status}{reason} {runtime}{result}"
-            )
-            if r.error and r.status in ("fail", "crash", "terminate"):
-                summary = html.escape(r.error.strip().splitlines()[-1])
-                line += (
-                    f"<details><summary>{summary}</summary>"
-                    f"<pre style='font-size:smaller'>{html.escape(r.error)}</pre></details>"
-                )
-            lines.append(f"<div>{line}</div>")
-        self.runs_view.value = "".join(lines)
+    def _schedule_sweep(self) -> None:
+        if self._loop is not None and not self._loop.is_closed():
+            self._sweep_handle = self._loop.call_later(SWEEP_INTERVAL, _weak(self, "_sweep"))
 
-    def _schedule_refresh(self) -> None:
-        """Re-show condition states when the earliest of them may change."""
+    def _sweep(self) -> None:
+        """Re-read a few rows (what changes with time alone), and the
+        detail of live runs someone is watching."""
+        self._sweep_handle = None
+        order = self._feed.order
+        if order:
+            at = self._sweep_at % len(order)
+            self._feed.stale.update(order[at : at + SWEEP_ROWS])
+            self._sweep_at = at + SWEEP_ROWS
+        for run_id, (task, _) in list(self._watched.items()):
+            self._query(lambda t=task, r=run_id: run_detail(self._app, t, r))
+        self._schedule_flush()
+        self._schedule_sweep()
+
+    # ----------------------------------------------------------- messages
+
+    def _on_msg(self, widget: object, content: Any, buffers: object) -> None:
+        if isinstance(content, dict):
+            self._act(lambda: self._handle(content))
+
+    def _handle(self, content: dict[str, Any]) -> None:
+        event = content.get("event")
+        name = content.get("task")
+        if event == "hello":
+            self._snapshot()
+        elif event == "start":
+            self._start()
+        elif event == "shutdown":
+            self._shut_down()
+        elif event == "force":
+            self._shut_down(True)
+        elif event in ("run", "terminate", "pause", "resume") and isinstance(name, str):
+            self._task_action(name, event)
+        elif event == "runs":
+            self._query(lambda: runs_page(self._app, content))
+        elif event == "detail" and isinstance(name, str) and isinstance(content.get("run_id"), int):
+            run_id = content["run_id"]
+            self._watched[run_id] = (name, None)
+            while len(self._watched) > WATCHED:
+                del self._watched[next(iter(self._watched))]
+            self._query(lambda: run_detail(self._app, name, run_id))
+        elif event == "dismiss":
+            self._feed.dismiss()
+            self._show_header()
+
+    def _snapshot(self) -> None:
+        seq, feed = self._seq, self._feed
+
+        def read() -> dict[str, Any]:
+            shown = feed.snapshot(self._app.runs(limit=SEED_RUNS))
+            return {"kind": "snapshot", "seq": seq, "now": time.time(), **shown}
+
+        self._query(read)
+
+    def _query(self, read: Callable[[], dict[str, Any]]) -> None:
+        """Run ``read`` on a worker thread and send its answer from the loop."""
         if self._loop is None:
+            self._answer(read())
             return
-        if self._refresh_handle is not None:
-            self._refresh_handle.cancel()
-            self._refresh_handle = None
-        times = []
-        for name in self.rows:
-            task = self._app.tasks.get(name)
-            if task is None:
-                continue
-            for cond in (task.start_cond, task.end_cond):
-                if cond is not None and (nxt := self._app._next_change(cond, name)) is not None:
-                    times.append(nxt)
-        if not times:
-            return
-        delay = max(_MIN_REFRESH, min(times) - self._app._clock.time())
-        self._refresh_handle = self._loop.call_later(delay, self._refresh)
+        future = self._loop.run_in_executor(None, read)
+        future.add_done_callback(self._answered)
 
-    def _refresh(self) -> None:
-        self._refresh_handle = None
-        self._stale_rows.update(self.rows)
-        self.flush()
+    def _answered(self, future: asyncio.Future[dict[str, Any]]) -> None:
+        if future.cancelled():
+            return
+        if future.exception() is not None:
+            log.error("notebook_sched: the panel's query failed", exc_info=future.exception())
+            return
+        self._answer(future.result())
+
+    def _answer(self, message: dict[str, Any]) -> None:
+        if message.get("kind") == "detail":
+            run_id = message.get("run_id")
+            watched = self._watched.get(run_id)  # type: ignore[arg-type]
+            if watched is not None:
+                if message.get("status") != "run" or message.get("missing"):
+                    del self._watched[run_id]  # type: ignore[arg-type]
+                elif watched[1] == message:
+                    return  # a live run whose record has not changed: nothing to send
+                else:
+                    self._watched[run_id] = (watched[0], message)  # type: ignore[index]
+        self.send(message)
 
     # ----------------------------------------------------------- actions
-
-    def _on_table_msg(self, widget: object, content: dict[str, Any], buffers: object) -> None:
-        name = content.get("task", "")
-        if name not in self.rows:
-            return
-        if content.get("event") == "run":
-            self._act(lambda: self._run(name))
-        elif content.get("event") == "terminate":
-            self._act(lambda: self._terminate(name))
 
     def _act(self, action: Callable[[], Any]) -> None:
         """Run a button's action on the panel's loop, whatever thread clicked."""
@@ -322,38 +313,60 @@ class SchedulerPanel(w.VBox):
         if self._app.state == "stopped":
             self._app.start()
 
-    def _run(self, name: str) -> None:
-        task = self._app.tasks.get(name)
-        if task is not None and self._app.state == "running":
-            task.run()
+    def _shut_down(self, force: bool = False) -> None:
+        if self._app.state == "stopped":
+            return
+        if force or self._app.state == "shutting_down":
+            self._forced = True
+        self._app.shut_down(force=force)
+        self._show_header()
 
-    def _terminate(self, name: str) -> None:
+    def _task_action(self, name: str, what: str) -> None:
         task = self._app.tasks.get(name)
-        if task is not None:
+        if task is None:
+            return
+        if what == "run":
+            if self._app.state == "running":
+                task.run()
+        elif what == "terminate":
             task.terminate()
+        elif what == "pause":
+            if task.disabled:
+                task.enable()
+            else:
+                task.disable()
+        elif what == "resume":
+            task.enable()
+        self._feed.stale.add(name)
+        self._schedule_flush()
 
     def close(self) -> None:
         # Also called by Widget.__del__, possibly on a panel whose __init__ failed.
-        subscription = getattr(self, "_subscription", None)
-        if subscription is not None:
-            subscription.cancel()
-        for name in ("_refresh_handle", "_flush_handle"):
+        unsubscribe = getattr(self, "_unsubscribe", None)
+        if unsubscribe is not None:
+            unsubscribe()
+        for name in ("_sweep_handle", "_flush_handle"):
             handle = getattr(self, name, None)
             if handle is not None:
                 handle.cancel()
+        for row in getattr(self, "rows", {}).values():
+            row.close()
+        for button in ("start_button", "shutdown_button", "force_button"):
+            if hasattr(self, button):
+                getattr(self, button).close()
         super().close()
 
     def __repr__(self) -> str:
         return repr(self._app)
 
 
-def _weak_handler(panel: SchedulerPanel) -> Callable[[Event], None]:
-    """A subscriber that does not keep a closed-and-forgotten panel alive."""
+def _weak(panel: SchedulerPanel, method: str) -> Callable[..., None]:
+    """A callback that does not keep a closed-and-forgotten panel alive."""
     ref = weakref.ref(panel)
 
-    def handle(event: Event) -> None:
+    def call(*args: Any) -> None:
         target = ref()
         if target is not None:
-            target._on_event(event)
+            getattr(target, method)(*args)
 
-    return handle
+    return call

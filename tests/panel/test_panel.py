@@ -1,10 +1,12 @@
-"""The panel without a browser: ``Button.click()`` fires the handlers, and
-widget traits are read back."""
+"""The panel without a browser: ``Button.click()`` fires the handlers, the
+messages a view would send are handed to the panel, and what the panel
+sends to the browser is caught and read back."""
 
 from __future__ import annotations
 
 import asyncio
 import threading
+from typing import Any
 
 import pytest
 
@@ -13,6 +15,17 @@ from notebook_sched.conds import condition
 from tests.conftest import until
 
 pytest.importorskip("ipywidgets")
+
+
+def catch(panel: Any) -> list[dict[str, Any]]:
+    """What the panel sends to its views, from now on."""
+    sent: list[dict[str, Any]] = []
+    panel.send = sent.append
+    return sent
+
+
+def kinds(sent: list[dict[str, Any]], kind: str) -> list[dict[str, Any]]:
+    return [m for m in sent if m.get("kind") == kind]
 
 
 def test_panel_shows_tasks_and_steers_them():
@@ -32,28 +45,47 @@ def test_panel_shows_tasks_and_steers_them():
         panel = app.panel()
         other = app.panel()  # several panels stay in step
         assert set(panel.rows) == {"slow", "hourly"}
-        assert "stopped" in panel.state_label.value
-        assert panel.rows["slow"].view["end_state"] == "false"
+        assert panel.header["state"] == "stopped"
+        row = panel.rows["slow"]
+        assert row.view["end_state"] is False
+        # Stopped: nothing but Start would act, and no next start is shown.
+        assert panel.start_button.disabled is False
+        assert panel.shutdown_button.disabled and panel.force_button.disabled
+        assert row.run_button.disabled and row.terminate_button.disabled
+        assert panel.rows["hourly"].view["next"] is None
+        assert panel.rows["hourly"].view["held"] == "not while stopped"
 
         panel.start_button.click()
         assert app.state == "running"
-        await until(lambda: "running" in other.state_label.value)
+        await until(lambda: other.header["state"] == "running")
+        assert panel.start_button.disabled and not panel.shutdown_button.disabled
         await until(lambda: app.runs("hourly"))
+        await until(lambda: panel.rows["hourly"].view["next"] is not None)
+        assert row.run_button.disabled is False
 
-        panel.rows["slow"].run_button.click()
-        row = panel.rows["slow"]
+        row.run_button.click()
         await until(lambda: row.view["status"] == "running")
         assert row.view["deadline"] == pytest.approx(app.tasks["slow"].deadline.timestamp())
+        assert row.view["started"] is not None
+        assert row.run_button.disabled and not row.terminate_button.disabled
+        assert "alive" in row.run_button.tooltip
         await until(lambda: other.rows["slow"].view["status"] == "running")
-        assert row.view in panel.table.rows  # what the browser draws
         row.terminate_button.click()
-        await until(lambda: row.view["outcome"] == "terminate (manual)")
-        assert row.view["deadline"] is None
-        assert "terminate (manual)" in panel.runs_view.value
+        await until(lambda: row.view["last"] and row.view["last"]["words"] == "terminated by you")
+        assert row.view["deadline"] is None and row.terminate_button.disabled
 
         ending["now"] = True
-        panel._refresh()
-        assert row.view["end_state"] == "true"
+        panel._feed.stale.add("slow")
+        panel.flush()
+        assert row.view["end_state"] is True
+        assert row.run_button.disabled and "end condition" in row.run_button.tooltip
+
+        row.pause_button.click()
+        await until(lambda: app.tasks["slow"].disabled)
+        await until(lambda: row.pause_button.description == "Resume")
+        assert row.view["held"] == "" and row.view["status"] == "disabled"
+        row.pause_button.click()
+        await until(lambda: not app.tasks["slow"].disabled)
 
         @app.task(name="late")
         async def late(): ...
@@ -62,7 +94,7 @@ def test_panel_shows_tasks_and_steers_them():
 
         panel.shutdown_button.click()
         await app.wait(5)
-        await until(lambda: "stopped" in panel.state_label.value)
+        await until(lambda: panel.header["state"] == "stopped")
         assert panel.start_button.disabled is False
         return panel
 
@@ -70,24 +102,73 @@ def test_panel_shows_tasks_and_steers_them():
     assert repr(panel).startswith("<Scheduler stopped")
 
 
-def test_failed_runs_show_their_traceback():
+def test_a_failure_raises_the_notice_and_its_detail_starts_at_the_users_frame():
     async def scenario():
         app = Scheduler()
 
-        @app.task()
-        async def broken():
+        def helper():
             raise ZeroDivisionError("boom")
 
+        @app.task(execution="thread")
+        def broken():
+            print("about to divide")
+            helper()
+
         panel = app.panel()
+        sent = catch(panel)
         app.start()
         app.tasks["broken"].run()
-        await until(lambda: "fail" in panel.rows["broken"].view["outcome"])
+        await until(lambda: panel.notice.get("count") == 1)
+        assert panel.notice["task"] == "broken"
+        assert panel.notice["line"] == "ZeroDivisionError: boom"
+        assert panel.header["failures"] == 1
+        assert panel.rows["broken"].view["last"]["words"] == "failed: ZeroDivisionError: boom"
+        run_id = panel.notice["run_id"]
+        panel._handle({"event": "detail", "task": "broken", "run_id": run_id})
+        await until(lambda: kinds(sent, "detail"))
+        detail = kinds(sent, "detail")[-1]
+        panel._handle({"event": "dismiss"})
+        assert panel.notice == {}
         app.shut_down()
         await app.wait(5)
-        return panel.runs_view.value
+        return detail
 
-    view = asyncio.run(scenario())
-    assert "<details>" in view and "ZeroDivisionError: boom" in view
+    detail = asyncio.run(scenario())
+    assert detail["status"] == "fail" and detail["attempt"] == 1
+    assert "about to divide" in detail["output"]
+    trace = detail["error"].splitlines()
+    assert trace[0] == "Traceback (most recent call last):"
+    assert "in broken" in trace[1]  # the user's own frame comes first
+    assert "notebook_sched" not in detail["error"]
+    assert trace[-1] == "ZeroDivisionError: boom"
+
+
+def test_a_timeout_reads_as_timed_out_not_as_a_traceback():
+    async def scenario():
+        app = Scheduler()
+
+        @app.task(execution="thread", timeout=0.2)
+        def sleepy(flag=None):
+            import time
+
+            time.sleep(0.6)
+
+        panel = app.panel()
+        sent = catch(panel)
+        app.start()
+        app.tasks["sleepy"].run()
+        await until(lambda: panel.rows["sleepy"].view["last"] is not None, timeout=10)
+        record = app.tasks["sleepy"].last_run
+        panel._handle({"event": "detail", "task": "sleepy", "run_id": record.run_id})
+        await until(lambda: kinds(sent, "detail"))
+        app.shut_down()
+        await app.wait(5)
+        return panel.rows["sleepy"].view["last"], kinds(sent, "detail")[-1]
+
+    last, detail = asyncio.run(scenario())
+    assert last["words"] == "timed out"
+    assert detail["words"] == "timed out" and detail["reason"] == "timeout"
+    assert detail["error"] == ""  # how it was stopped is kept apart, not shown as a failure
 
 
 def test_second_shutdown_click_forces_and_clicks_from_another_thread_are_safe():
@@ -106,6 +187,12 @@ def test_second_shutdown_click_forces_and_clicks_from_another_thread_are_safe():
         clicker.start()
         clicker.join()
         await until(lambda: app.state == "shutting_down")
+        await until(lambda: panel.header.get("alive") == ["forever"])
+        # Shutting down: Start would not act; shutting down again forces.
+        assert panel.start_button.disabled
+        assert panel.shutdown_button.description == "Force now"
+        assert not panel.shutdown_button.disabled and not panel.force_button.disabled
+        assert panel.rows["forever"].run_button.disabled
         clicker = threading.Thread(target=panel.shutdown_button.click)
         clicker.start()
         clicker.join()
@@ -123,34 +210,48 @@ def test_display_bundle_has_widget_view_and_readable_text():
     assert bundle["text/plain"] == "<Scheduler stopped: 0 tasks>"
 
 
-def test_updates_are_coalesced():
-    """A burst of events costs one update of the table, not one per event."""
+async def _noop():
+    return None
 
+
+def test_only_changed_rows_and_fields_travel_and_updates_are_coalesced():
     async def scenario():
         app = Scheduler()
         for i in range(50):
             app.task(name=f"t{i}")(_noop)
         panel = app.panel()
-        sent = []
-        panel.table.observe(lambda change: sent.append(change), names="rows")
+        sent = catch(panel)
+        panel._handle({"event": "hello"})
+        await until(lambda: kinds(sent, "snapshot"))
+        snapshot = kinds(sent, "snapshot")[0]
         app.start()
+        await until(lambda: kinds(sent, "diff"))  # the state: every row's buttons change
+        sent.clear()
+        app.tasks["t7"].run()
+        await until(lambda: panel.rows["t7"].view.get("last"))
+        one = kinds(sent, "diff")
+        sent.clear()
         for i in range(50):
             app.tasks[f"t{i}"].run()
-        await until(lambda: all(not t.is_alive() for t in app.tasks.values()))
-        await until(lambda: all(r.view["outcome"] == "success" for r in panel.rows.values()))
+        await until(lambda: all(r.view.get("counts", {}).get("success") for r in panel.rows.values()))
+        burst = kinds(sent, "diff")
         app.shut_down()
         await app.wait(5)
-        return len(sent)
+        return snapshot, one, burst
 
-    updates = asyncio.run(scenario())
-    assert 1 <= updates <= 5  # 100 run events, a flush every 0.25 s at most
+    snapshot, one, burst = asyncio.run(scenario())
+    assert len(snapshot["rows"]) == 50 and snapshot["order"][0] == "t0"
+    assert {name for diff in one for name in diff["rows"]} == {"t7"}
+    fields = set().union(*(diff["rows"]["t7"].keys() for diff in one if "t7" in diff["rows"]))
+    assert "name" not in fields and "execution" not in fields  # only what changed
+    assert {r[0] for diff in one for r in diff["runs"]} == {panel_run for panel_run in [1]}
+    # 100 run events, a diff every 0.25 s at most; sequence numbers follow on.
+    assert 1 <= len(burst) <= 6
+    seqs = [diff["seq"] for diff in burst]
+    assert seqs == list(range(seqs[0], seqs[0] + len(seqs)))
 
 
-async def _noop():
-    return None
-
-
-def test_table_buttons_drawn_in_the_browser_click_the_row_buttons():
+def test_messages_from_the_browser_act_like_the_buttons():
     async def scenario():
         app = Scheduler()
 
@@ -159,16 +260,108 @@ def test_table_buttons_drawn_in_the_browser_click_the_row_buttons():
             await asyncio.sleep(3600)
 
         panel = app.panel()
-        app.start()
-        panel._on_table_msg(panel.table, {"event": "run", "task": "forever"}, [])
+        panel._on_msg(panel, {"event": "start"}, [])
+        assert app.state == "running"
+        panel._on_msg(panel, {"event": "run", "task": "forever"}, [])
         await until(lambda: app.tasks["forever"].status == "running")
-        panel._on_table_msg(panel.table, {"event": "terminate", "task": "forever"}, [])
+        panel._on_msg(panel, {"event": "terminate", "task": "forever"}, [])
         await until(lambda: not app.tasks["forever"].is_alive())
-        app.shut_down()
+        panel._on_msg(panel, {"event": "pause", "task": "forever"}, [])
+        assert app.tasks["forever"].disabled
+        panel._on_msg(panel, {"event": "resume", "task": "forever"}, [])
+        assert not app.tasks["forever"].disabled
+        panel._on_msg(panel, {"event": "run", "task": "no such task"}, [])  # ignored
+        panel._on_msg(panel, {"event": "force"}, [])
         await app.wait(5)
         return app.tasks["forever"].last_run.reason
 
     assert asyncio.run(scenario()) == "manual"
+
+
+def test_recent_runs_page_through_the_whole_history_by_task_and_status():
+    async def scenario():
+        app = Scheduler()
+        outcome = {"fail": False}
+
+        @app.task()
+        async def job():
+            if outcome["fail"]:
+                raise ValueError("bad")
+
+        @app.task()
+        async def other():
+            return 1
+
+        panel = app.panel()
+        sent = catch(panel)
+        app.start()
+        for i in range(60):
+            outcome["fail"] = i % 3 == 0
+            app.tasks["job"].run()
+            await until(lambda: not app.tasks["job"].is_alive())
+        app.tasks["other"].run()
+        await until(lambda: app.runs("other"))
+
+        async def page(**request: Any) -> dict[str, Any]:
+            before = len(kinds(sent, "runs"))
+            panel._handle({"event": "runs", "req": "r", **request})
+            await until(lambda: len(kinds(sent, "runs")) > before)
+            return kinds(sent, "runs")[-1]
+
+        pages = [
+            await page(task="job", offset=0, limit=25),
+            await page(task="job", offset=25, limit=25),
+            await page(task="job", offset=50, limit=25),
+            await page(task="job", status="fail", offset=0, limit=25),
+            await page(offset=0, limit=5),
+            await page(status="nonsense"),
+        ]
+        app.shut_down()
+        await app.wait(5)
+        return pages
+
+    first, second, third, failed, newest, bad = asyncio.run(scenario())
+    ids = [r[0] for p in (first, second, third) for r in p["records"]]
+    assert len(ids) == 60 and ids == sorted(ids, reverse=True)  # newest first, all of them
+    assert first["more"] and second["more"] and not third["more"]
+    assert len(failed["records"]) == 20 and {r[2] for r in failed["records"]} == {"fail"}
+    assert failed["records"][0][5] == "failed: ValueError: bad"
+    assert newest["records"][0][1] == "other"
+    assert bad["error"] == "bad filter"
+
+
+def test_a_live_runs_detail_follows_its_output():
+    async def scenario():
+        app = Scheduler()
+        step = asyncio.Event()
+
+        @app.task()
+        async def talker():
+            print("first")
+            await step.wait()
+            print("second")
+            await asyncio.sleep(3600)
+
+        panel = app.panel()
+        sent = catch(panel)
+        app.start()
+        app.tasks["talker"].run()
+        await until(lambda: app.tasks["talker"].status == "running")
+        run_id = app.tasks["talker"].last_run.run_id
+        panel._handle({"event": "detail", "task": "talker", "run_id": run_id})
+        await until(lambda: any("first" in d.get("output", "") for d in kinds(sent, "detail")))
+        step.set()
+        await until(
+            lambda: any("second" in d.get("output", "") for d in kinds(sent, "detail")),
+            timeout=10,
+        )
+        app.tasks["talker"].terminate()
+        await until(lambda: any(d.get("status") == "terminate" for d in kinds(sent, "detail")), 10)
+        app.shut_down()
+        await app.wait(5)
+        return panel._watched
+
+    assert asyncio.run(scenario()) == {}  # a run that ended is no longer watched
 
 
 def test_ray_rows_show_their_resources():
@@ -184,4 +377,3 @@ def test_ray_rows_show_their_resources():
     assert panel.rows["heavy"].view["resources"] == "2 CPU · 0.5 GPU · 4.0 GiB"
     assert panel.rows["plain"].view["resources"] == ""
     assert panel.rows["local"].view["resources"] == ""
-    assert panel.rows["heavy"].view in panel.table.rows  # what the browser draws

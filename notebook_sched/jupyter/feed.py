@@ -1,0 +1,173 @@
+"""The panel's feed: from scheduler events to the few changes the browser needs.
+
+An event only marks what it concerns (a task's row, a finished run); the
+panel asks the feed for a ``diff`` at most a few times a second. A diff holds
+only the rows that changed, and of each only the fields that changed, plus
+the runs that started or ended since the last one; the browser applies it to
+what it already shows, so a row is updated in place and a hundred busy tasks
+cost a few small messages a second. A ``snapshot`` is everything, for a view
+that has just opened (a new output, a reloaded page).
+
+Events are read by their fields (``record``, ``task``), not by their class,
+so the feed follows the scheduler's events as they grow.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterable
+from typing import TYPE_CHECKING, Any
+
+from .rows import TaskStats, row_view
+from .words import error_line, summary
+
+if TYPE_CHECKING:
+    from .._engine.scheduler import Scheduler
+    from .._history.records import RunRecord
+
+__all__ = ["Feed"]
+
+ROWS_PER_DIFF = 500  # rows brought up to date per turn of the loop, at most
+RUNS_PER_DIFF = 300  # finished runs per diff, at most (the newest; a burst is not a film)
+SEED_RUNS = 500  # runs read from the history when a panel opens (strips, timeline)
+TIMELINE_SPAN = 3600.0  # seconds of runs a new view receives for its timeline
+_FAILED = ("fail", "crash")
+
+
+class Feed:
+    """What has changed since the browser was last told, and what it was told."""
+
+    def __init__(self, app: Scheduler) -> None:
+        self._app = app
+        self.stats: dict[str, TaskStats] = {}
+        self.sent: dict[str, dict[str, Any]] = {}  # the row each task last had, as sent
+        self.order: list[str] = []
+        self.stale: set[str] = set(app.tasks)
+        self.everything = True
+        self.finished: dict[int, RunRecord] = {}
+        self.live_sent: set[int] = set()
+        self.failures = 0
+        self.notice: dict[str, Any] = {}
+        self._seed()
+
+    def _seed(self) -> None:
+        for name, counts in self._app.run_counts().items():
+            stats = self._stats(name)
+            stats.counts = {s: n for s, n in counts.items() if s != "run" and n}
+            self.failures += sum(stats.counts.get(s, 0) for s in _FAILED)
+        for record in self._app.runs(limit=SEED_RUNS):
+            if record.status != "run":
+                self._stats(record.task).seen(record)
+
+    def _stats(self, name: str) -> TaskStats:
+        stats = self.stats.get(name)
+        if stats is None:
+            stats = self.stats[name] = TaskStats()
+        return stats
+
+    # ------------------------------------------------------------ intake
+
+    def on_event(self, event: object) -> None:
+        record: RunRecord | None = getattr(event, "record", None)
+        if record is not None:
+            name = record.task
+            if record.status != "run":
+                self._finished(record)
+        else:
+            name = getattr(event, "task", None)
+            if not isinstance(name, str):  # the scheduler's state: every row may change
+                self.everything = True
+                return
+        self.stale.add(name)
+
+    def _finished(self, record: RunRecord) -> None:
+        self._stats(record.task).add(record)
+        self.finished[record.run_id] = record
+        if len(self.finished) > 2 * RUNS_PER_DIFF:
+            del self.finished[next(iter(self.finished))]
+        if record.status in _FAILED:
+            self.failures += 1
+            self.notice = {
+                "count": self.notice.get("count", 0) + 1,
+                "task": record.task,
+                "run_id": record.run_id,
+                "status": record.status,
+                "line": error_line(record.error),
+                "at": record.end.timestamp() if record.end else None,
+            }
+
+    def dismiss(self) -> None:
+        self.notice = {}
+
+    # ------------------------------------------------------------ output
+
+    @property
+    def pending(self) -> bool:
+        return bool(self.everything or self.stale or self.finished)
+
+    def diff(self) -> dict[str, Any]:
+        """The changes since the last diff: ``rows`` ({name: changed fields,
+        or the whole row if new, or ``None`` if gone}), ``order`` (the task
+        names, when they changed) and ``runs`` (summaries of runs that
+        started or ended). Empty values when nothing changed."""
+        tasks = self._app.tasks
+        if self.everything:
+            self.everything = False
+            self.stale.update(tasks)
+        rows: dict[str, Any] = {}
+        order = list(tasks)
+        reordered = order != self.order
+        if reordered:
+            self.order = order
+            for name in [name for name in self.sent if name not in tasks]:
+                del self.sent[name]
+                rows[name] = None
+        runs = self._rows(tasks, rows)
+        finished = list(self.finished.values())[-RUNS_PER_DIFF:]
+        self.finished.clear()
+        for record in finished:
+            self.live_sent.discard(record.run_id)
+        runs += [summary(record) for record in finished]
+        return {"rows": rows, "order": order if reordered else None, "runs": runs}
+
+    def _rows(self, tasks: Any, rows: dict[str, Any]) -> list[list[Any]]:
+        """Bring up to ``ROWS_PER_DIFF`` stale rows up to date (the rest stay stale)."""
+        state = self._app.state
+        names = list(self.stale)
+        take, rest = names[:ROWS_PER_DIFF], names[ROWS_PER_DIFF:]
+        self.stale = set(rest)
+        started: list[list[Any]] = []
+        for name in take:
+            task = tasks.get(name)
+            if task is None:
+                if self.sent.pop(name, None) is not None:
+                    rows[name] = None
+                continue
+            view = row_view(task, state, self.stats.get(name))
+            old = self.sent.get(name)
+            if old is None:
+                rows[name] = view
+            else:
+                changed = {key: value for key, value in view.items() if old.get(key) != value}
+                if changed:
+                    rows[name] = changed
+            self.sent[name] = view
+            live = view["live_run"]
+            if live is not None and live not in self.live_sent:
+                record = task.last_run
+                if record is not None and record.run_id == live:
+                    self.live_sent.add(live)
+                    started.append(summary(record))
+        return started
+
+    def snapshot(self, recent: Iterable[RunRecord]) -> dict[str, Any]:
+        """Everything a new view needs: every row as last sent, in order,
+        and the runs of the last ``TIMELINE_SPAN`` seconds."""
+        rows = [self.sent[name] for name in self.order if name in self.sent]
+        horizon = time.time() - TIMELINE_SPAN
+        runs = [
+            summary(record)
+            for record in recent
+            if record.end is None or record.end.timestamp() >= horizon
+        ]
+        return {"rows": rows, "order": self.order, "runs": runs}

@@ -1,0 +1,133 @@
+"""A task's row: what the table shows of one task, as plain JSON values.
+
+Everything here is read from the public ``Task`` and ``Scheduler``. Times
+travel as epoch seconds and the browser draws them (countdowns, elapsed
+times, "in 4 s", "3 min ago"), so a row changes only when the task does, not
+every second. A row also says which of its buttons would act now and, for
+one that would not, why (the button's tooltip).
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from typing import TYPE_CHECKING, Any
+
+from .words import outcome_words
+
+if TYPE_CHECKING:
+    from .._engine.task import Task
+    from .._history.records import RunRecord
+
+__all__ = ["STRIP", "TaskStats", "describe_resources", "row_view", "why_not_run"]
+
+STRIP = 12  # outcomes of a task's latest runs shown as small marks
+
+
+class TaskStats:
+    """What the panel counts of one task: runs by status, the latest outcomes."""
+
+    __slots__ = ("counts", "last", "strip")
+
+    def __init__(self) -> None:
+        self.counts: dict[str, int] = {}
+        self.strip: deque[tuple[int, str]] = deque(maxlen=STRIP)
+        self.last: RunRecord | None = None  # the latest run that ended
+
+    def seen(self, record: RunRecord) -> None:
+        """A run that had ended before the panel was made."""
+        self.strip.append((record.run_id, record.status))
+        if self.last is None or record.run_id > self.last.run_id:
+            self.last = record
+
+    def add(self, record: RunRecord) -> None:
+        """A run that ended since the panel was made."""
+        self.counts[record.status] = self.counts.get(record.status, 0) + 1
+        self.seen(record)
+
+
+def describe_resources(resources: dict[str, float | int]) -> str:
+    """``"2 CPU · 1 GPU · 4.0 GiB"``; ``""`` for none."""
+    parts = []
+    if "num_cpus" in resources:
+        parts.append(f"{resources['num_cpus']:g} CPU")
+    if "num_gpus" in resources:
+        parts.append(f"{resources['num_gpus']:g} GPU")
+    if "memory" in resources:
+        parts.append(f"{resources['memory'] / 2**30:.1f} GiB")
+    return " · ".join(parts)
+
+
+def why_not_run(task: Task, state: str, end_true: bool | None) -> str:
+    """Why Run would do nothing now (``""``: it would start a run)."""
+    if state == "stopped":
+        return "the scheduler is stopped: Start it first"
+    if state == "shutting_down":
+        return "the scheduler is shutting down"
+    if task.disabled:
+        return "paused: Resume it first"
+    if task.is_alive():
+        return "a run of it is alive"
+    if end_true:
+        return "its end condition is true"
+    return ""
+
+
+def row_view(task: Task, state: str, stats: TaskStats | None) -> dict[str, Any]:
+    """What the table shows of ``task`` while the scheduler is in ``state``."""
+    status = task.status
+    alive = status in ("running", "terminating")
+    start, end = task.start_cond, task.end_cond
+    end_true = task.end_cond_true if end is not None else None
+    record = task.last_run
+    live = record if record is not None and record.status == "run" else None
+    if live is not None or record is None:
+        record = stats.last if stats is not None else None  # the last outcome stays shown
+    deadline = task.deadline if alive else None
+    blocked = why_not_run(task, state, end_true)
+    # When the next start is not shown, the row says why instead: a start
+    # time on a stopped scheduler, or "due now" that never comes, would lie.
+    next_at: float | None = None
+    held = ""
+    if start is None:
+        held = ""
+    elif state != "running":
+        held = "not while stopped" if state == "stopped" else "not while shutting down"
+    elif task.disabled:
+        held = "paused"
+    elif end_true:
+        held = "held: end condition is true"
+    elif not alive:
+        when = task.next_start
+        next_at = round(when.timestamp(), 1) if when is not None else None
+    last = None
+    if record is not None and record.status != "run":
+        last = {
+            "run_id": record.run_id,
+            "status": record.status,
+            "words": outcome_words(record.status, record.reason, record.error),
+            "end": record.end.timestamp() if record.end else None,
+            "runtime": record.runtime,
+        }
+    counts = dict(stats.counts) if stats is not None else {}
+    return {
+        "name": task.name,
+        "execution": task.execution,
+        "resources": describe_resources(task.resources),
+        "status": status,
+        "disabled": task.disabled,
+        "start": "only when asked" if start is None else str(start),
+        "next": next_at,
+        "held": held,
+        "end": "" if end is None else str(end),
+        "end_state": None if end_true is None else bool(end_true),
+        "timeout": task.timeout,
+        "deadline": deadline.timestamp() if deadline is not None else None,
+        "started": live.start.timestamp() if live is not None and alive else None,
+        "live_run": live.run_id if live is not None and alive else None,
+        "last": last,
+        "strip": [list(mark) for mark in stats.strip] if stats is not None else [],
+        "counts": counts,
+        "can_run": not blocked,
+        "why_not_run": blocked,
+        "can_terminate": status == "running",
+    }

@@ -1,0 +1,225 @@
+// table.js: a row per task, updated in place from the kernel's diffs
+// (hover and text selection survive), with filter, sort, a bounded height
+// and a sticky header. Countdowns and elapsed times tick here.
+
+const SORTS = {
+  defined: null,
+  name: (a, b) => a.v.name.localeCompare(b.v.name),
+  status: (a, b) => statusRank(a.v) - statusRank(b.v) || a.v.name.localeCompare(b.v.name),
+  next: (a, b) => (a.v.next ?? Infinity) - (b.v.next ?? Infinity) || a.v.name.localeCompare(b.v.name),
+  last: (a, b) => lastRank(a.v) - lastRank(b.v) || (b.v.last?.end ?? 0) - (a.v.last?.end ?? 0),
+};
+const STATUS_ORDER = ["running", "terminating", "waiting", "idle", "disabled"];
+function statusRank(v) { const i = STATUS_ORDER.indexOf(v.status); return i < 0 ? 9 : i; }
+function lastRank(v) {
+  const s = v.last ? v.last.status : "";
+  return { fail: 0, crash: 0, terminate: 1, success: 2 }[s] ?? 3;
+}
+const FILTERS = {
+  all: () => true,
+  running: (v) => v.status === "running" || v.status === "terminating",
+  waiting: (v) => v.status === "waiting",
+  idle: (v) => v.status === "idle",
+  paused: (v) => v.disabled,
+  failed: (v) => v.last && (v.last.status === "fail" || v.last.status === "crash"),
+};
+
+function countsText(counts) {
+  const ok = counts.success || 0, bad = (counts.fail || 0) + (counts.crash || 0);
+  const term = counts.terminate || 0;
+  const parts = [];
+  if (ok) parts.push(`${ok} ok`);
+  if (bad) parts.push(`${bad} failed`);
+  if (term) parts.push(`${term} stopped`);
+  return parts.join(" · ");
+}
+
+function makeRow(ctx, name) {
+  const send = (event) => ctx.send({ event, task: name });
+  const el = {
+    name: h("div", { class: "ns-name" }),
+    kind: h("div", { class: "ns-small ns-ellipsis" }),
+    nextNarrow: h("div", { class: "ns-small ns-narrow-only" }),
+    status: badge("muted", "", "ns-status"),
+    elapsed: h("span", { class: "ns-elapsed", testid: "ns-elapsed" }),
+    countdown: h("span", { class: "notebook-sched-countdown", testid: "ns-countdown" }),
+    left: h("span", { class: "ns-small" }),
+    start: h("div", { class: "ns-small ns-ellipsis" }),
+    next: h("div", { class: "ns-next" }),
+    endLine: h("div", { class: "ns-small ns-ellipsis" }),
+    endState: h("span", { class: "notebook-sched-end-state", testid: "ns-end-state" }),
+    last: h("div", { class: "ns-last ns-ellipsis" }),
+    strip: h("div", { class: "ns-strip", testid: "ns-strip" }),
+    counts: h("div", { class: "ns-small ns-ellipsis" }),
+    run: h("button", { class: "ns-button", testid: "ns-run", text: "Run", onclick: () => send("run") }),
+    terminate: h("button", {
+      class: "ns-button ns-danger", testid: "ns-terminate", text: "Terminate",
+      title: "Terminate its live run now (reason: manual)", onclick: () => send("terminate"),
+    }),
+    pause: h("button", { class: "ns-button ns-quiet", testid: "ns-pause", text: "Pause" }),
+  };
+  el.pause.addEventListener("click", () => send(row.v.disabled ? "resume" : "pause"));
+  el.endWrap = h("div", { class: "ns-small ns-ellipsis" }, "ends when true: ", el.endState);
+  const timing = h("div", { class: "ns-small" }, el.elapsed, " ", el.countdown, el.left);
+  const tr = h("tr", { testid: "ns-row", "data-task": name },
+    h("td", { class: "ns-col-task" }, el.name, el.kind, el.nextNarrow),
+    h("td", { class: "ns-col-status" }, el.status, timing),
+    h("td", { class: "ns-col-sched" }, el.start, el.next, el.endLine, el.endWrap),
+    h("td", { class: "ns-col-last" }, el.last, el.strip, el.counts),
+    h("td", { class: "ns-col-actions" }, h("div", { class: "ns-actions" }, el.run, el.terminate, el.pause)));
+  el.strip.addEventListener("click", (e) => {
+    const id = e.target.dataset && e.target.dataset.runId;
+    if (id) ctx.openRun(Number(id), name);
+  });
+  el.last.addEventListener("click", () => { if (row.v.last) ctx.openRun(row.v.last.run_id, name); });
+  const row = { tr, el, v: { name } };
+  return row;
+}
+
+function drawRow(row, v, inert) {
+  const el = row.el;
+  row.v = v;
+  setText(el.name, v.name);
+  el.name.title = v.name;
+  const timeout = v.timeout === null || v.timeout === undefined ? "no timeout" : "timeout " + spanDur(v.timeout);
+  setText(el.kind, [v.execution, v.resources, timeout].filter(Boolean).join(" · "));
+  setBadge(el.status, TASK_STATUS[v.status] || "muted", v.disabled && v.status === "idle" ? "paused" : v.status);
+  setAttr(el.status, "data-status", v.status);
+  setText(el.start, v.start);
+  el.start.title = "start condition: " + v.start;
+  el.endLine.hidden = true;
+  el.endWrap.hidden = !v.end;
+  if (v.end) {
+    el.endWrap.title = "end condition: " + v.end;
+    el.endWrap.firstChild.textContent = v.end + " · ";
+    const state = v.end_state ? "true" : "false";
+    setText(el.endState, state);
+    el.endState.className = "notebook-sched-end-state ns-c-" + (v.end_state ? "warn" : "muted");
+  }
+  if (v.last) {
+    setText(el.last, v.last.words);
+    el.last.className = "ns-last ns-ellipsis ns-link ns-c-" + (RUN_STATUS[v.last.status] || "muted");
+    el.last.title = v.last.words + " — click for the run's detail";
+  } else {
+    setText(el.last, "no runs yet");
+    el.last.className = "ns-last ns-ellipsis ns-muted";
+    el.last.title = "";
+  }
+  drawStrip(el.strip, v.strip || []);
+  const live = v.status === "running" || v.status === "terminating";
+  el.run.disabled = inert || !v.can_run;
+  el.run.title = v.can_run ? "Start one run now" : "Nothing to do: " + v.why_not_run;
+  el.terminate.disabled = inert || !v.can_terminate;
+  if (!v.can_terminate) el.terminate.title = live ? "Already terminating" : "No run of it is alive";
+  else el.terminate.title = "Terminate its live run now (reason: manual)";
+  setText(el.pause, v.disabled ? "Resume" : "Pause");
+  el.pause.disabled = inert;
+  el.pause.title = v.disabled ? "Let it start runs again" : "No new run starts until Resume (a live run goes on)";
+  row.ticks = live || v.next !== null || !!v.last;
+}
+
+function drawStrip(node, strip) {
+  const key = strip.map((m) => m[0] + m[1]).join(",");
+  if (node.dataset.key === key) return;
+  node.dataset.key = key;
+  node.replaceChildren(...strip.map(([id, status]) => h("span", {
+    class: "ns-mark ns-bg-" + (RUN_STATUS[status] || "muted"), "data-run-id": id,
+    "data-status": status, title: `run #${id}: ${RUN_WORDS[status] || status}`,
+  })));
+}
+
+// What changes with time alone, drawn from the row's timestamps.
+function tickRow(row, now) {
+  const v = row.v, el = row.el;
+  const live = v.status === "running" || v.status === "terminating";
+  setText(el.elapsed, live && v.started ? "for " + clockDur(now - v.started) : "");
+  if (live && v.deadline) {
+    setText(el.countdown, clockDur(v.deadline - now));
+    setText(el.left, " left");
+  } else {
+    setText(el.countdown, live ? "" : (v.timeout ? "" : ""));
+    setText(el.left, live ? " · no timeout" : "");
+  }
+  let next = "";
+  if (v.held) next = v.held;
+  else if (v.next !== null && v.next !== undefined) next = v.next <= now + 0.5 ? "due now" : "next " + relTime(v.next, now);
+  else if (!live && v.start !== "only when asked" && v.status !== "disabled") next = "waits for an event";
+  setText(el.next, next);
+  el.next.title = v.next ? clockTime(v.next) : "";
+  setText(el.nextNarrow, next);
+  const ended = v.last && v.last.end ? "ended " + relTime(v.last.end, now) : "";
+  const took = v.last && v.last.runtime !== null && v.last.runtime !== undefined ? "took " + spanDur(v.last.runtime) : "";
+  setText(el.counts, [countsText(v.counts || {}), took, ended].filter(Boolean).join(" · "));
+}
+
+function makeTable(ctx) {
+  const rows = new Map();
+  let order = [];
+  const filter = h("input", { class: "ns-input", testid: "ns-filter", type: "search", placeholder: "Filter tasks by name" });
+  const status = h("select", { class: "ns-input", testid: "ns-filter-status", title: "Show tasks by status" },
+    ...Object.keys(FILTERS).map((k) => h("option", { value: k, text: k === "all" ? "all statuses" : k === "failed" ? "last run failed" : k })));
+  const sort = h("select", { class: "ns-input", testid: "ns-sort", title: "Sort the tasks" },
+    ...[["defined", "in definition order"], ["name", "by name"], ["status", "by status"], ["next", "by next start"], ["last", "failed first"]]
+      .map(([k, t]) => h("option", { value: k, text: t })));
+  const shown = h("span", { class: "ns-small", testid: "ns-shown" });
+  const tbody = h("tbody");
+  const head = h("tr", {}, ...["Task", "Status", "Schedule", "Last runs", ""].map((t, i) =>
+    h("th", { class: ["ns-col-task", "ns-col-status", "ns-col-sched", "ns-col-last", "ns-col-actions"][i], text: t })));
+  const empty = h("div", { class: "ns-empty", text: "No tasks yet: define one with @app.task" });
+  const scroll = h("div", { class: "ns-table-scroll", testid: "ns-table" },
+    h("table", { class: "ns-table" }, h("thead", {}, head), tbody), empty);
+  const tools = h("div", { class: "ns-tools" }, filter, status, sort, shown);
+  const node = h("div", { class: "ns-tasks" }, tools, scroll);
+
+  function arrange() {
+    const text = filter.value.trim().toLowerCase();
+    const keep = FILTERS[status.value] || FILTERS.all;
+    let list = order.map((n) => rows.get(n)).filter(Boolean);
+    const cmp = SORTS[sort.value];
+    if (cmp) list = list.slice().sort(cmp);
+    let visible = 0;
+    for (const row of list) {
+      const show = (!text || row.v.name.toLowerCase().includes(text)) && keep(row.v);
+      if (row.tr.hidden === show) row.tr.hidden = !show;
+      if (show) visible++;
+    }
+    // Move rows only where the order differs: the others stay put (hover survives).
+    let at = tbody.firstChild;
+    for (const row of list) {
+      if (at === row.tr) at = at.nextSibling;
+      else tbody.insertBefore(row.tr, at);
+    }
+    setText(shown, rows.size ? (visible === rows.size ? `${rows.size} tasks` : `${visible} of ${rows.size} tasks`) : "");
+    empty.hidden = rows.size > 0;
+  }
+  for (const input of [filter, status, sort]) input.addEventListener("input", arrange);
+
+  function apply(changes, newOrder, full) {
+    if (full) {
+      for (const row of rows.values()) row.tr.remove();
+      rows.clear();
+    }
+    for (const [name, change] of Object.entries(changes)) {
+      let row = rows.get(name);
+      if (change === null) {
+        if (row) { row.tr.remove(); rows.delete(name); }
+        continue;
+      }
+      if (!row) {
+        if (!change.status) continue; // a change to a row this view never had: the next snapshot brings it
+        row = makeRow(ctx, name);
+        rows.set(name, row);
+      }
+      drawRow(row, { ...row.v, ...change }, ctx.inert);
+      tickRow(row, ctx.now());
+    }
+    if (newOrder) order = newOrder;
+    arrange();
+  }
+  function tick() {
+    const now = ctx.now();
+    for (const row of rows.values()) if (row.ticks && !row.tr.hidden) tickRow(row, now);
+  }
+  function redrawAll() { for (const row of rows.values()) drawRow(row, row.v, ctx.inert); }
+  return { node, apply, tick, redrawAll, names: () => order, row: (n) => rows.get(n) };
+}
