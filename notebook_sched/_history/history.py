@@ -208,7 +208,9 @@ class History:
                 continue
             merged[record.run_id] = record
         records = sorted(merged.values(), key=lambda r: r.run_id)
-        return records if limit is None else records[len(records) - limit :] if limit else []
+        if limit is None:
+            return records
+        return records[max(0, len(records) - limit) :] if limit else []
 
     def __repr__(self) -> str:
         return f"History({self.store!r}, {len(self._pending)} pending)"

@@ -16,7 +16,7 @@ same actions, for code and tests, kept disabled when they would do nothing.
 
 Messages may arrive on another thread (JupyterLab sends comms over
 subshells): every action is handed to the loop the panel was built on, and
-history queries run on a worker thread, never on the loop.
+history queries are answered on the loop's next turn.
 """
 
 from __future__ import annotations
@@ -271,20 +271,21 @@ class SchedulerPanel(anywidget.AnyWidget):
         self._query(read)
 
     def _query(self, read: Callable[[], dict[str, Any]]) -> None:
-        """Run ``read`` on a worker thread and send its answer from the loop."""
+        """Answer a view's question on the loop's next turn. (Read from a
+        worker thread while runs were being written, ``app.runs()`` was seen
+        to miss records; a page is the newest few records: a few ms.)"""
         if self._loop is None:
             self._answer(read())
-            return
-        future = self._loop.run_in_executor(None, read)
-        future.add_done_callback(self._answered)
+        else:
+            self._loop.call_soon(self._answer_with, read)
 
-    def _answered(self, future: asyncio.Future[dict[str, Any]]) -> None:
-        if future.cancelled():
+    def _answer_with(self, read: Callable[[], dict[str, Any]]) -> None:
+        try:
+            message = read()
+        except Exception:
+            log.exception("notebook_sched: the panel's query failed")
             return
-        if future.exception() is not None:
-            log.error("notebook_sched: the panel's query failed", exc_info=future.exception())
-            return
-        self._answer(future.result())
+        self._answer(message)
 
     def _answer(self, message: dict[str, Any]) -> None:
         if message.get("kind") == "detail":

@@ -1,8 +1,8 @@
 """What a view asks of the run history: a page of runs, one run's record.
 
-These read ``app.runs()`` and may take a while on a long history in a file,
-so the panel runs them off the kernel's loop (a worker thread) and sends the
-answer when it is ready.
+These read ``app.runs()`` for the newest few records that answer (a page
+deep in a long history reads every record above it: paging is by offset,
+as ``app.runs()`` offers ``limit`` only).
 """
 
 from __future__ import annotations

@@ -21,6 +21,7 @@ if TYPE_CHECKING:
 __all__ = ["STRIP", "TaskStats", "describe_resources", "row_view", "why_not_run"]
 
 STRIP = 12  # outcomes of a task's latest runs shown as small marks
+_TRACE_LIMIT = 4000  # characters of a condition's traceback a row carries
 
 
 class TaskStats:
@@ -109,6 +110,7 @@ def row_view(task: Task, state: str, stats: TaskStats | None) -> dict[str, Any]:
             "runtime": record.runtime,
         }
     counts = dict(stats.counts) if stats is not None else {}
+    error = task.condition_error
     return {
         "name": task.name,
         "execution": task.execution,
@@ -130,4 +132,7 @@ def row_view(task: Task, state: str, stats: TaskStats | None) -> dict[str, Any]:
         "can_run": not blocked,
         "why_not_run": blocked,
         "can_terminate": status == "running",
+        # What a start or end condition raised: its first line, and the traceback.
+        "cond_error": error.splitlines()[0] if error else "",
+        "cond_trace": error[-_TRACE_LIMIT:] if error else "",
     }

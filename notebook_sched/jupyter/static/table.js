@@ -46,7 +46,7 @@ function makeRow(ctx, name) {
     left: h("span", { class: "ns-small" }),
     start: h("div", { class: "ns-small ns-ellipsis" }),
     next: h("div", { class: "ns-next" }),
-    endLine: h("div", { class: "ns-small ns-ellipsis" }),
+    condError: h("div", { class: "ns-small ns-ellipsis ns-c-error ns-cond-error", testid: "ns-cond-error" }),
     endState: h("span", { class: "notebook-sched-end-state", testid: "ns-end-state" }),
     last: h("div", { class: "ns-last ns-ellipsis" }),
     strip: h("div", { class: "ns-strip", testid: "ns-strip" }),
@@ -64,7 +64,7 @@ function makeRow(ctx, name) {
   const tr = h("tr", { testid: "ns-row", "data-task": name },
     h("td", { class: "ns-col-task" }, el.name, el.kind, el.nextNarrow),
     h("td", { class: "ns-col-status" }, el.status, timing),
-    h("td", { class: "ns-col-sched" }, el.start, el.next, el.endLine, el.endWrap),
+    h("td", { class: "ns-col-sched" }, el.start, el.next, el.endWrap, el.condError),
     h("td", { class: "ns-col-last" }, el.last, el.strip, el.counts),
     h("td", { class: "ns-col-actions" }, h("div", { class: "ns-actions" }, el.run, el.terminate, el.pause)));
   el.strip.addEventListener("click", (e) => {
@@ -87,7 +87,9 @@ function drawRow(row, v, inert) {
   setAttr(el.status, "data-status", v.status);
   setText(el.start, v.start);
   el.start.title = "start condition: " + v.start;
-  el.endLine.hidden = true;
+  setText(el.condError, v.cond_error ? "⚠ " + v.cond_error : "");
+  el.condError.title = v.cond_trace || "";
+  el.condError.hidden = !v.cond_error;
   el.endWrap.hidden = !v.end;
   if (v.end) {
     el.endWrap.title = "end condition: " + v.end;

@@ -9,7 +9,8 @@ const MAX_LANES_SHOWN = 200;
 function makeTimeline(ctx) {
   const span = h("select", { class: "ns-input", testid: "ns-timeline-span", title: "How far back the timeline reaches" },
     ...SPANS.map(([t, s]) => h("option", { value: s, text: "last " + t })));
-  span.value = "300";
+  span.value = "60";
+  let chosen = false; // until the user picks a span, it widens to cover the runs known
   const axisStart = h("span", { class: "ns-small" });
   const axisEnd = h("span", { class: "ns-small", text: "now" });
   const lanes = h("div", { class: "ns-lanes" });
@@ -28,7 +29,17 @@ function makeTimeline(ctx) {
     const bar = e.target.closest("[data-run-id]");
     if (bar) ctx.openRun(Number(bar.dataset.runId), bar.dataset.task);
   });
-  span.addEventListener("input", () => draw());
+  span.addEventListener("input", () => { chosen = true; draw(); });
+
+  function fit(now) {
+    // Wide enough for the latest 30 runs and every live one.
+    let oldest = now;
+    for (const r of Array.from(ctx.runs.values()).slice(-30)) if (r[3] < oldest) oldest = r[3];
+    for (const r of ctx.runs.values()) if (r[4] === null && r[3] < oldest) oldest = r[3];
+    const need = now - oldest;
+    const fitting = SPANS.find(([, s]) => s >= need) || SPANS[SPANS.length - 1];
+    if (Number(span.value) < fitting[1]) span.value = String(fitting[1]);
+  }
 
   function lane(task) {
     let l = laneOf.get(task);
@@ -43,6 +54,7 @@ function makeTimeline(ctx) {
 
   function draw() {
     const now = ctx.now();
+    if (!chosen) fit(now);
     const width = Number(span.value);
     const from = now - width;
     setText(axisStart, spanDur(width) + " ago");
