@@ -39,7 +39,14 @@ CHROMIUM_ARGS = [
     "--no-first-run",
 ]
 ARTIFACTS = ROOT / "test-artifacts"
-WATCHED = ("ipykernel_launcher", "jupyter-lab", "jupyter lab", "jupyter-notebook", "chromium", "chrome")
+WATCHED = (
+    "ipykernel_launcher",
+    "jupyter-lab",
+    "jupyter lab",
+    "jupyter-notebook",
+    "chromium",
+    "chrome",
+)
 TOKEN_VAR = "NOTEBOOK_SCHED_E2E_TOKEN"
 DARK = {"theme": "JupyterLab Dark"}
 
@@ -208,7 +215,11 @@ def browse(width: int = 1400, height: int = 1000) -> Iterator[Any]:
 
 def write_notebook(path: Path, cells: list[str]) -> None:
     nb = nbformat.v4.new_notebook()
-    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    nb.metadata["kernelspec"] = {
+        "name": "python3",
+        "display_name": "Python 3",
+        "language": "python",
+    }
     nb.cells = [nbformat.v4.new_code_cell(source) for source in cells]
     nbformat.write(nb, path)
 
@@ -252,7 +263,8 @@ def open_notebook(page: Any, lab: Lab, name: str, cells: list[str]) -> Any:
     page.goto(lab.page_of(name))
     page.locator(".jp-Notebook .jp-Cell").first.wait_for()
     if lab.app == "lab":
-        page.locator('.jp-Notebook-ExecutionIndicator[data-status="idle"]').wait_for()
+        indicator = page.locator('.jp-Notebook-ExecutionIndicator[data-status="idle"]')
+        indicator.first.wait_for(state="attached")  # hidden in a narrow window
     else:
         time.sleep(1.0)  # Notebook 7 shows no idle indicator to wait on; Run All is retried
     run_all_cells(page)
@@ -268,7 +280,22 @@ def run_cell(page: Any, index: int) -> None:
     page.keyboard.press("Shift+Enter")
 
 
-def testid(scope: Any, name: str, **data: str) -> Any:
+def by_id(scope: Any, name: str, **data: str) -> Any:
     """The element(s) with ``data-testid=name`` (and ``data-<key>=value``)."""
     selector = f'[data-testid="{name}"]' + "".join(f'[data-{k}="{v}"]' for k, v in data.items())
     return scope.locator(selector)
+
+
+def shot(page: Any, locator: Any, path: Path) -> None:
+    """A picture of what ``locator`` shows inside the window (a live panel
+    never holds still long enough for Playwright's element screenshot)."""
+    box = locator.bounding_box()
+    view = page.viewport_size
+    top = max(0.0, box["y"])
+    clip = {
+        "x": max(0.0, box["x"]),
+        "y": top,
+        "width": min(box["width"], view["width"] - max(0.0, box["x"])),
+        "height": min(box["y"] + box["height"], view["height"]) - top,
+    }
+    page.screenshot(path=str(path), clip=clip, animations="disabled")

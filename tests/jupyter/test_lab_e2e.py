@@ -1,50 +1,35 @@
-"""The panel in a real JupyterLab, in headless Chromium, driven by Playwright.
+"""The panel in a real JupyterLab 4 and Notebook 7, in headless Chromium,
+driven by Playwright through the panel's ``data-testid`` names (SPEC §8).
 
-A notebook that starts a scheduler with one long async run is opened and
-run; the test watches the run's countdown tick down in the browser, sees the
-end condition's state, clicks "Force shut down" and sees the run end with
-reason ``shutdown``. Screenshots go to ``test-artifacts/``.
+- JupyterLab, light theme: every header and row button's enabled state while
+  stopped, running, shutting down and stopped again; a countdown ticking in
+  the browser; timeline bars that appear, grow while alive and take their
+  outcome's colour; a failure's notice (and its dismissal) and the failed
+  run's detail, with its traceback from the user's frame, staying open (the
+  same element) across 20 later runs; status texts >= 4.5:1.
+- JupyterLab, dark theme, a 700 px wide window, 200 tasks: every status text
+  >= 4.5:1 measured from computed styles; every row's buttons inside the
+  window with no horizontal scrolling; filter by name and status; sort; the
+  table's header sticky within its bounded height.
+- Notebook 7: a reloaded page brings the panel back live (a click acts); a
+  kernel restart turns it visibly inert (buttons disabled, countdown stopped).
 
-Every process the test starts (server, kernel, Playwright driver, Chromium)
-inherits a token in its environment; at teardown none of them may be left.
+Screenshots go to ``test-artifacts/``.
 """
 
 from __future__ import annotations
 
-import contextlib
-import json
-import os
 import re
-import signal
-import socket
-import subprocess
 import time
-import urllib.request
-import uuid
-from collections.abc import Iterator
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import nbformat
 import pytest
 
-from tests.jupyter.kernel import ROOT, cmdline, descendants, isolated_env, pid_alive, wait_for
+from tests.jupyter.kernel import wait_for
+from tests.jupyter.lab import ARTIFACTS, browse, by_id, open_notebook, serve, shot
 
 pytestmark = pytest.mark.e2e
-
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
-ARTIFACTS = ROOT / "test-artifacts"
-WATCHED = ("ipykernel_launcher", "jupyter-lab", "jupyter lab", "chromium", "chrome")
-TOKEN_VAR = "NOTEBOOK_SCHED_E2E_TOKEN"
 
 SETUP_CELL = """\
 import asyncio
@@ -64,49 +49,97 @@ app = Scheduler()
 async def long_job():
     await asyncio.sleep(3600)
 
-@app.task(execution="ray", resources={"num_cpus": 2, "memory": "4 GiB"})
-def big_job():  # only shown: Ray is not started until a ray task runs
-    pass
+@app.task("every 0.4 seconds")
+async def ticker():
+    return "tick"
 
+@app.task(execution="thread")
+def breaker():
+    print("reading the input file")
+    raise ValueError("bad input 42")
+
+@app.task(disabled=True)
+def paused_job():
+    pass
+"""
+
+MANY_TASKS_CELL = """\
+import asyncio, itertools
+from notebook_sched import Scheduler
+
+app = Scheduler()
+for i in range(200):
+    kind = i % 5
+    name = f"t{i:03d}"
+    if kind == 0:
+        async def f():
+            return "ok"
+        app.task("every 2 seconds", name=name)(f)
+    elif kind == 1:
+        async def f():
+            raise RuntimeError("upstream 503")
+        app.task("every 3 seconds", name=name)(f)
+    elif kind == 2:
+        async def f():
+            await asyncio.sleep(3600)
+        app.task(name=name, timeout="1 hour")(f)
+    elif kind == 3:
+        async def f():
+            await asyncio.sleep(5)
+        app.task("every 3 seconds", name=name, timeout=0.3)(f)
+    else:
+        app.task(name=name, disabled=True)(lambda: None)
 app.start()
-app.tasks["long_job"].run()
+for i in range(2, 200, 5):
+    app.tasks[f"t{i:03d}"].run()
+"""
+
+# Contrast of every visible status text against what is behind it (WCAG 2).
+CONTRAST_JS = """
+(panel) => {
+  const parse = (t) => { const m = /rgba?\\(([^)]+)\\)/.exec(t); if (!m) return null;
+    const p = m[1].split(/[,\\s/]+/).filter(Boolean).map(Number);
+    return {r: p[0], g: p[1], b: p[2], a: p.length > 3 ? p[3] : 1}; };
+  const lum = (c) => { const f = (v) => { v /= 255;
+    return v <= 0.03928 ? v / 12.92 : Math.pow((v + 0.055) / 1.055, 2.4); };
+    return 0.2126 * f(c.r) + 0.7152 * f(c.g) + 0.0722 * f(c.b); };
+  const bg = (n) => { for (; n && n.nodeType === 1; n = n.parentElement) {
+    const c = parse(getComputedStyle(n).backgroundColor); if (c && c.a > 0.5) return c; }
+    return {r: 255, g: 255, b: 255, a: 1}; };
+  const out = [];
+  const texts = panel.querySelectorAll(
+    '.ns-badge, .ns-last, .ns-run-words, .ns-notice-text, .ns-failures, '
+    + '.notebook-sched-end-state, .ns-fields dd, .ns-cond-error');
+  for (const n of texts) {
+    if (!n.offsetParent || !n.textContent.trim()) continue;
+    const c = parse(getComputedStyle(n).color), b = bg(n);
+    const mix = (k) => c[k] * c.a + b[k] * (1 - c.a);
+    const s = {r: mix("r"), g: mix("g"), b: mix("b")};
+    const l1 = lum(s), l2 = lum(b);
+    out.push({text: n.textContent.trim().slice(0, 40), color: getComputedStyle(n).color,
+              ratio: (Math.max(l1, l2) + 0.05) / (Math.min(l1, l2) + 0.05)});
+  }
+  return out;
+}
 """
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def watched_pids() -> dict[int, str]:
-    """Live processes whose command line names a server, kernel or browser."""
-    found = {}
-    for entry in os.listdir("/proc"):
-        if entry.isdigit() and pid_alive(int(entry)):
-            line = cmdline(int(entry))
-            if any(name in line for name in WATCHED):
-                found[int(entry)] = line
-    return found
-
-
-def carries(pid: int, token: str) -> bool:
-    try:
-        with open(f"/proc/{pid}/environ", "rb") as f:
-            return f"{TOKEN_VAR}={token}".encode() in f.read().split(b"\0")
-    except OSError:
-        return False
-
-
-def ours(token: str) -> dict[int, str]:
-    """Live processes started by this test (they carry its token)."""
-    found = {}
-    for entry in os.listdir("/proc"):
-        if entry.isdigit() and int(entry) != os.getpid():
-            pid = int(entry)
-            if carries(pid, token) and pid_alive(pid):
-                found[pid] = cmdline(pid)
-    return found
+# The buttons of the table's first rows that are not wholly inside the window.
+BUTTONS_OUTSIDE_JS = """
+(panel) => {
+  const out = [];
+  const rows = [...panel.querySelectorAll('[data-testid="ns-row"]')].slice(0, 8);
+  for (const row of rows) {
+    for (const id of ["ns-run", "ns-terminate", "ns-pause"]) {
+      const r = row.querySelector(`[data-testid="${id}"]`).getBoundingClientRect();
+      if (r.width === 0 || r.left < 0 || r.right > window.innerWidth) {
+        out.push([row.dataset.task, id, r.left, r.right]);
+      }
+    }
+  }
+  return out;
+}
+"""
 
 
 def countdown_seconds(text: str) -> float:
@@ -120,211 +153,235 @@ def countdown_seconds(text: str) -> float:
     raise ValueError(f"not a countdown: {text!r}")
 
 
-@dataclass
-class Lab:
-    url: str
-    root: Path
-    proc: subprocess.Popen
-    log: Path
-    token: str
-    tree: set[int] = field(default_factory=set)
+def enabled(locator: Any) -> bool:
+    return not locator.is_disabled()
 
 
-def stop_server(lab: Lab) -> None:
-    """SIGTERM the server (it shuts its kernels down), SIGKILL what stays."""
-    lab.tree |= descendants(lab.proc.pid) | {lab.proc.pid}
-    if lab.proc.poll() is None:
-        lab.proc.send_signal(signal.SIGTERM)
-        try:
-            lab.proc.wait(15)
-        except subprocess.TimeoutExpired:
-            lab.proc.kill()
-            lab.proc.wait(5)
-    for pid in lab.tree:
-        if pid_alive(pid):
-            with contextlib.suppress(ProcessLookupError):
-                os.kill(pid, signal.SIGKILL)
+def header_buttons(panel: Any) -> tuple[bool, bool, bool]:
+    return (
+        enabled(by_id(panel, "ns-start")),
+        enabled(by_id(panel, "ns-shutdown")),
+        enabled(by_id(panel, "ns-force")),
+    )
 
 
-@pytest.fixture
-def lab(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Lab]:
-    if not CHROMIUM.exists():
-        pytest.skip("/usr/bin/chromium is missing: `apt-get update && apt-get install -y chromium`")
-    pytest.importorskip("playwright.sync_api")
-    before = watched_pids()
-    token = uuid.uuid4().hex
-    # Everything started from here on (Playwright's driver, Chromium) inherits it.
-    monkeypatch.setenv(TOKEN_VAR, token)
-    root = tmp_path / "root"
-    root.mkdir()
-    port = free_port()
-    log = tmp_path / "lab.log"
-    with open(log, "wb") as out:
-        proc = subprocess.Popen(
-            [
-                str(ROOT / ".venv" / "bin" / "jupyter"),
-                "lab",
-                "--no-browser",
-                "--allow-root",
-                f"--port={port}",
-                "--ip=127.0.0.1",
-                "--IdentityProvider.token=",
-                f"--ServerApp.root_dir={root}",
-            ],
-            env=isolated_env(tmp_path, {TOKEN_VAR: token}),
-            cwd=root,
-            stdout=out,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
+def row_buttons(panel: Any, task: str) -> tuple[bool, bool]:
+    row = by_id(panel, "ns-row", task=task)
+    return enabled(by_id(row, "ns-run")), enabled(by_id(row, "ns-terminate"))
+
+
+def until_true(check: Any, what: str, timeout: float = 20) -> None:
+    wait_for(check, timeout, what, step=0.1)
+
+
+def low_contrast(panel: Any, minimum: float = 4.5) -> list[dict[str, Any]]:
+    measured = panel.evaluate(CONTRAST_JS)
+    assert measured, "no status text measured"
+    return [m for m in measured if m["ratio"] < minimum]
+
+
+def test_buttons_timeline_failure_and_detail_in_jupyterlab(tmp_path: Path, monkeypatch):
+    with serve(tmp_path, monkeypatch) as lab, browse(1400, 1100) as page:
+        panel = open_notebook(page, lab, "panel.ipynb", [SETUP_CELL, "app"])
+        state = by_id(panel, "ns-state")
+
+        # Stopped: only Start acts; no row's Run or Terminate would.
+        until_true(lambda: state.inner_text() == "stopped", "stopped shown")
+        assert header_buttons(panel) == (True, False, False)
+        assert row_buttons(panel, "breaker") == (False, False)
+        assert "Start" in by_id(panel, "ns-explain").inner_text()
+
+        by_id(panel, "ns-start").click()
+        until_true(lambda: state.inner_text() == "running", "running shown")
+        assert header_buttons(panel) == (False, True, True)
+        until_true(lambda: row_buttons(panel, "breaker") == (True, False), "breaker runnable")
+        paused = by_id(panel, "ns-row", task="paused_job")
+        assert row_buttons(panel, "paused_job") == (False, False)
+        assert by_id(paused, "ns-pause").inner_text() == "Resume"
+
+        # A live run: its Run is disabled, Terminate enabled; the countdown ticks.
+        by_id(by_id(panel, "ns-row", task="long_job"), "ns-run").click()
+        until_true(lambda: row_buttons(panel, "long_job") == (False, True), "long_job alive")
+        long_row = by_id(panel, "ns-row", task="long_job")
+        countdown = by_id(long_row, "ns-countdown")
+        until_true(lambda: re.fullmatch(r"\d+:\d\d:\d\d", countdown.inner_text()), "countdown")
+        first = countdown_seconds(countdown.inner_text())
+        time.sleep(1.2)  # the interval being measured
+        second = countdown_seconds(countdown.inner_text())
+        assert 3500 < second < first <= 3600, (first, second)
+        assert by_id(long_row, "ns-end-state").inner_text() == "false"
+        assert by_id(long_row, "ns-status").inner_text() == "running"
+
+        # The timeline: the live run's bar grows in the browser.
+        bar = by_id(panel, "ns-run-bar", task="long_job").last
+        until_true(lambda: bar.get_attribute("data-status") == "run", "a live bar")
+        width = bar.bounding_box()["width"]
+        time.sleep(1.5)  # the growth being measured
+        assert bar.bounding_box()["width"] > width
+        until_true(
+            lambda: by_id(panel, "ns-run-bar", task="ticker", status="success").count() >= 3,
+            "ticker bars, coloured as successes",
         )
-    lab = Lab(f"http://127.0.0.1:{port}", root, proc, log, token)
-    try:
+        live_colour = bar.evaluate("b => getComputedStyle(b).backgroundColor")
+        by_id(long_row, "ns-terminate").click()
+        until_true(lambda: bar.get_attribute("data-status") == "terminate", "the bar's end")
+        assert bar.evaluate("b => getComputedStyle(b).backgroundColor") != live_colour
+        until_true(lambda: row_buttons(panel, "long_job") == (True, False), "long_job idle")
+        shot(page, panel, ARTIFACTS / "panel-light.png")
+        shot(page, by_id(panel, "ns-timeline"), ARTIFACTS / "panel-timeline.png")
 
-        def ready() -> bool:
-            assert proc.poll() is None, log.read_text(errors="replace")[-3000:]
-            try:
-                with urllib.request.urlopen(f"{lab.url}/api/status", timeout=2) as r:
-                    return r.status == 200
-            except OSError:
-                return False
+        # A failure: the notice and the count, then the run's whole record.
+        notice = by_id(panel, "ns-notice")
+        assert notice.is_hidden()
+        by_id(by_id(panel, "ns-row", task="breaker"), "ns-run").click()
+        until_true(lambda: notice.is_visible(), "the notice")
+        assert "breaker failed: ValueError: bad input 42" in notice.inner_text()
+        assert by_id(panel, "ns-failures").inner_text() == "1 failed run"
+        failed = by_id(panel, "ns-recent-run", status="fail").first
+        until_true(lambda: failed.count() == 1, "the failed run listed")
+        failed.click()
+        detail = by_id(panel, "ns-run-detail")
+        error = by_id(detail, "ns-error")
+        until_true(lambda: "ValueError: bad input 42" in error.inner_text(), "the traceback")
+        trace = error.inner_text()
+        assert trace.splitlines()[1].strip().startswith("File") and "in breaker" in trace
+        assert "notebook_sched" not in trace  # it starts at the user's frame
+        assert by_id(detail, "ns-output").is_visible()
+        run_id = detail.get_attribute("data-run-id")
+        assert run_id == failed.get_attribute("data-run-id")
+        detail.evaluate("d => { d.__probe = 1; }")
+        shot(page, detail, ARTIFACTS / "panel-detail.png")
 
-        t0 = time.monotonic()
-        wait_for(ready, 60, "the server answering /api/status", step=0.1)
-        print(f"server ready in {time.monotonic() - t0:.1f} s")
-        yield lab
-    finally:
-        stop_server(lab)
-        try:
-            wait_for(lambda: not ours(token), 15, "every process the test started gone")
-        except AssertionError:
-            raise AssertionError(f"left running: {ours(token)}") from None
-        new = {p: c for p, c in watched_pids().items() if p not in before and carries(p, token)}
-        assert not new, f"left running: {new}"
-        # And nothing of ours under another name, either (checked without the token).
-        stray = {p: c for p, c in watched_pids().items() if p not in before and p in lab.tree}
-        assert not stray, f"left running: {stray}"
-
-
-def write_notebook(path: Path) -> None:
-    nb = nbformat.v4.new_notebook()
-    nb.metadata["kernelspec"] = {
-        "name": "python3",
-        "display_name": "Python 3",
-        "language": "python",
-    }
-    nb.cells = [nbformat.v4.new_code_cell(SETUP_CELL), nbformat.v4.new_code_cell("app")]
-    nbformat.write(nb, path)
-
-
-def run_all_cells(page: Any, timeout: float = 30.0) -> None:
-    """Run > Run All Cells until the first cell shows it was sent to the
-    kernel (``[*]`` or a number). Seen here: a Run All clicked just after
-    the notebook showed its kernel idle is sometimes lost (the prompts stay
-    ``[ ]`` for good), so it is asked again; a disabled menu item is not
-    clicked."""
-    first_prompt = page.locator(".jp-Notebook .jp-Cell .jp-InputPrompt").first
-    deadline = time.monotonic() + timeout
-    attempts = []
-    while time.monotonic() < deadline:
-        page.locator(".jp-Notebook .jp-Cell").first.click()
-        page.locator(".lm-MenuBar-itemLabel", has_text=re.compile(r"^Run$")).click()
-        item = page.locator(".lm-Menu-item", has_text=re.compile(r"^Run All Cells$"))
-        enabled = "lm-mod-disabled" not in (item.get_attribute("class") or "")
-        attempts.append(enabled)
-        if enabled:
-            item.click()
-            try:
-                wait_for(
-                    lambda: re.search(r"\[(\*|\d+)\]", first_prompt.inner_text()),
-                    2,
-                    "the first cell sent",
-                    step=0.05,
-                )
-                if len(attempts) > 1:
-                    print(f"Run All Cells: menu states over the attempts {attempts}")
-                return
-            except AssertionError:
-                pass
-        else:
-            page.keyboard.press("Escape")
-        time.sleep(0.2)
-    raise AssertionError(f"Run All Cells did not run the notebook; menu states {attempts}")
-
-
-def test_panel_in_jupyterlab(lab: Lab):
-    from playwright.sync_api import sync_playwright
-
-    ARTIFACTS.mkdir(exist_ok=True)
-    write_notebook(lab.root / "panel.ipynb")
-    t_start = time.monotonic()
-    figures: dict[str, float] = {}
-
-    with sync_playwright() as pw:
-        browser = pw.chromium.launch(
-            executable_path=str(CHROMIUM), args=CHROMIUM_ARGS, headless=True
+        # Twenty later runs: the detail stays open, the same element.
+        count = by_id(panel, "ns-run-bar", task="ticker").count()
+        until_true(
+            lambda: by_id(panel, "ns-run-bar", task="ticker").count() >= count + 20,
+            "20 later runs",
+            timeout=30,
         )
-        try:
-            page = browser.new_page(viewport={"width": 1600, "height": 1000})
-            page.set_default_timeout(30_000)
-            page.goto(f"{lab.url}/lab/tree/panel.ipynb")
-            page.locator(".jp-Notebook .jp-Cell").first.wait_for()
-            figures["notebook rendered"] = time.monotonic() - t_start
-            # The kernel must be up before "Run All": a run asked for earlier is lost.
-            page.locator('.jp-Notebook-ExecutionIndicator[data-status="idle"]').wait_for()
-            figures["kernel idle"] = time.monotonic() - t_start
-            run_all_cells(page)
-            figures["cells running"] = time.monotonic() - t_start
+        assert detail.is_visible() and detail.get_attribute("data-run-id") == run_id
+        assert detail.evaluate("d => d.__probe") == 1
+        assert "ValueError: bad input 42" in error.inner_text()
+        assert not low_contrast(panel), low_contrast(panel)
 
-            panel = page.locator(".jp-OutputArea-output .notebook-sched-panel").first
-            force = panel.locator('button.jupyter-button:has-text("Force shut down")')
-            force.wait_for()
-            figures["panel rendered"] = time.monotonic() - t_start
+        by_id(panel, "ns-dismiss").click()
+        until_true(lambda: notice.is_hidden(), "the notice dismissed")
 
-            # The countdown ticks down in the browser.
-            countdown = panel.locator(".notebook-sched-countdown").first
-            wait_for(
-                lambda: re.fullmatch(r"\d+:\d\d:\d\d|\d+(\.\d+)? s", countdown.inner_text()),
-                30,
-                "a running countdown",
-                step=0.1,
-            )
-            first_text = countdown.inner_text()
-            time.sleep(1.0)  # the interval being measured
-            second_text = countdown.inner_text()
-            first, second = countdown_seconds(first_text), countdown_seconds(second_text)
-            print(f"countdown: {first_text!r} then {second_text!r} a second later")
-            assert 3500 < second < first <= 3600, (first_text, second_text)
+        # Shutting down gracefully waits for the live run and says so; a second click forces.
+        by_id(long_row, "ns-run").click()
+        until_true(lambda: row_buttons(panel, "long_job") == (False, True), "long_job alive")
+        by_id(panel, "ns-shutdown").click()
+        until_true(lambda: state.inner_text() == "shutting down", "shutting down shown")
+        assert header_buttons(panel) == (False, True, True)
+        assert by_id(panel, "ns-shutdown").inner_text() == "Force now"
+        explain = by_id(panel, "ns-explain").inner_text()
+        assert "waiting for 1 run" in explain and "long_job" in explain and "Force" in explain
+        until_true(lambda: row_buttons(panel, "breaker") == (False, False), "no new runs")
+        shot(page, panel, ARTIFACTS / "panel-shutting-down.png")
+        by_id(panel, "ns-shutdown").click()
+        until_true(lambda: state.inner_text() == "stopped", "stopped shown", timeout=15)
+        assert header_buttons(panel) == (True, False, False)
+        assert row_buttons(panel, "long_job") == (False, False)
 
-            # The end condition and its present state.
-            assert "time of day between" in panel.inner_text()
-            end_state = panel.locator(".notebook-sched-end-state").first
-            assert end_state.inner_text() == "false"
-            assert "running" in panel.inner_text()
-            # A ray task's row shows what Ray reserves for it.
-            resources = panel.locator(".notebook-sched-resources").first
-            assert resources.inner_text() == "2 CPU · 4.0 GiB"
-            panel.screenshot(path=str(ARTIFACTS / "panel.png"))
 
-            # Force shut down: the run ends with reason "shutdown".
-            t_click = time.monotonic()
-            force.click()
-            panel.get_by_text("terminate (shutdown)").first.wait_for()
-            figures["click -> terminate (shutdown) shown"] = time.monotonic() - t_click
-            wait_for(lambda: "stopped" in panel.inner_text(), 10, "stopped shown", step=0.05)
-            assert force.is_disabled()
-            panel.screenshot(path=str(ARTIFACTS / "panel-after-force-shutdown.png"))
-            # The teardown's leak check can see what it checks: each kind is found now.
-            running = " | ".join(ours(lab.token).values())
-            for kind in ("ipykernel_launcher", "jupyter-lab", "chrom"):
-                assert kind in running, (kind, running)
-        except BaseException:
-            # What the page showed, for whoever reads the failure.
-            page.screenshot(path=str(ARTIFACTS / "e2e-failure.png"), full_page=True)
-            outputs = page.locator(".jp-OutputArea-output").all_inner_texts()
-            print("outputs at failure:", json.dumps(outputs, indent=1)[-4000:])
-            raise
-        finally:
-            browser.close()
+def test_200_tasks_dark_theme_and_a_700_px_window(tmp_path: Path, monkeypatch):
+    with serve(tmp_path, monkeypatch, dark=True) as lab, browse(700, 1000) as page:
+        panel = open_notebook(page, lab, "many.ipynb", [MANY_TASKS_CELL, "app"])
+        rows = by_id(panel, "ns-row")
+        until_true(lambda: rows.count() == 200, "200 rows", timeout=30)
+        until_true(
+            lambda: by_id(panel, "ns-status").filter(has_text="running").count() >= 40,
+            "the live runs shown",
+        )
+        until_true(
+            lambda: (
+                panel.locator(".ns-last", has_text="timed out").count() >= 1
+                and panel.locator(".ns-last", has_text="failed").count() >= 1
+            ),
+            "failures and timeouts shown",
+            timeout=30,
+        )
+        assert page.evaluate("document.body.dataset.jpThemeLight") == "false"
+        assert not low_contrast(panel), low_contrast(panel)
 
-    figures["whole scenario"] = time.monotonic() - t_start
-    print(json.dumps({k: round(v, 3) for k, v in figures.items()}))
+        # No horizontal scrolling; every visible row's buttons inside the window.
+        output = page.locator(".jp-OutputArea-output").filter(has=panel).first
+        assert output.evaluate("o => o.scrollWidth <= o.clientWidth + 1")
+        assert panel.evaluate("p => p.scrollWidth <= p.clientWidth + 1")
+        outside = panel.evaluate(BUTTONS_OUTSIDE_JS)
+        assert outside == [], outside
+        shot(page, panel, ARTIFACTS / "panel-dark-700.png")
+
+        # Bounded height, sticky header.
+        scroll = by_id(panel, "ns-table")
+        assert scroll.evaluate("s => s.clientHeight < s.scrollHeight && s.clientHeight <= 440")
+        scroll.evaluate("s => { s.scrollTop = 2000; }")
+        head_top = scroll.locator("th").first.bounding_box()["y"]
+        assert abs(head_top - scroll.bounding_box()["y"]) < 3
+
+        # Filter by name, by status; sort.
+        by_id(panel, "ns-filter").fill("t01")
+        visible = panel.locator('[data-testid="ns-row"]:visible')
+        until_true(lambda: visible.count() == 10, "10 rows named t01*")
+        names = [r.get_attribute("data-task") for r in visible.all()]
+        assert names == [f"t{i:03d}" for i in range(10, 20)]
+        by_id(panel, "ns-filter").fill("")
+        by_id(panel, "ns-filter-status").select_option("paused")
+        until_true(lambda: visible.count() == 40, "40 paused rows")
+        by_id(panel, "ns-filter-status").select_option("all")
+        by_id(panel, "ns-sort").select_option("last")
+        until_true(lambda: visible.count() == 200, "all rows again")
+        first = visible.first.locator(".ns-last").inner_text()
+        assert first.startswith("failed"), first
+        by_id(panel, "ns-sort").select_option("status")
+        until_true(
+            lambda: by_id(visible.first, "ns-status").inner_text() == "running", "running first"
+        )
+        scroll.evaluate("s => { s.scrollTop = 0; }")
+        shot(page, panel, ARTIFACTS / "panel-200-dark.png")
+
+
+def test_reload_and_kernel_restart_in_notebook_7(tmp_path: Path, monkeypatch):
+    with serve(tmp_path, monkeypatch, app="notebook") as lab, browse(1200, 1000) as page:
+        cells = [SETUP_CELL + "app.start()\napp.tasks['long_job'].run()\n", "app"]
+        panel = open_notebook(page, lab, "nb7.ipynb", cells)
+        long_row = by_id(panel, "ns-row", task="long_job")
+        until_true(lambda: by_id(long_row, "ns-status").inner_text() == "running", "running")
+        until_true(lambda: by_id(panel, "ns-state").inner_text() == "running", "state")
+        shot(page, panel, ARTIFACTS / "panel-notebook7.png")
+        # Saved: the file keeps the panel's output (its model id), which a
+        # reloaded page draws again from the live kernel's widget.
+        page.locator(".jp-Notebook .jp-Cell .jp-InputPrompt").first.click()
+        page.keyboard.press("Control+s")
+        saved = lab.root / "nb7.ipynb"
+        until_true(
+            lambda: "application/vnd.jupyter.widget-view+json" in saved.read_text(),
+            "the notebook saved with the panel's output",
+        )
+
+        # A reload brings the panel back live: rows drawn, a click acts.
+        page.reload()
+        panel = by_id(page, "ns-panel").first
+        panel.wait_for(timeout=60_000)
+        long_row = by_id(panel, "ns-row", task="long_job")
+        until_true(lambda: by_id(long_row, "ns-status").inner_text() == "running", "live again")
+        breaker = by_id(panel, "ns-row", task="breaker")
+        by_id(breaker, "ns-run").click()
+        until_true(
+            lambda: "failed" in breaker.locator(".ns-last").inner_text(),
+            "a click acted after reload",
+        )
+
+        # A kernel restart: the panel says so, its buttons are disabled, nothing ticks.
+        page.locator(".lm-MenuBar-itemLabel", has_text=re.compile(r"^Kernel$")).click()
+        page.locator(".lm-Menu-item", has_text=re.compile(r"^Restart Kernel")).first.click()
+        page.locator(".jp-Dialog-button.jp-mod-accept, .jp-Dialog-button.jp-mod-warn").first.click()
+        until_true(lambda: by_id(panel, "ns-disconnected").is_visible(), "inert", timeout=30)
+        assert by_id(panel, "ns-state").inner_text() == "disconnected"
+        for name in ("ns-start", "ns-shutdown", "ns-force"):
+            assert by_id(panel, name).is_disabled(), name
+        assert by_id(long_row, "ns-terminate").is_disabled()
+        elapsed = by_id(long_row, "ns-elapsed").inner_text()
+        time.sleep(1.0)  # a live panel would tick in this second
+        assert by_id(long_row, "ns-elapsed").inner_text() == elapsed
+        shot(page, panel, ARTIFACTS / "panel-after-restart.png")

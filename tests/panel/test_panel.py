@@ -233,18 +233,20 @@ def test_only_changed_rows_and_fields_travel_and_updates_are_coalesced():
         sent.clear()
         for i in range(50):
             app.tasks[f"t{i}"].run()
-        await until(lambda: all(r.view.get("counts", {}).get("success") for r in panel.rows.values()))
+        await until(
+            lambda: all(r.view.get("counts", {}).get("success") for r in panel.rows.values())
+        )
         burst = kinds(sent, "diff")
         app.shut_down()
         await app.wait(5)
-        return snapshot, one, burst
+        return snapshot, one, burst, app.runs("t7")[0].run_id
 
-    snapshot, one, burst = asyncio.run(scenario())
+    snapshot, one, burst, t7_run = asyncio.run(scenario())
     assert len(snapshot["rows"]) == 50 and snapshot["order"][0] == "t0"
     assert {name for diff in one for name in diff["rows"]} == {"t7"}
     fields = set().union(*(diff["rows"]["t7"].keys() for diff in one if "t7" in diff["rows"]))
     assert "name" not in fields and "execution" not in fields  # only what changed
-    assert {r[0] for diff in one for r in diff["runs"]} == {panel_run for panel_run in [1]}
+    assert {r[0] for diff in one for r in diff["runs"]} == {t7_run}
     # 100 run events, a diff every 0.25 s at most; sequence numbers follow on.
     assert 1 <= len(burst) <= 6
     seqs = [diff["seq"] for diff in burst]

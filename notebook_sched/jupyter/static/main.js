@@ -71,6 +71,8 @@ function render({ model, el }) {
   model.on("msg:custom", onMessage);
 
   function tick() {
+    ctx.checkLive();
+    if (ctx.inert) return;
     table.tick();
     timeline.draw();
     recent.tick();
@@ -102,11 +104,26 @@ function render({ model, el }) {
     }
     return false;
   };
-  const checkLive = () => { if (disconnected()) goInert(); };
+  // And the kernel itself: a restart keeps the same page and the same model,
+  // but the widget this view belongs to died with the old kernel process.
+  const manager = model.widget_manager;
+  const kernelOf = () => {
+    try { return manager && (manager.kernel || (manager._context && manager._context.sessionContext.session?.kernel)); }
+    catch (e) { return undefined; }
+  };
+  const kernel = kernelOf();
+  const onStatus = (_, status) => {
+    if (status === "restarting" || status === "autorestarting" || status === "dead") goInert();
+  };
+  if (kernel && kernel.statusChanged) kernel.statusChanged.connect(onStatus);
+  const checkLive = () => {
+    const now = kernelOf();
+    if (disconnected() || (kernel && now !== undefined && now !== kernel)) goInert();
+  };
   model.on("comm_live_update", checkLive);
   const liveWatch = new MutationObserver(checkLive);
   liveWatch.observe(el, { attributes: true, attributeFilter: ["class"] });
-  if (el.parentElement) liveWatch.observe(el.parentElement, { attributes: true, attributeFilter: ["class"] });
+  ctx.checkLive = checkLive;
 
   timer = setInterval(tick, TICK_MS);
   model.send({ event: "hello" });
@@ -115,6 +132,7 @@ function render({ model, el }) {
     clearInterval(timer);
     themeWatch.disconnect();
     liveWatch.disconnect();
+    if (kernel && kernel.statusChanged) kernel.statusChanged.disconnect(onStatus);
     model.off("msg:custom", onMessage);
     model.off("comm_live_update", checkLive);
   };

@@ -134,17 +134,13 @@ function drawStrip(node, strip) {
 function tickRow(row, now) {
   const v = row.v, el = row.el;
   const live = v.status === "running" || v.status === "terminating";
-  setText(el.elapsed, live && v.started ? "for " + clockDur(now - v.started) : "");
-  if (live && v.deadline) {
-    setText(el.countdown, clockDur(v.deadline - now));
-    setText(el.left, " left");
-  } else {
-    setText(el.countdown, live ? "" : (v.timeout ? "" : ""));
-    setText(el.left, live ? " · no timeout" : "");
-  }
+  const timed = live && v.deadline;
+  setText(el.elapsed, live && v.started ? "for " + clockDur(now - v.started) + (timed ? " ·" : "") : "");
+  setText(el.countdown, timed ? clockDur(v.deadline - now) : "");
+  setText(el.left, timed ? " left" : live ? " · no timeout" : "");
   let next = "";
   if (v.held) next = v.held;
-  else if (v.next !== null && v.next !== undefined) next = v.next <= now + 0.5 ? "due now" : "next " + relTime(v.next, now);
+  else if (v.next !== null && v.next !== undefined) next = v.next - now < 1 ? "due now" : "next " + relTime(v.next, now);
   else if (!live && v.start !== "only when asked" && v.status !== "disabled") next = "waits for an event";
   setText(el.next, next);
   el.next.title = v.next ? clockTime(v.next) : "";

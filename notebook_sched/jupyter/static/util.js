@@ -60,7 +60,7 @@ function spanDur(seconds) {
 // A moment relative to now: "in 4 s", "3 min ago", "now".
 function relTime(epoch, now) {
   const delta = epoch - now;
-  if (Math.abs(delta) < 0.5) return "now";
+  if (Math.abs(delta) < 1) return delta > 0 ? "now" : "just now";
   return delta > 0 ? "in " + spanDur(delta) : spanDur(-delta) + " ago";
 }
 
