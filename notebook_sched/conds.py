@@ -15,7 +15,15 @@ shuts down.
 - ``after_success(task)``, ``after_fail(task)``, ``after_finish(task)``;
   ``after_all_success(a, b)`` (and ``_fail``, ``_finish``) when all of them
   have, ``after_any_success(a, b)`` (and ``_fail``, ``_finish``) when any has
-- ``running(task)``, ``running(task).more_than("1 hour")``
+- ``running(task)``, ``running(task).more_than("1 hour")``, ``.less_than(...)``,
+  ``.between(...)``; ``running(task) >= 2`` counts its live runs; ``running``
+  alone is the task itself (``end_cond=running.more_than("2 mins")``)
+- ``started``, ``succeeded``, ``failed``, ``finished``, ``terminated`` — the
+  task (or ``succeeded(task=a)``) has had that ever, or ``.this_minute``,
+  ``.this_hour``, ``.today``, ``.this_week``, ``.this_month`` (with or without
+  ``()``), narrowed by ``.between(...)``, ``.after(...)``, ``.before(...)``, ``.on(...)``
+- ``retry(n)`` — after a failure, at most ``n`` times in a row
+- ``scheduler_running(more_than="5 minutes", less_than=...)`` — the scheduler's uptime
 - ``true``, ``false``, ``condition(func)``
 - ``parse_condition("daily between 08:00 and 18:00 & ~running('a')")`` — the
   same conditions as strings (``ConditionSyntaxError`` when a string is bad)
@@ -39,6 +47,13 @@ from ._conditions.periods import minutely as minutely
 from ._conditions.periods import monthly as monthly
 from ._conditions.periods import secondly as secondly
 from ._conditions.periods import weekly as weekly
+from ._conditions.retry import retry as retry
+from ._conditions.running import running as running
+from ._conditions.status import failed as failed
+from ._conditions.status import finished as finished
+from ._conditions.status import started as started
+from ._conditions.status import succeeded as succeeded
+from ._conditions.status import terminated as terminated
 from ._conditions.tasks import after_all_fail as after_all_fail
 from ._conditions.tasks import after_all_finish as after_all_finish
 from ._conditions.tasks import after_all_success as after_all_success
@@ -48,13 +63,13 @@ from ._conditions.tasks import after_any_success as after_any_success
 from ._conditions.tasks import after_fail as after_fail
 from ._conditions.tasks import after_finish as after_finish
 from ._conditions.tasks import after_success as after_success
-from ._conditions.tasks import running as running
 from ._conditions.time_windows import time_of_day as time_of_day
 from ._conditions.time_windows import time_of_hour as time_of_hour
 from ._conditions.time_windows import time_of_minute as time_of_minute
 from ._conditions.time_windows import time_of_month as time_of_month
 from ._conditions.time_windows import time_of_second as time_of_second
 from ._conditions.time_windows import time_of_week as time_of_week
+from ._conditions.uptime import scheduler_running as scheduler_running
 
 __all__ = [
     "Condition",
@@ -73,13 +88,20 @@ __all__ = [
     "crontime",
     "daily",
     "every",
+    "failed",
     "false",
+    "finished",
     "hourly",
     "minutely",
     "monthly",
     "parse_condition",
+    "retry",
     "running",
+    "scheduler_running",
     "secondly",
+    "started",
+    "succeeded",
+    "terminated",
     "time_of_day",
     "time_of_hour",
     "time_of_minute",

@@ -58,6 +58,16 @@ class Context:
         """The start of ``task``'s live run, or ``None`` when it has none."""
         raise NotImplementedError
 
+    def running_starts(self, task: str) -> list[float]:
+        """The starts of all of ``task``'s live runs (several with multilaunch)."""
+        start = self.running_since(task)
+        return [] if start is None else [start]
+
+    def fail_streak(self, task: str) -> int:
+        """How many of ``task``'s latest finished runs failed in a row (0 when
+        the latest did not fail)."""
+        raise NotImplementedError
+
 
 @dataclass
 class StaticContext(Context):
@@ -72,6 +82,7 @@ class StaticContext(Context):
     starts: dict[str, float] = field(default_factory=dict)
     finishes: dict[tuple[str, str], float] = field(default_factory=dict)
     running: dict[str, float] = field(default_factory=dict)
+    fail_streaks: dict[str, int] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         if self.started_at is None:
@@ -88,6 +99,9 @@ class StaticContext(Context):
 
     def running_since(self, task: str) -> float | None:
         return self.running.get(task)
+
+    def fail_streak(self, task: str) -> int:
+        return self.fail_streaks.get(task, 0)
 
 
 _present: Callable[[Condition], Context | None] | None = None

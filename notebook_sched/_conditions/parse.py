@@ -10,10 +10,8 @@ keywords in any case::
              | 'every' DURATION
              | PERIOD [window]
              | 'time' 'of' UNIT window
-             | 'after' 'task' NAME [OUTCOME]
-             | 'after' ['any'] 'tasks' NAME (',' NAME)* [OUTCOME]
-             | ['while'] 'task' NAME ['is'] 'running' ['more' 'than' DURATION]
              | 'cron' (FIELD FIELD FIELD FIELD FIELD | NAME)
+             | an atom about runs (``parse_runs.py``: after, task, running, has, ...)
     window  := 'between' VALUE 'and' VALUE | 'after' VALUE | 'before' VALUE
              | ('at' | 'on' | 'starting') VALUE
     PERIOD  := 'secondly' | 'minutely' | 'hourly' | 'daily' | 'weekly' | 'monthly'
@@ -27,18 +25,16 @@ VALUE is one word, or for weeks and months a day and an optional time
 
 from __future__ import annotations
 
-import difflib
 import re
 from collections.abc import Callable
 
-from .._durations import DurationError, parse_timedelta
 from .base import All, Any, Condition, Not, false, true
 from .calendar import DAILY, HOURLY, MINUTELY, MONTHLY, SECONDLY, WEEKLY, Scale
 from .cron import Cron
 from .every import Every
+from .parse_runs import RUN_STARTS, RunAtoms
 from .periods import Periodic, daily, hourly, minutely, monthly, secondly, weekly
 from .points import Point
-from .tasks import Running, TaskFinished
 from .time_windows import (
     WindowFactory,
     time_of_day,
@@ -48,7 +44,7 @@ from .time_windows import (
     time_of_second,
     time_of_week,
 )
-from .tokens import ConditionSyntaxError, Source, Token
+from .tokens import ConditionSyntaxError, Token
 
 __all__ = ["ConditionSyntaxError", "parse_condition", "to_condition"]
 
@@ -62,9 +58,6 @@ _STARTS = (
     "weekly",
     "monthly",
     "time",
-    "after",
-    "task",
-    "while",
     "cron",
     "always",
 )
@@ -72,7 +65,6 @@ _ATOM_HINT = (
     "a condition such as 'every 10 seconds', 'daily', 'time of day between 08:00 and 18:00', "
     "\"after task 'a' succeeded\", 'cron */5 * * * *', 'true', '~' or '('"
 )
-_OUTCOMES = {"succeeded": "success", "failed": "fail", "finished": "finish"}
 _PERIODS: dict[str, tuple[Periodic, Scale]] = {
     "secondly": (secondly, SECONDLY),
     "minutely": (minutely, MINUTELY),
@@ -90,53 +82,10 @@ _TIME_OF: dict[str, tuple[WindowFactory, Scale]] = {
     "week": (time_of_week, WEEKLY),
     "month": (time_of_month, MONTHLY),
 }
-_COMBINE_HINT = "combine conditions with & (and), | (or) and ~ (not)"
 
 
-class _Parser:
-    def __init__(self, text: str) -> None:
-        self.source = Source(text)
-        self.tokens = self.source.tokens()
-        self.i = 0
-
-    # -- token stream --------------------------------------------------------
-
-    def peek(self) -> Token:
-        return self.tokens[self.i]
-
-    def take(self) -> Token:
-        token = self.tokens[self.i]
-        self.i += 1
-        return token
-
-    def fail(self, token: Token, why: str) -> ConditionSyntaxError:
-        return self.source.error(token.start, token.end, why)
-
-    def unexpected(
-        self, token: Token, expected: str, choices: tuple[str, ...] = ()
-    ) -> ConditionSyntaxError:
-        if token.kind == "end":
-            return self.fail(token, f"the condition ends too early; expected {expected}")
-        what = "quoted name " if token.kind == "name" else ""
-        why = f"unexpected {what}{token.text!r}; expected {expected}"
-        close = difflib.get_close_matches(token.text.lower(), choices, n=1, cutoff=0.6)
-        if token.kind == "word" and close:
-            why += f" (did you mean {close[0]!r}?)"
-        if token.is_word("and", "or", "not"):
-            why += f"; {_COMBINE_HINT}"
-        return self.fail(token, why)
-
-    def keyword(self, *words: str, expected: str | None = None) -> Token:
-        token = self.peek()
-        if not token.is_word(*words):
-            raise self.unexpected(token, expected or " or ".join(map(repr, words)), words)
-        return self.take()
-
-    def name(self, after: str) -> str:
-        token = self.peek()
-        if token.kind != "name":
-            raise self.unexpected(token, f"a task name in quotes after {after!r}, like 'a'")
-        return self.take().text
+class _Parser(RunAtoms):
+    starts = (*_STARTS, *RUN_STARTS)
 
     # -- grammar ---------------------------------------------------------------
 
@@ -180,8 +129,8 @@ class _Parser:
                 raise self.unexpected(close, "&, | or ')'")
             self.take()
             return inner
-        if token.kind != "word" or token.text.lower() not in (*_STARTS, "true", "false"):
-            raise self.unexpected(token, _ATOM_HINT, (*_STARTS, "true", "false"))
+        if token.kind != "word" or token.text.lower() not in (*self.starts, "true", "false"):
+            raise self.unexpected(token, _ATOM_HINT, (*self.starts, "true", "false"))
         word = self.take().text.lower()
         result: Condition
         if word == "always":
@@ -197,6 +146,10 @@ class _Parser:
                 "after": self.atom_after,
                 "task": self.atom_task,
                 "while": self.atom_while,
+                "running": self.atom_running,
+                "has": self.atom_has,
+                "retry": self.atom_retry,
+                "scheduler": self.atom_scheduler,
                 "cron": self.atom_cron,
             }
             result = atoms[word]()
@@ -207,22 +160,6 @@ class _Parser:
         token = self.peek()
         if token.kind in ("word", "name"):
             raise self.unexpected(token, "&, |, ')' or the end")
-
-    def duration(self, what: str, example: str) -> float:
-        words = []
-        while self.peek().kind == "word":
-            words.append(self.take())
-        if not words:
-            raise self.unexpected(self.peek(), f"a duration, like {example!r}")
-        start, end = words[0].start, words[-1].end
-        try:
-            return parse_timedelta(self.source.text[start:end], what=what)
-        except DurationError as exc:
-            span = (start + exc.span[0], start + exc.span[1]) if exc.span else (start, end)
-            bad = self.source.text[span[0] : span[1]].lower()
-            hint = f"; {_COMBINE_HINT}" if bad in (*_STARTS, "and", "or", "not") else ""
-            why = f"{exc.why}; durations look like '10 seconds', '1 hour 20 min' or '1h20m'"
-            raise self.source.error(*span, why + hint) from None
 
     def atom_every(self) -> Condition:
         return Every(self.duration("every", "every 10 seconds"))
@@ -247,7 +184,7 @@ class _Parser:
             )
         return base
 
-    def window(self, builder: WindowFactory | Periodic, scale: Scale, clause: Token) -> Condition:
+    def window(self, builder: object, scale: Scale, clause: Token) -> Condition:  # type: ignore[override]
         """``between X and Y`` / ``after X`` / ``before X`` / ``at X`` / ``on X``."""
         word = clause.text.lower()
         values = [self.value(scale, end=word == "before")]
@@ -276,49 +213,6 @@ class _Parser:
         except (TypeError, ValueError) as exc:
             raise self.source.error(first.start, last.end, str(exc)) from None
         return point.text, last
-
-    def atom_after(self) -> Condition:
-        """``after task 'a' [outcome]``, ``after [any] tasks 'a', 'b' [outcome]``."""
-        combine: type[All] | type[Any] = All
-        if self.peek().is_word("any"):
-            self.take()
-            combine = Any
-            self.keyword("tasks", expected="'tasks', as in \"after any tasks 'a', 'b'\"")
-            many = True
-        else:
-            many = self.keyword(
-                "task", "tasks", expected="'task' or 'tasks', as in \"after task 'a'\""
-            ).is_word("tasks")
-        names = [self.name("after tasks" if many else "after task")]
-        while many and self.peek().kind == "word" and self.peek().text == ",":
-            self.take()
-            names.append(self.name("','"))
-        outcome = "success"
-        token = self.peek()
-        if token.kind == "word":
-            if not token.is_word(*_OUTCOMES):
-                raise self.unexpected(
-                    token, "succeeded, failed, finished, &, | or the end", tuple(_OUTCOMES)
-                )
-            outcome = _OUTCOMES[self.take().text.lower()]
-        if len(names) == 1:
-            return TaskFinished(names[0], outcome)
-        return combine(*(TaskFinished(name, outcome) for name in names))
-
-    def atom_while(self) -> Condition:
-        self.keyword("task", expected="'task', as in \"while task 'a' is running\"")
-        return self.atom_task()
-
-    def atom_task(self) -> Condition:
-        name = self.name("task")
-        if self.peek().is_word("is"):
-            self.take()
-        self.keyword("running", expected="'running', as in \"task 'a' is running\"")
-        if not self.peek().is_word("more"):
-            return Running(name)
-        self.take()
-        self.keyword("than", expected="'than', as in 'running more than 1 hour'")
-        return Running(name, self.duration("running more than", "more than 1 hour"))
 
     def atom_cron(self) -> Condition:
         if self.peek().kind == "name":

@@ -1,13 +1,12 @@
 """Conditions on other tasks' runs: ``after_success(a)``, ``after_fail(a)``,
-``after_finish(a)``, ``running(a)``, ``running(a).more_than("1 hour")``."""
+``after_finish(a)`` and their ``after_all_*`` / ``after_any_*`` forms
+(``running`` is in ``running.py``)."""
 
 from __future__ import annotations
 
-from .._durations import format_duration, parse_timedelta
 from .base import All, Any, Condition, Context
 
 __all__ = [
-    "Running",
     "TaskFinished",
     "after_all_fail",
     "after_all_finish",
@@ -18,7 +17,6 @@ __all__ = [
     "after_fail",
     "after_finish",
     "after_success",
-    "running",
     "task_name",
 ]
 
@@ -136,55 +134,3 @@ def _after_many(
         raise TypeError(f"{what} needs at least one task")
     each = [TaskFinished(task_name(t, what=what), how) for t in tasks]
     return each[0] if len(each) == 1 else combine(*each)
-
-
-class Running(Condition):
-    """True while ``task`` has a live run; with ``more_than`` seconds, once that
-    run has lasted that long."""
-
-    def __init__(self, task: str, more_than: float | None = None) -> None:
-        self.task, self.duration = task, more_than
-
-    def more_than(self, duration: object) -> Running:
-        """True once the live run has lasted ``duration`` (seconds, ``"1 hour"``,
-        a ``timedelta``)."""
-        return Running(self.task, parse_timedelta(duration, what="running().more_than()"))
-
-    def _due(self, ctx: Context) -> float | None:
-        """When the live run has lasted ``more_than``; ``None`` without a live run."""
-        started = ctx.running_since(self.task)
-        if started is None or self.duration is None:
-            return started
-        return started + self.duration
-
-    def _is_true(self, ctx: Context) -> bool:
-        due = self._due(ctx)
-        return due is not None and (self.duration is None or due <= ctx.now)
-
-    def next_change(self, ctx: Context) -> float | None:
-        due = self._due(ctx)
-        if self.duration is None or due is None or due <= ctx.now:
-            return None
-        return due
-
-    def task_refs(self) -> frozenset[str]:
-        return frozenset({self.task})
-
-    def __str__(self) -> str:
-        more = f" more than {format_duration(self.duration)}" if self.duration is not None else ""
-        return f"task {self.task!r} is running{more}"
-
-    def __eq__(self, other: object) -> bool:
-        return isinstance(other, Running) and (other.task, other.duration) == (
-            self.task,
-            self.duration,
-        )
-
-    def __hash__(self) -> int:
-        return hash((Running, self.task, self.duration))
-
-
-def running(task: object) -> Running:
-    """True while ``task`` (a ``Task``, its name or its function) has a live
-    run; ``running(task).more_than("1 hour")`` once it has lasted that long."""
-    return Running(task_name(task, what="running()"))

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import logging
 import traceback
+from collections.abc import Callable
 
 from .._conditions.base import CONDITION_ERRORS, Condition, Context
 
@@ -37,7 +38,8 @@ class ConditionErrors:
     own ``shut_cond``).
     """
 
-    def __init__(self) -> None:
+    def __init__(self, on_failed: Callable[[str | None, str], None]) -> None:
+        self._on_failed = on_failed  # (task, error with its traceback), once per error
         self._latest: dict[tuple[str | None, str], str] = {}
         self._logged: set[tuple[str | None, str, str, str]] = set()
 
@@ -95,6 +97,7 @@ class ConditionErrors:
         if len(self._logged) >= _MAX_LOGGED:
             self._logged.clear()
         self._logged.add(key)
+        self._on_failed(task, self._latest[(task, which)])
         log.error(
             "notebook_sched: %s %s raised %s; it counts as false while it raises "
             "(this error is logged once)",

@@ -38,3 +38,9 @@ class EngineContext(Context):
 
     def running_since(self, task: str) -> float | None:
         return self._ledger.running_since(task)
+
+    def running_starts(self, task: str) -> list[float]:
+        return self._ledger.running_starts(task)
+
+    def fail_streak(self, task: str) -> int:
+        return self._ledger.fail_streaks.get(task, 0)

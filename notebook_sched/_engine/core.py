@@ -30,6 +30,7 @@ from .config import SessionConfig
 from .context import EngineContext
 from .definition import TaskDefinition
 from .events import (
+    ConditionFailed,
     EventBus,
     SchedulerStarted,
     SchedulerStopped,
@@ -101,7 +102,7 @@ class Core:
             self.host.post,
             self._runs_ended,
         )
-        self.errors = ConditionErrors()
+        self.errors = ConditionErrors(self._condition_failed)
         self.pools = Pools(config.pools)
         self.retries = Retries(clock, self.watchdog, self._retry_due, self.tasks, self.bus)
         self.catchup = CatchUp()
@@ -356,6 +357,11 @@ class Core:
     def holds_end_cond(self, task: Task, now: float) -> bool:
         end = task._definition.end_cond
         return end is not None and self.holds(end, now, task.name, "end_cond")
+
+    def _condition_failed(self, task: str | None, error: str) -> None:
+        bus = self.bus
+        if bus.active:
+            bus.emit(ConditionFailed(task, error, time=bus.now()))
 
     def condition_error(self, name: str) -> str | None:
         return self.errors.of_task(name)

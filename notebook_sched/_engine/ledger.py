@@ -60,6 +60,11 @@ class Ledger:
         self.starts, self.finishes = history.store.last_times()
         self.last_records = history.store.last_per_task()
         self.counts = history.store.counts()
+        # failed finished runs in a row per task, for retry(n); from the file,
+        # only whether the latest failed is known
+        self.fail_streaks = {
+            name: 1 for name, record in self.last_records.items() if record.status == "fail"
+        }
         # The latest successful return value of each task (Task.result, Return):
         # of this process's runs only, as (run id, value).
         self.results: dict[str, tuple[int, object]] = {}
@@ -92,6 +97,10 @@ class Ledger:
 
     def all_live(self) -> list[Run]:
         return [run for name in list(self.live) for run in self.runs_of(name)]
+
+    def running_starts(self, task: str) -> list[float]:
+        """The starts of the task's live runs, oldest first."""
+        return [run.start for run in self.runs_of(task)]
 
     # ------------------------------------------------------------ starts
 
@@ -209,6 +218,7 @@ class Ledger:
             name = run.task
             self._forget(name, run)
             finishes[(name, status)] = outcome.end
+            self.fail_streaks[name] = self.fail_streaks.get(name, 0) + 1 if status == "fail" else 0
             if status == "success":
                 kept = results.get(name)
                 if kept is None or kept[0] < run.run_id:

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import pytest
 
+import notebook_sched.conds as conds
 from notebook_sched._conditions.base import All, Any, Not
 from notebook_sched._conditions.parse import ConditionSyntaxError, parse_condition
 from notebook_sched.conds import (
@@ -19,10 +20,28 @@ from notebook_sched.conds import (
     after_fail,
     after_finish,
     after_success,
+    cron,
+    daily,
     every,
+    failed,
     false,
+    finished,
+    hourly,
+    minutely,
+    monthly,
+    retry,
     running,
+    scheduler_running,
+    secondly,
+    started,
+    succeeded,
+    terminated,
+    time_of_day,
+    time_of_hour,
+    time_of_month,
+    time_of_week,
     true,
+    weekly,
 )
 
 ABC = ("first", "second", "third")
@@ -65,6 +84,97 @@ CASES = [
     ("after tasks 'do_a', 'do_b' succeeded", after_all_success("do_a", "do_b")),
     ("after any tasks 'do_a', 'do_b' failed", after_any_fail("do_a", "do_b")),
     ("after tasks 'a_task', 'another_task' finished", after_all_finish("a_task", "another_task")),
+    # periods (Rocketry's test_parse cases_time and execution.rst)
+    ("secondly", secondly),
+    ("minutely", minutely),
+    ("secondly starting 500", secondly.starting("500")),
+    ("minutely starting 45", minutely.starting("45")),
+    ("minutely before 45", minutely.before("45")),
+    ("hourly starting 45:00", hourly.starting("45:00")),
+    ("daily starting 10:00", daily.starting("10:00")),
+    ("weekly starting Tuesday", weekly.starting("Tue")),
+    ("monthly starting 1.", monthly.starting("1.")),
+    ("monthly starting 3rd", monthly.starting("3rd")),
+    ("hourly between 45:00 and 50:00", hourly.between("45:00", "50:00")),
+    ("daily between 10:00 and 14:00", daily.between("10:00", "14:00")),
+    ("daily between 22:00 and 23:00", daily.between("22:00", "23:00")),
+    ("weekly between Tuesday and Wednesday", weekly.between("Tue", "Wed")),
+    ("monthly between 1. and 15.", monthly.between("1.", "15.")),
+    ("hourly after 45:00", hourly.after("45:00")),
+    ("daily after 10:00", daily.after("10:00")),
+    ("weekly after Tuesday", weekly.after("Tue")),
+    ("monthly after 1.", monthly.after("1.")),
+    ("hourly before 45:00", hourly.before("45:00")),
+    ("daily before 10:00", daily.before("10:00")),
+    ("weekly before Tuesday", weekly.before("Tue")),
+    ("weekly before Friday", weekly.before("Fri")),
+    ("monthly before 1.", monthly.before("1.")),
+    ("weekly on Tuesday", weekly.on("Tue")),
+    ("weekly on Monday", weekly.on("Monday")),
+    ("hourly on 30:00.0000", hourly.at("30:00.0000")),
+    # time of ... (fixed_interval.rst)
+    ("time of hour between 45:00 and 50:00", time_of_hour.between("45:00", "50:00")),
+    ("time of day between 10:00 and 14:00", time_of_day.between("10:00", "14:00")),
+    ("time of week between Tuesday and Wednesday", time_of_week.between("Tue", "Wed")),
+    ("time of month between 1st and 2nd", time_of_month.between("1st", "2nd")),
+    ("time of hour after 45:00", time_of_hour.after("45:00")),
+    ("time of day after 10:00", time_of_day.after("10:00")),
+    ("time of week after Tuesday", time_of_week.after("Tue")),
+    ("time of week after Monday", time_of_week.after("Mon")),
+    ("time of month after 1.", time_of_month.after("1.")),
+    ("time of month after 5th", time_of_month.after("5th")),
+    ("time of hour before 45:00", time_of_hour.before("45:00")),
+    ("time of day before 10:00", time_of_day.before("10:00")),
+    ("time of week before Tuesday", time_of_week.before("Tue")),
+    ("time of week on Tuesday", time_of_week.on("Tue")),
+    ("time of week on Monday", time_of_week.on("Monday")),
+    ("time of month before 1.", time_of_month.before("1.")),
+    ("time of minute before 45", conds.time_of_minute.before("45")),
+    ("time of day between 10:00 and 10:00", time_of_day.between("10:00", "10:00")),
+    # cron
+    ("cron * * * * *", cron("* * * * *")),
+    ("cron 1 2 3 4 5", cron("1 2 3 4 5")),
+    # task status (task_status.rst and Rocketry's test_parse)
+    ("has succeeded this hour", succeeded.this_hour),
+    ("has failed today between 08:00 and 16:00", failed.today.between("08:00", "16:00")),
+    ("has started this week before Friday", started.this_week.before("Friday")),
+    ("has terminated this month after 6th", terminated.this_month.after("6th")),
+    ("has succeeded past 2 hours, 30 minutes", succeeded.in_past(9000)),
+    ("has failed today", failed.today),
+    ("has finished this minute", finished.this_minute),
+    ("has succeeded this day", succeeded.today),
+    ("has succeeded today on 10:00", succeeded.today.on("10:00")),
+    ("has succeeded today starting 10:00", succeeded.today.starting("10:00")),
+    ("task 'mytask' has succeeded", succeeded(task="mytask")),
+    (
+        "task 'mytask' has failed today between 10:00 and 12:00",
+        failed(task="mytask").today.between("10:00", "12:00"),
+    ),
+    (
+        "task 'mytask' has terminated this week between Mon and Fri",
+        terminated(task="mytask").this_week.between("Mon", "Fri"),
+    ),
+    (
+        "task 'mytask' has started this month between 1st and 5th",
+        started(task="mytask").this_month.between("1st", "5th"),
+    ),
+    (
+        "task 'mytask' has succeeded today before 10:00",
+        succeeded(task="mytask").today.before("10:00"),
+    ),
+    ("task 'mytask' has failed in past 15 minutes", failed(task="mytask").in_past(900)),
+    ("task 'mytask' has started past 15 minutes", started(task="mytask").in_past(900)),
+    # scheduler (Rocketry's test_parse cases_scheduler)
+    ("scheduler started 20 minutes ago", scheduler_running(less_than="20 minutes")),
+    ("scheduler has run over 20 minutes", scheduler_running(more_than="20 minutes")),
+    # ours, read back from str()
+    ("retry 2", retry(2)),
+    ("running more than 2 minutes", conds.running.more_than(120)),
+    ("task 'a' is running >= 2", running("a") >= 2),
+    (
+        "(daily | after task 'mytask') & ~time of day after 10:00",
+        (daily | after_success("mytask")) & ~time_of_day.after("10:00"),
+    ),
 ]
 
 
@@ -84,6 +194,13 @@ def test_parses_like_rocketry(text, expected):
         ("after any task 'a'", "task", "'tasks'"),
         ("after tasks 'a',", "", "a task name in quotes"),
         ("task 'a' is walking", "walking", "'running'"),
+        ("has won today", "won", "succeeded, failed, finished, started or terminated"),
+        ("has failed this year", "year", "minute, hour, day, week or month"),
+        ("has failed today between 25:00 and 12:00", "25:00", "hours go up to 23"),
+        ("scheduler has more than 3 cycles", "more", "'run'"),
+        ("scheduler started 20 minutes", "", "'ago'"),
+        ("task 'a' is running >= many", "many", "a number of runs"),
+        ("task 'a' is running more than 1 hour less 2 hours", "2", "'than'"),
     ],
 )
 def test_bad_strings_point_at_the_bad_word(text, bad, why):

@@ -11,13 +11,12 @@ from hypothesis import strategies as st
 
 from notebook_sched._conditions.base import StaticContext
 from notebook_sched._conditions.every import Every, every
+from notebook_sched._conditions.running import Running, running
 from notebook_sched._conditions.tasks import (
-    Running,
     TaskFinished,
     after_fail,
     after_finish,
     after_success,
-    running,
 )
 
 T0 = 1_700_000_000.0

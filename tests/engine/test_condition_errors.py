@@ -179,3 +179,37 @@ def test_redefining_a_task_forgets_its_condition_error(caplog):
 
     with caplog.at_level(logging.ERROR, logger="notebook_sched"):
         asyncio.run(scenario())
+
+
+def test_each_error_is_published_once_as_condition_failed(caplog):
+    from notebook_sched.events import ConditionFailed
+
+    async def scenario():
+        clock = ManualClock(START)
+        app = Scheduler(clock=clock, cycle_sleep=0.01)
+        seen = []
+        app.subscribe(seen.append, ConditionFailed)
+        checks = 0
+
+        def broken():
+            nonlocal checks
+            checks += 1
+            raise KeyError("path")
+
+        @app.task(condition(broken))
+        async def t():
+            pass
+
+        app.start()
+        for _ in range(3):
+            clock.advance(1.0)
+            await until(lambda n=checks: checks > n)
+        app.shut_down()
+        await app.wait(5)
+        return seen
+
+    with caplog.at_level(logging.ERROR, logger="notebook_sched"):
+        seen = asyncio.run(scenario())
+    assert len(seen) == 1
+    assert seen[0].task == "t" and seen[0].error.startswith("start_cond raised KeyError: 'path'")
+    assert seen[0].time.tzinfo is not None
