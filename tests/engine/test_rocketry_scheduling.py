@@ -157,3 +157,36 @@ def test_running_itself_as_an_end_condition_terminates_the_run():
         return app.runs(task="long")[-1].reason
 
     assert asyncio.run(scenario()) == "end_cond"
+
+
+def test_running_counts_the_overlapping_runs_of_a_multilaunch_task():
+    """Rocketry's ``running <= 4`` with multilaunch: at most that many at once;
+    ``running(t) >= 2`` for another task."""
+
+    async def scenario():
+        clock = ManualClock(MONDAY_0720)
+        app = Scheduler(clock=clock)
+        release = asyncio.Event()
+        watched = []
+
+        @app.task(running < 3, multilaunch=True)
+        async def parallel():
+            await release.wait()
+
+        @app.task(running(parallel) >= 2)
+        async def watcher():
+            watched.append(clock.time())
+
+        app.start()
+        for _ in range(6):  # a multilaunch task starts at most one more run per cycle
+            clock.advance(0.1)
+            await asyncio.sleep(0.02)
+        await until(lambda: len(app.runs(task="parallel", status="run")) == 3)
+        await until(lambda: watched)
+        alive = len(app.runs(task="parallel", status="run"))
+        release.set()
+        app.shut_down()
+        await app.wait(5)
+        return alive
+
+    assert asyncio.run(scenario()) == 3
