@@ -70,7 +70,7 @@ class CatchUp:
     """The replays of one session's start, and what they found."""
 
     def __init__(self) -> None:
-        self._replays: dict[str, _Replay] = {}
+        self.replays: dict[str, _Replay] = {}  # by task: its replay, while not done
         self.missed: dict[str, int] = {}  # by task: times missed before the last start
 
     def begin(
@@ -81,23 +81,20 @@ class CatchUp:
     ) -> None:
         """A session starts at ``started``: replay the start condition of each
         task (``(name, start_cond)``) that ran before."""
-        self._replays.clear()
+        self.replays.clear()
         self.missed.clear()
         for name, cond in conds:
             last = starts.get(name)
             if last is not None and last < started and cond is not None and replayable(cond):
-                self._replays[name] = _Replay(last)
+                self.replays[name] = _Replay(last)
 
     def clear(self) -> None:
-        self._replays.clear()
-
-    def pending(self, name: str) -> bool:
-        return name in self._replays
+        self.replays.clear()
 
     def advance(self, name: str, cond: Condition, ctx: Context) -> bool | None:
         """Replay ``name``'s start condition a little further. ``None``: not
         done yet (look again); else whether it missed a run (it runs now)."""
-        replay = self._replays[name]
+        replay = self.replays[name]
         started = ctx.started_at
         assert started is not None
         replayed = _ReplayContext(ctx, name, replay.at, replay.last)
@@ -115,7 +112,7 @@ class CatchUp:
                     return None
         except CONDITION_ERRORS:
             replay.missed = 0  # the loop's own evaluation reports the error
-        del self._replays[name]
+        del self.replays[name]
         if replay.missed:
             self.missed[name] = replay.missed
         return replay.missed > 0

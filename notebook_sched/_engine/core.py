@@ -188,11 +188,9 @@ class Core:
         """Make the runs of ``tasks`` (under the lock); ``start_run`` then
         starts each. A task whose run is already alive is left out."""
         live, waiting = self.ledger.live, self.pools.waiting
-        fresh = [
-            t
-            for t in tasks
-            if (t.name not in live or t._definition.multilaunch) and t.name not in waiting
-        ]
+        fresh = [t for t in tasks if t.name not in live or t._definition.multilaunch]
+        if waiting:
+            fresh = [t for t in fresh if t.name not in waiting]
         if self.lifecycle.phase == "startup":
             fresh = self.lifecycle.admit(fresh)
         if not fresh:

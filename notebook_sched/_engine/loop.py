@@ -88,6 +88,11 @@ class SchedulingLoop:
         self._clock = clock
         self._config = config
         self._errors = errors
+        # Looked at for every task evaluated: the dicts themselves (they stay
+        # the same objects), so that a burst pays one truth test each.
+        self._waiting = steering.pools.waiting
+        self._pending = steering.retries.pending
+        self._replays = steering.catchup.replays
         self._loop: asyncio.AbstractEventLoop | None = None
         self._wake: asyncio.Event | None = None
         self._behind = False  # the history's writer fell behind (warned once per session)
@@ -217,7 +222,7 @@ class SchedulingLoop:
                     agenda.check_at(name, errors.next_change(end, ctx, "end_cond"))
             return None
         steer = self._steer
-        if name in steer.pools.waiting:
+        if self._waiting and name in self._waiting:
             if end is not None:  # a waiting run leaves its queue when it holds
                 if errors.check(end, ctx, "end_cond"):
                     steer.queueing.leave(name, "end_cond", ctx.now)
@@ -225,7 +230,7 @@ class SchedulingLoop:
                     agenda.check_at(name, errors.next_change(end, ctx, "end_cond"))
             return None
         start = definition.start_cond
-        retry = steer.retries.pending.get(name)
+        retry = self._pending.get(name) if self._pending else None
         if steer.state != "running" or task.disabled or (start is None and retry is None):
             return None
         if end is not None and errors.check(end, ctx, "end_cond"):
@@ -239,7 +244,7 @@ class SchedulingLoop:
         if retry is not None:  # the start condition waits for the retry (its timer marks it)
             return task if steer.retries.is_due(retry) else None
         assert start is not None
-        if steer.catchup.pending(name):
+        if self._replays and name in self._replays:
             caught = steer.catchup.advance(name, start, ctx)
             if caught is None:  # not done: go on at the next slice
                 agenda.mark([name])
