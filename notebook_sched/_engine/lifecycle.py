@@ -4,7 +4,8 @@ run tasks one at a time, in definition order, each to its end or its timeout.
 Startup (``on_startup=True``) begins each time the scheduler starts: until
 the last startup task's run has ended, no other run starts — a task that
 comes due is looked at again afterwards, and a ``Task.run()`` asked for
-meanwhile (in the cell that called ``start()``, say) starts then. Shutdown
+meanwhile (in the cell that called ``start()``, say) starts then, unless a
+shutdown comes first. Shutdown
 (``on_shutdown=True``) begins when a shutdown, graceful or forced, has seen
 every live run end, and the scheduler is "stopped" only once it is over. A
 shut_down() called during the shutdown phase is a second call, so it forces:
@@ -22,6 +23,7 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Literal, Protocol
 
 if TYPE_CHECKING:
+    from .definition import TaskDefinition
     from .run import Run
     from .task import Task
 
@@ -178,5 +180,5 @@ class Lifecycle:
         held, asked, self._held, self._asked = self._held, self._asked, set(), []
         return self._phases.release(held, asked)
 
-    def _of(self, wanted: Callable[[object], bool]) -> list[str]:
+    def _of(self, wanted: Callable[[TaskDefinition], bool]) -> list[str]:
         return [n for n, t in self._tasks.items() if wanted(t._definition) and not t.disabled]

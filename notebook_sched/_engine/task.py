@@ -118,6 +118,22 @@ class Task:
         return dict(self._definition.resources)
 
     @property
+    def multilaunch(self) -> bool:
+        """Whether runs of this task may overlap (``run()`` starts one while
+        another is alive)."""
+        return self._definition.multilaunch
+
+    @property
+    def on_startup(self) -> bool:
+        """Whether it runs once each time the scheduler starts, before any other task."""
+        return self._definition.on_startup
+
+    @property
+    def on_shutdown(self) -> bool:
+        """Whether it runs once when the scheduler shuts down, after the live runs."""
+        return self._definition.on_shutdown
+
+    @property
     def start_cond(self) -> Condition | None:
         return self._definition.start_cond
 

@@ -98,6 +98,7 @@ def test_shutdown_tasks_run_after_the_live_runs_before_stopped(make_scheduler):
     release = threading.Event()
     app.task(on_shutdown=True)(journal.task("close"))
     app.task(on_shutdown=True, execution="main")(journal.task("flush"))
+    assert app.tasks["close"].on_shutdown and not app.tasks["close"].on_startup
 
     @app.task()
     def busy():
@@ -196,3 +197,23 @@ def test_a_start_condition_is_refused_naming_the_task(key):
     with pytest.raises(TypeError, match=rf"task 'job3': {key} must be True or False, got 'yes'"):
         app.task(**{key: "yes"}, name="job3")(lambda: None)
     assert not app.tasks
+
+
+def test_a_forced_shutdown_during_startup_ends_its_run_and_runs_the_shutdown_tasks(
+    make_scheduler,
+):
+    app = make_scheduler()
+    journal = Journal()
+    app.task(on_startup=True)(journal.task("boot", 30))
+    app.task(on_startup=True)(journal.task("skipped"))
+    app.task(on_shutdown=True)(journal.task("close"))
+    app.task()(journal.task("asked"))
+    app.start()
+    assert app.tasks["asked"].run() is True  # waits for startup, which never ends
+    wait_until(lambda: "boot+" in journal.entries)
+    app.shut_down(force=True)
+    assert app.join(10)
+    assert journal.entries == ["boot+", "boot stopped", "close+", "close-"]
+    boot = app.tasks["boot"].last_run
+    assert (boot.status, boot.reason) == ("terminate", "shutdown")
+    assert app.tasks["asked"].last_run is None  # dropped with the startup it waited for

@@ -28,6 +28,7 @@ def test_overlapping_runs_and_terminate_ends_each(make_scheduler):
     app = make_scheduler()
     app.task(multilaunch=True, name="work")(waiter)
     task = app.tasks["work"]
+    assert task.multilaunch is True and task.on_startup is False
     app.start()
     assert task.run() and task.run() and task.run()  # overlapping: each starts
     wait_until(lambda: len(alive(app, "work")) == 3)
