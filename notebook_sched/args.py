@@ -87,8 +87,8 @@ class Return(Argument):
     __slots__ = ("default", "task")
 
     def __init__(self, task: object, default: object = None) -> None:
-        self.task = _task_name(task, "Return")
-        self.default = default
+        self.task: str = _task_name(task, "Return")
+        self.default: object = default
 
     def __repr__(self) -> str:
         return f"Return({self.task!r}{_default_repr(self.default)})"
@@ -110,8 +110,8 @@ class Arg(Argument):
     def __init__(self, key: str, default: object = None) -> None:
         if not isinstance(key, str) or not key:
             raise TypeError(f"Arg takes the name of a parameter of app.params, got {key!r}")
-        self.key = key
-        self.default = default
+        self.key: str = key
+        self.default: object = default
 
     def __repr__(self) -> str:
         return f"Arg({self.key!r}{_default_repr(self.default)})"
@@ -127,9 +127,9 @@ class FuncArg(Argument):
     def __init__(self, func: Callable[..., Any], /, *args: Any, **kwargs: Any) -> None:
         if not callable(func):
             raise TypeError(f"FuncArg takes a function to call, got {func!r}")
-        self.func = func
-        self.args = args
-        self.kwargs = kwargs
+        self.func: Callable[..., Any] = func
+        self.args: tuple[Any, ...] = args
+        self.kwargs: dict[str, Any] = kwargs
 
     def __repr__(self) -> str:
         name = getattr(self.func, "__qualname__", None) or repr(self.func)
@@ -145,8 +145,8 @@ class EnvArg(Argument):
     def __init__(self, name: str, default: object = None) -> None:
         if not isinstance(name, str) or not name:
             raise TypeError(f"EnvArg takes the name of an environment variable, got {name!r}")
-        self.name = name
-        self.default = default
+        self.name: str = name
+        self.default: object = default
 
     def __repr__(self) -> str:
         return f"EnvArg({self.name!r}{_default_repr(self.default)})"
@@ -170,7 +170,7 @@ class Task(Argument):
     __slots__ = ("task",)
 
     def __init__(self, task: object = None) -> None:
-        self.task = None if task is None else _task_name(task, "Task")
+        self.task: str | None = None if task is None else _task_name(task, "Task")
 
     def __repr__(self) -> str:
         return "Task()" if self.task is None else f"Task({self.task!r})"

@@ -265,8 +265,11 @@ class Not(Condition):
 
 
 class _Constant(Condition):
+    """``true`` or ``false``: a condition that always holds, or never does
+    (``app.task(true)`` runs again as soon as a run ends)."""
+
     def __init__(self, value: bool) -> None:
-        self.value = value
+        self.value: bool = value
 
     def _is_true(self, ctx: Context) -> bool:
         return self.value
@@ -275,8 +278,8 @@ class _Constant(Condition):
         return "true" if self.value else "false"
 
 
-true = _Constant(True)
-false = _Constant(False)
+true: Condition = _Constant(True)
+false: Condition = _Constant(False)
 
 
 class FuncCondition(Condition):

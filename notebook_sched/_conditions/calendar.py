@@ -125,10 +125,10 @@ class Window:
         self.period = period
         # an end at or past the longest period is the period's end: one form for equality
         end = math.inf if end >= period.longest else end
-        self.full = full or (start == 0 and end == math.inf)
-        self.start = float(start)
-        self.end = math.inf if self.full else float(end)
-        self.text = text
+        self.full: bool = full or (start == 0 and end == math.inf)
+        self.start: float = float(start)
+        self.end: float = math.inf if self.full else float(end)
+        self.text: str | None = text
 
     def contains(self, moment: datetime) -> bool:
         """Whether the wall-clock reading ``moment`` is inside the window."""

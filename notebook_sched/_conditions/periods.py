@@ -26,8 +26,9 @@ class Periodic(Condition):
     """
 
     def __init__(self, name: str, scale: Scale, window: Window | None = None) -> None:
-        self.name, self._scale = name, scale
-        self.window = window if window is not None else scale.whole()
+        self.name: str = name
+        self._scale = scale
+        self.window: Window = window if window is not None else scale.whole()
         self._changes = ChangeCache()
 
     def at(self, moment: object) -> Periodic:
@@ -114,9 +115,9 @@ class Periodic(Condition):
         return hash((Periodic, self.name, self.window))
 
 
-secondly = Periodic("secondly", SECONDLY)
-minutely = Periodic("minutely", MINUTELY)
-hourly = Periodic("hourly", HOURLY)
-daily = Periodic("daily", DAILY)
-weekly = Periodic("weekly", WEEKLY)
-monthly = Periodic("monthly", MONTHLY)
+secondly: Periodic = Periodic("secondly", SECONDLY)
+minutely: Periodic = Periodic("minutely", MINUTELY)
+hourly: Periodic = Periodic("hourly", HOURLY)
+daily: Periodic = Periodic("daily", DAILY)
+weekly: Periodic = Periodic("weekly", WEEKLY)
+monthly: Periodic = Periodic("monthly", MONTHLY)

@@ -76,4 +76,3 @@ class TokenStream:
             hint = f"; {COMBINE_HINT}" if bad in (*self.starts, "and", "or", "not") else ""
             why = f"{exc.why}; durations look like '10 seconds', '1 hour 20 min' or '1h20m'"
             raise self.source.error(*span, why + hint) from None
-

@@ -105,31 +105,31 @@ class WindowFactory:
         return self._name
 
 
-time_of_second = WindowFactory("time_of_second", "time of second", SECONDLY)
+time_of_second: WindowFactory = WindowFactory("time_of_second", "time of second", SECONDLY)
 time_of_second.__doc__ = """Windows of the second, in milliseconds: ``.before("500")``."""
 
-time_of_minute = WindowFactory("time_of_minute", "time of minute", MINUTELY)
+time_of_minute: WindowFactory = WindowFactory("time_of_minute", "time of minute", MINUTELY)
 time_of_minute.__doc__ = """Windows of the minute, in seconds: ``.before("45")``, ``.between("15",
 "30.5")``."""
 
-time_of_hour = WindowFactory("time_of_hour", "time of hour", HOURLY)
+time_of_hour: WindowFactory = WindowFactory("time_of_hour", "time of hour", HOURLY)
 time_of_hour.__doc__ = """Windows of the hour: ``.after("45:00")``, ``.between("15:00", "30:00")``
 (minutes and seconds; ``"15"`` is 15:00)."""
 
-time_of_day = WindowFactory("time_of_day", "time of day", DAILY)
+time_of_day: WindowFactory = WindowFactory("time_of_day", "time of day", DAILY)
 time_of_day.__doc__ = """Windows of the day: ``.between("08:00", "18:00")``, ``.after("08:00")``
 (to midnight), ``.before("18:00")`` (from midnight), ``.at("10:00")`` (the hour
 from 10:00). Times are ``"HH:MM"``, ``"HH:MM:SS"`` or ``"HH:MM:SS.ffffff"``, or an
 int hour; ``"24:00"`` may end a window; ``between(x, x)`` is the whole day, as
 in Rocketry."""
 
-time_of_week = WindowFactory("time_of_week", "time of week", WEEKLY)
+time_of_week: WindowFactory = WindowFactory("time_of_week", "time of week", WEEKLY)
 time_of_week.__doc__ = """Windows of the week (from Monday): ``.between("Mon", "Fri")`` — a day
 without a time as the end includes that whole day — or
 ``.between("Mon 08:00", "Fri 17:00")``, ``.after("Sat")``, ``.before("Fri")``,
 ``.on("Tuesday")``."""
 
-time_of_month = WindowFactory("time_of_month", "time of month", MONTHLY)
+time_of_month: WindowFactory = WindowFactory("time_of_month", "time of month", MONTHLY)
 time_of_month.__doc__ = """Windows of the month: ``.between("1st", "5th")`` (through the 5th),
 ``.after("15.")``, ``.on("1st")``; days as ``"5"``, ``"5th"`` or ``"5."``,
 optionally with a time."""

@@ -200,8 +200,8 @@ class Subscription:
         event_types: tuple[type[Event], ...],
     ) -> None:
         self._bus: EventBus | None = bus
-        self.callback = callback
-        self.event_types = event_types
+        self.callback: Callable[[Any], object] = callback
+        self.event_types: tuple[type[Event], ...] = event_types
 
     @property
     def active(self) -> bool:

@@ -61,6 +61,7 @@ class Session:
 
     @property
     def tasks(self) -> Mapping[str, Task]:
+        """The tasks by name, as ``Scheduler.tasks``."""
         return self._scheduler.tasks
 
     @property
@@ -171,10 +172,12 @@ class Scheduler:
 
     @property
     def session(self) -> Session:
+        """The Rocketry-style handle: ``app.session.shut_down()``."""
         return self._session
 
     @property
     def config(self) -> dict[str, Any]:
+        """The validated configuration, every key with its value (a copy)."""
         return self._config.as_dict()
 
     @property

@@ -101,14 +101,17 @@ class Task:
 
     @property
     def name(self) -> str:
+        """The task's name (by default its function's ``__name__``)."""
         return self._definition.name
 
     @property
     def func(self) -> Callable[..., Any]:
+        """The function a run calls."""
         return self._definition.func
 
     @property
     def execution(self) -> str:
+        """How a run runs: ``"async" | "thread" | "process" | "main" | "ray"``."""
         return self._definition.execution
 
     @property
@@ -135,10 +138,12 @@ class Task:
 
     @property
     def start_cond(self) -> Condition | None:
+        """The start condition, or ``None``: the task runs only when asked."""
         return self._definition.start_cond
 
     @property
     def end_cond(self) -> Condition | None:
+        """The end condition: while it is true, live runs are terminated."""
         return self._definition.end_cond
 
     @property
@@ -148,6 +153,7 @@ class Task:
 
     @property
     def disabled(self) -> bool:
+        """Whether ``disable()`` is in force."""
         return self._disabled
 
     @property
@@ -277,6 +283,7 @@ class Task:
         self._host.task_changed(self, "disabled")
 
     def enable(self) -> None:
+        """Undo ``disable()``: runs start again when the start condition holds."""
         self._disabled = False
         self._host.task_changed(self, "enabled")
 
