@@ -32,7 +32,8 @@ class Scheduler(_EngineScheduler):
             panel = self.panel()
         except ImportError:
             return {"text/plain": repr(self)}
-        bundle = panel._repr_mimebundle_(include=include, exclude=exclude)
+        bundle: Any = panel._repr_mimebundle_(include=include, exclude=exclude)
         if isinstance(bundle, tuple):  # (data, metadata), as an anywidget gives it
             bundle = bundle[0]
-        return bundle or {"text/plain": repr(self)}
+        data: dict[str, Any] = bundle or {"text/plain": repr(self)}
+        return data

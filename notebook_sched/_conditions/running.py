@@ -142,7 +142,7 @@ class Running(Condition):
 
 
 running = Running(None)
-running.__name__ = "running"  # it is called like the function it replaces
+running.__name__ = "running"  # type: ignore[attr-defined]  # called like the function it replaces
 running.__doc__ = """``running(task)``: true while ``task`` (a ``Task``, its name or its
 function) has a live run; ``running`` alone, the task the condition belongs
 to. ``.more_than("1 hour")``, ``.less_than(...)``, ``.between(...)`` count only

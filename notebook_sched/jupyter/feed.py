@@ -74,10 +74,11 @@ class Feed:
             if record.status != "run":
                 self._finished(record)
         else:
-            name = getattr(event, "task", None)
-            if not isinstance(name, str):  # the scheduler's state: every row may change
+            task = getattr(event, "task", None)
+            if not isinstance(task, str):  # the scheduler's state: every row may change
                 self.everything = True
                 return
+            name = task
         self.stale.add(name)
 
     def _finished(self, record: RunRecord) -> None:

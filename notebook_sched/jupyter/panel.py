@@ -27,6 +27,7 @@ import threading
 import time
 import weakref
 from collections.abc import Callable
+from functools import partial
 from typing import TYPE_CHECKING, Any
 
 import anywidget
@@ -226,7 +227,7 @@ class SchedulerPanel(anywidget.AnyWidget):
             self._feed.stale.update(order[at : at + SWEEP_ROWS])
             self._sweep_at = at + SWEEP_ROWS
         for run_id, (task, _) in list(self._watched.items()):
-            self._query(lambda t=task, r=run_id: run_detail(self._app, t, r))
+            self._query(partial(run_detail, self._app, task, run_id))
         self._schedule_flush()
         self._schedule_sweep()
 
