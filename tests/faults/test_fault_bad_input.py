@@ -304,6 +304,16 @@ BAD_CONFIG = [
     ({"runs_db": 3}, "3", "a path"),
     ({"runs_db": b"/tmp/runs.sqlite"}, "b'/tmp/runs.sqlite'", "a path"),
     ({"shut_cond": 5}, "5", "condition string"),
+    ({"pools": {"gpu": 0}}, "0", "integer >= 1 of slots"),
+    ({"pools": {"gpu": -2}}, "-2", "integer >= 1 of slots"),
+    ({"pools": {"gpu": 1.5}}, "1.5", "integer >= 1 of slots"),
+    ({"pools": {"gpu": True}}, "True", "integer >= 1 of slots"),
+    ({"pools": {"gpu": math.nan}}, "nan", "integer >= 1 of slots"),
+    ({"pools": {3: 1}}, "3", "non-empty string"),
+    ({"pools": ["gpu"]}, "['gpu']", "a dict such as"),
+    ({"pools": 2}, "2", "a dict such as"),
+    ({"catch_up": "yes"}, "'yes'", "True or False"),
+    ({"catch_up": 1}, "1", "True or False"),
 ]
 
 
@@ -324,6 +334,58 @@ def test_config_must_be_a_mapping(config):
     with pytest.raises((TypeError, ValueError)) as info:
         Scheduler(config=config)
     check_message(info.value, repr(config), "dict")
+
+
+# ------------------------------------------- retries, pools, shutdown deadline
+
+DURATION_OR_ZERO = ("use seconds", "'1 hour 20 min'", "timedelta", "or 0 for none")
+BAD_RETRY_ARGUMENTS = [
+    ({"retries": -1}, "-1", ("integer >= 0",)),
+    ({"retries": 1.5}, "1.5", ("integer >= 0",)),
+    ({"retries": math.nan}, "nan", ("integer >= 0",)),
+    ({"retries": True}, "True", ("integer >= 0",)),
+    ({"retries": "3"}, "'3'", ("integer >= 0",)),
+    ({"retries": 2, "retry_delay": -1}, "-1", DURATION_OR_ZERO),
+    ({"retries": 2, "retry_delay": math.nan}, "nan", DURATION_OR_ZERO),
+    ({"retries": 2, "retry_delay": math.inf}, "inf", DURATION_OR_ZERO),
+    ({"retries": 2, "retry_delay": "10 secnds"}, "'10 secnds'", DURATION_OR_ZERO),
+    ({"retries": 2, "retry_delay": "-5 s"}, "'-5 s'", DURATION_OR_ZERO),
+    ({"retries": 2, "retry_delay": True}, "True", DURATION_OR_ZERO),
+    ({"retries": 2, "retry_backoff": 0.5}, "0.5", ("number >= 1",)),
+    ({"retries": 2, "retry_backoff": -2}, "-2", ("number >= 1",)),
+    ({"retries": 2, "retry_backoff": math.nan}, "nan", ("number >= 1",)),
+    ({"retries": 2, "retry_backoff": math.inf}, "inf", ("number >= 1",)),
+    ({"retries": 2, "retry_backoff": "2"}, "'2'", ("number >= 1",)),
+    ({"pool": "gpu"}, "'gpu'", ("not configured", "'cpu'")),
+    ({"pool": "CPU"}, "'CPU'", ("not configured", "'cpu'")),
+    ({"pool": ["cpu"]}, "['cpu']", ("not configured",)),
+    ({"priority": math.nan}, "nan", ("finite number",)),
+    ({"priority": math.inf}, "inf", ("finite number",)),
+    ({"priority": "high"}, "'high'", ("finite number",)),
+    ({"priority": True}, "True", ("finite number",)),
+]
+
+
+@pytest.mark.parametrize(("kwargs", "value", "accepted"), BAD_RETRY_ARGUMENTS, ids=repr)
+def test_bad_retry_and_pool_arguments(kwargs, value, accepted):
+    app = Scheduler(pools={"cpu": 2})
+    app.task("every 1 hour", name="f", timeout=5)(f)
+    before = defined(app)
+    with pytest.raises(ValueError) as info:
+        app.task(**kwargs)(f)
+    check_message(info.value, "task 'f'", value, *accepted)
+    assert defined(app) == before
+
+
+@pytest.mark.parametrize(
+    "value", [-1, math.nan, math.inf, "soon", "-5 s", "", True, [30], timedelta(0)], ids=repr
+)
+def test_bad_force_after(value):
+    app = fresh_app()
+    for shut_down in (app.shut_down, app.session.shut_down):
+        with pytest.raises(ValueError) as info:
+            shut_down(force_after=value)
+        check_message(info.value, "force_after", repr(value), "use seconds", "'1 hour 20 min'")
 
 
 # -------------------------------------------------------- names and functions
