@@ -74,8 +74,8 @@ class _Pool:
         self.levels: dict[float, _Level] = {}
         self.order: list[float] = []  # the levels' priorities, highest first, negated
 
-    def free(self) -> bool:
-        return self.alive < self.slots
+    def waiting(self) -> bool:
+        return any(level.live() for level in self.levels.values())
 
     def level(self, priority: float) -> _Level:
         level = self.levels.get(priority)
@@ -103,15 +103,19 @@ class _Pool:
                 return entry
         return None
 
-    def place(self, entry: Waiting) -> int:
+    def place(self, entry: Waiting) -> int | None:
+        # Read from any thread (the panel's) while the loop may change the
+        # queue: a level that went away meanwhile means the entry left.
         ahead = 0
-        for key in self.order:
-            level = self.levels[-key]
+        for key in list(self.order):
+            level = self.levels.get(-key)
+            if level is None:
+                continue
             if -key == entry.level:
                 left = bisect.bisect_left(level.gone, entry.index)
                 return ahead + entry.index - level.first - left + 1
             ahead += level.live()
-        raise AssertionError("a waiting entry outside its pool")  # pragma: no cover
+        return None
 
 
 class Pools:
@@ -123,9 +127,10 @@ class Pools:
         self.waiting: dict[str, Waiting] = {}  # by task name
 
     def take_slot(self, pool: str) -> bool:
-        """Take a slot of ``pool`` for a run starting now; ``False`` if full."""
+        """Take a slot of ``pool`` for a run starting now; ``False`` if it is
+        full, or if runs wait for it (they come first: see ``grant``)."""
         state = self._pools[pool]
-        if state.alive < state.slots:
+        if state.alive < state.slots and not (self.waiting and state.waiting()):
             state.alive += 1
             return True
         return False

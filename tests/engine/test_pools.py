@@ -304,3 +304,26 @@ def test_bad_pool_arguments(kwargs, fragment):
     with pytest.raises(ValueError) as info:
         app.task(name="t", **kwargs)(lambda: None)
     assert fragment in str(info.value) and "'t'" in str(info.value)
+
+
+def test_the_queue_itself():
+    """Places count only live entries; a free slot goes to the queue first."""
+    from notebook_sched._engine.pools import Pools
+
+    pools = Pools({"one": 1})
+    assert pools.take_slot("one") and not pools.take_slot("one")
+    for i, rank in enumerate([0, 0, 3, 0, 3]):
+        pools.enqueue(f"t{i}", "one", rank, 1, now=float(i))
+    assert [pools.place(f"t{i}") for i in range(5)] == [3, 4, 1, 5, 2]
+    pools.leave("t0")
+    pools.leave("t2")
+    assert [pools.place(f"t{i}") for i in range(5)] == [None, 2, None, 3, 1]
+    assert pools.release("one") is True  # a slot is free and runs wait
+    assert pools.take_slot("one") is False  # a newcomer does not jump the queue
+    (granted,) = pools.grant()
+    assert granted.task == "t4" and pools.place("t1") == 1
+    pools.requeue(granted)  # it could not start: back at the head
+    assert [pools.place(n) for n in ("t4", "t1", "t3")] == [1, 2, 3]
+    pools.release("one")
+    assert [e.task for e in pools.drain()] == ["t4", "t1", "t3"]
+    assert pools.waiting == {} and pools.take_slot("one")
