@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from typing import Any, Protocol
 
-__all__ = ["TerminationFlag"]
+__all__ = ["Progress", "TerminationFlag"]
 
 
 class _Event(Protocol):
@@ -190,6 +191,53 @@ def _task_name(task: object, kind: str) -> str:
 
 def _default_repr(default: object) -> str:
     return "" if default is None else f", default={default!r}"
+
+
+class Progress:
+    """The run's progress reporter: ``progress(fraction, message="")``.
+
+    Use an instance as a parameter default to ask for it::
+
+        @app.task(execution="process")
+        def train(progress=Progress()):
+            for epoch in range(10):
+                ...
+                progress((epoch + 1) / 10, f"epoch {epoch + 1}")
+
+    ``fraction`` is a number from 0 to 1 (anything else is a ``ValueError``
+    naming it). ``Task.progress`` and the panel's row show the latest report
+    of a live run. Reporting is cheap — the latest value wins, however often
+    it is called — in thread, async, main, process and ray runs alike. Called
+    outside a run (the function called directly), it checks its arguments
+    and does nothing else.
+    """
+
+    __slots__ = ("_sink",)
+
+    def __init__(self, _sink: Callable[[float, str], None] | None = None) -> None:
+        self._sink = _sink
+
+    def __call__(self, fraction: float, message: str = "") -> None:
+        """Report that ``fraction`` of the run's work is done."""
+        if (
+            isinstance(fraction, bool)
+            or not isinstance(fraction, int | float)
+            or math.isnan(fraction)
+            or not 0 <= fraction <= 1
+        ):
+            raise ValueError(f"progress must be a fraction from 0 to 1, got {fraction!r}")
+        if not isinstance(message, str):
+            raise TypeError(f"the progress message must be a str, got {message!r}")
+        if self._sink is not None:
+            self._sink(float(fraction), message)
+
+    def __reduce__(self) -> tuple[type[Progress], tuple[()]]:
+        # As with TerminationFlag: the default travels as a marker; the run
+        # where it lands gets a reporter of its own.
+        return (Progress, ())
+
+    def __repr__(self) -> str:
+        return "Progress()"
 
 
 def __dir__() -> list[str]:

@@ -30,6 +30,8 @@ class SessionConfig:
     ray_address: str | None = None  # None: a local Ray, started on first use
     pools: Mapping[str, int] = field(default_factory=dict)  # name -> slots
     catch_up: bool = False
+    capture_output: bool = True
+    output_limit: int = 65536
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -43,6 +45,8 @@ class SessionConfig:
             "ray_address": self.ray_address,
             "pools": dict(self.pools),
             "catch_up": self.catch_up,
+            "capture_output": self.capture_output,
+            "output_limit": self.output_limit,
         }
 
 
@@ -79,11 +83,18 @@ def build_config(config: Mapping[str, Any] | None, kwargs: Mapping[str, Any]) ->
             values["timeout"] = parse_timeout(timeout)
         except (TypeError, ValueError) as exc:
             raise ValueError(f"config 'timeout': {exc}") from None
-    if "instant_shutdown" in merged:
-        instant = merged["instant_shutdown"]
-        if not isinstance(instant, bool):
-            raise ValueError(f"config 'instant_shutdown' must be True or False, got {instant!r}")
-        values["instant_shutdown"] = instant
+    for key in ("instant_shutdown", "capture_output"):
+        if key in merged:
+            if not isinstance(merged[key], bool):
+                raise ValueError(f"config {key!r} must be True or False, got {merged[key]!r}")
+            values[key] = merged[key]
+    if "output_limit" in merged:
+        limit = merged["output_limit"]
+        if isinstance(limit, bool) or not isinstance(limit, int) or limit < 0:
+            raise ValueError(
+                f"config 'output_limit' must be a whole number of characters >= 0, got {limit!r}"
+            )
+        values["output_limit"] = limit
     if merged.get("shut_cond") is not None:
         try:
             values["shut_cond"] = to_condition(merged["shut_cond"], what="config 'shut_cond'")

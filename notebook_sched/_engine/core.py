@@ -368,7 +368,10 @@ class Core:
         return self.errors.check(cond, self.context(now, task), which)
 
     def last_record(self, name: str) -> RunRecord | None:
-        return self.ledger.last_records.get(name)
+        record = self.ledger.last_records.get(name)
+        if record is None or record.status != "run":
+            return record
+        return self.ledger.with_live_output([record])[0]
 
     def result_of(self, name: str) -> object:
         return self.arguments.result_of(name)

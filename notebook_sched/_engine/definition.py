@@ -11,8 +11,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from .._conditions.base import Condition
+from .._execution.call import params_with_default
 from .._execution.ray.options import Resources, parse_resources, require_ray
-from ..args import TerminationFlag
+from ..args import Progress, TerminationFlag
 from .arguments import ArgumentParams, argument_params, refuse_live
 from .config import EXECUTIONS, SessionConfig
 from .pools import check_pool, check_priority
@@ -47,6 +48,7 @@ class TaskDefinition:
     multilaunch: bool = False  # runs of it may overlap
     on_startup: bool = False  # runs when the scheduler starts (lifecycle.py)
     on_shutdown: bool = False  # runs when the scheduler shuts down
+    progress_params: tuple[str, ...] = ()  # parameters whose defaults are Progress()
 
     def effective_timeout(self, config: SessionConfig) -> float | None:
         if self.execution == "main":
@@ -174,6 +176,7 @@ def define_task(
         timeout=seconds,
         timeout_set=timeout_set,
         flag_params=_flag_params(func),
+        progress_params=params_with_default(func, Progress),
         is_async=is_async,
         payload=payload,
         resources=reserved,
@@ -203,8 +206,4 @@ def check_phase_task(
 
 
 def _flag_params(func: Callable[..., Any]) -> tuple[str, ...]:
-    try:
-        params = inspect.signature(func).parameters.values()
-    except (TypeError, ValueError):
-        return ()
-    return tuple(p.name for p in params if isinstance(p.default, TerminationFlag))
+    return params_with_default(func, TerminationFlag)

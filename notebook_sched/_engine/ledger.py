@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable, Sequence
+from dataclasses import replace
 from typing import TYPE_CHECKING
 
 from .._execution.base import Outcome
@@ -81,6 +82,19 @@ class Ledger:
                 (t for s in FINAL if (t := finishes.get((task, s))) is not None), default=None
             )
         return finishes.get((task, how))
+
+    def with_live_output(self, records: list[RunRecord]) -> list[RunRecord]:
+        """``records`` with what their live runs have written so far."""
+        alive = {run.run_id: run for run in self.live.values() if run.output is not None}
+        if not alive:
+            return records
+        shown = []
+        for record in records:
+            run = alive.get(record.run_id) if record.status == "run" else None
+            if run is not None and run.output is not None and run.output.changes:
+                record = replace(record, output=run.output.text())
+            shown.append(record)
+        return shown
 
     def running_since(self, task: str) -> float | None:
         """The start of the task's oldest live run."""
@@ -208,10 +222,11 @@ class Ledger:
             reason = run.reason
             # Whatever it did after termination was requested, it was terminated.
             status = "terminate" if reason is not None else outcome.status
+            output = run.output.close() if run.output is not None else ""
             record = new_record(
                 run.task, run.run_id, status, reason, run.record.start,
-                to_datetime(outcome.end), outcome.error, outcome.result,
-                attempt=run.record.attempt,
+                to_datetime(outcome.end), outcome.error, outcome.result, output,
+                run.record.attempt,
             )  # fmt: skip
             records.append(record)
             finished.append((run, record, outcome.end))

@@ -13,6 +13,7 @@ from .timers import Watchdog
 
 if TYPE_CHECKING:
     from .._execution.base import RunHandle
+    from .._execution.output import OutputBuffer, ProgressSink
     from .task import TaskDefinition
 
 __all__ = ["Run"]
@@ -36,6 +37,8 @@ class Run:
         "definition",
         "handle",
         "on_terminating",
+        "output",
+        "progress_sink",
         "record",
         "start",
         "termination",
@@ -60,6 +63,8 @@ class Run:
         # is on the monotonic clock.
         self.deadline = start + timeout if timeout is not None else None
         self.handle: RunHandle | None = None
+        self.output: OutputBuffer | None = None  # what it writes, when captured
+        self.progress_sink: ProgressSink | None = None  # its Progress() reports
         self._watchdog = watchdog
         self._report = report
         self.on_terminating = on_terminating
@@ -77,6 +82,12 @@ class Run:
     @property
     def reason(self) -> Reason | None:
         return self.termination.reason
+
+    @property
+    def progress(self) -> tuple[float, str] | None:
+        """Its latest ``(fraction, message)`` report, if it made one."""
+        sink = self.progress_sink
+        return sink.latest if sink is not None else None
 
     @property
     def finished(self) -> bool:

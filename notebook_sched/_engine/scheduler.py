@@ -294,7 +294,10 @@ class Scheduler:
         """The run records, oldest first, including runs still alive; with
         ``limit``, only the newest ``limit`` of them."""
         name = task.name if isinstance(task, Task) else task
-        return self._core.history.runs(task=name, status=status, limit=limit)
+        core = self._core
+        return core.ledger.with_live_output(
+            core.history.runs(task=name, status=status, limit=limit)
+        )
 
     def run_counts(self) -> dict[str, dict[str, int]]:
         """How many runs each task has had, by status."""

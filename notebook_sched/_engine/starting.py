@@ -12,8 +12,9 @@ from collections.abc import Mapping
 from functools import partial
 from typing import TYPE_CHECKING, Any
 
-from .._execution import async_, main, thread
+from .._execution import async_, capture, main, thread
 from .._execution.base import Executor, Job, Outcome
+from .._execution.output import OutputBuffer, ProgressSink
 from .._execution.process import handle as process
 from .._execution.ray import handle as ray_
 from .arguments import ArgumentFailed, Resolver
@@ -29,6 +30,7 @@ if TYPE_CHECKING:
 __all__ = ["Starter"]
 
 _NOTHING: dict[str, Any] = {}  # what async, thread and main runs need beyond the job
+_IN_KERNEL = ("async", "thread", "main")  # runs whose writes the kernel's streams carry
 
 _EXECUTORS: dict[str, Executor] = {
     "async": async_.start,
@@ -63,6 +65,12 @@ class Starter:
             except ArgumentFailed as exc:
                 self._ledger.report(run, Outcome("fail", self._clock.time(), error=exc.text))
                 return
+        if self._config.capture_output:
+            run.output = OutputBuffer(self._config.output_limit)
+            if definition.execution in _IN_KERNEL:
+                capture.install()  # once; again only if something replaced sys.stdout
+        if definition.progress_params:
+            run.progress_sink = ProgressSink()
         job = Job(
             definition.name,
             run.run_id,
@@ -74,6 +82,9 @@ class Starter:
             definition.is_async,
             self._extra(definition),
             args,
+            run.output,
+            definition.progress_params,
+            run.progress_sink,
         )
         try:
             handle = _EXECUTORS[definition.execution](job)

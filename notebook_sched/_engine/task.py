@@ -34,6 +34,8 @@ class LiveRun(Protocol):
     def reason(self) -> Reason | None: ...
     @property
     def deadline(self) -> float | None: ...
+    @property
+    def progress(self) -> tuple[float, str] | None: ...
 
 
 class Queues(Protocol):
@@ -226,6 +228,14 @@ class Task:
         """The live run's deadline, or ``None``."""
         run = self._host.live_run(self.name)
         return to_datetime(run.deadline) if run is not None else None
+
+    @property
+    def progress(self) -> tuple[float, str] | None:
+        """The live run's latest ``(fraction, message)``, reported through a
+        ``Progress()`` parameter; ``None`` when no run is alive or it has
+        reported nothing yet."""
+        run = self._host.live_run(self.name)
+        return run.progress if run is not None else None
 
     @property
     def last_run(self) -> RunRecord | None:

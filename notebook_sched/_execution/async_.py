@@ -9,6 +9,7 @@ import threading
 from ..args import TerminationFlag
 from .base import Executor, Job, Outcome, on_loop
 from .call import call_async
+from .capture import CURRENT
 
 __all__ = ["start"]
 
@@ -25,6 +26,8 @@ class AsyncHandle:
 
     async def _body(self) -> None:
         job = self._job
+        if job.output is not None:
+            CURRENT.set(job.output)  # the task's own context, and its children's
         event = self._flag_event
         kwargs = job.kwargs(TerminationFlag(event) if event else None)
         job.done(await call_async(job.func, kwargs, job.now))

@@ -10,8 +10,9 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal, NamedTuple, Protocol, runtime_checkable
 
-from ..args import TerminationFlag
+from ..args import Progress, TerminationFlag
 from ..exc import TaskTerminationException
+from .output import OutputBuffer, ProgressSink
 
 __all__ = [
     "Executor",
@@ -59,9 +60,18 @@ class Job:
     extra: dict[str, Any] = field(default_factory=dict)
     args: Mapping[str, object] = field(default_factory=dict)  # resolved arguments, by parameter
 
+    #: Where what the run writes goes; ``None``: where the kernel sends it.
+    output: OutputBuffer | None = None
+    progress_params: tuple[str, ...] = ()
+    #: Where the run's ``Progress()`` reports go.
+    progress: ProgressSink | None = None
+
     def kwargs(self, flag: TerminationFlag | None) -> dict[str, object]:
-        """What the function is called with: the run's flag, its arguments."""
+        """What the function is called with: the run's flag, its progress
+        reporter, its arguments."""
         kwargs: dict[str, object] = dict.fromkeys(self.flag_params, flag)
+        if self.progress_params:
+            kwargs.update(dict.fromkeys(self.progress_params, Progress(self.progress)))
         if self.args:
             kwargs.update(self.args)
         return kwargs

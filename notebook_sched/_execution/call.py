@@ -20,7 +20,15 @@ from typing import Any
 
 from .base import Outcome, Status, outcome_of_error, outcome_of_value, without_wrapper_frame
 
-__all__ = ["Report", "call", "call_async", "call_away", "outcome_of_report", "report"]
+__all__ = [
+    "Report",
+    "call",
+    "call_async",
+    "call_away",
+    "outcome_of_report",
+    "params_with_default",
+    "report",
+]
 
 # What a run away from the kernel sends back: (status, error, result, value),
 # value the return value pickled (bytes), its repr() (str) if it cannot be, or None.
@@ -115,6 +123,16 @@ def _restored(value: bytes | str | None, result: str | None) -> object:
         return pickle.loads(value)
     except Exception:  # pickled where it ran, but not loadable here: its repr() then
         return result
+
+
+def params_with_default(func: Callable[..., Any], kind: type) -> tuple[str, ...]:
+    """The names of ``func``'s parameters whose default is a ``kind``
+    (``TerminationFlag``, ``Progress``: what the scheduler passes in)."""
+    try:
+        params = inspect.signature(func).parameters.values()
+    except (TypeError, ValueError):
+        return ()
+    return tuple(p.name for p in params if isinstance(p.default, kind))
 
 
 def _no_clock() -> float:

@@ -8,6 +8,7 @@ import threading
 from ..args import TerminationFlag
 from .base import Executor, Job
 from .call import call
+from .capture import CURRENT
 
 __all__ = ["start"]
 
@@ -15,7 +16,16 @@ __all__ = ["start"]
 class MainHandle:
     def __init__(self, job: Job) -> None:
         self._flag_event = threading.Event()
-        job.done(call(job.func, job.kwargs(TerminationFlag(self._flag_event)), job.now))
+        kwargs = job.kwargs(TerminationFlag(self._flag_event))
+        if job.output is None:
+            job.done(call(job.func, kwargs, job.now))
+            return
+        token = CURRENT.set(job.output)
+        try:
+            outcome = call(job.func, kwargs, job.now)
+        finally:
+            CURRENT.reset(token)
+        job.done(outcome)
 
     def stop(self) -> None:
         self._flag_event.set()

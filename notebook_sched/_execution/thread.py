@@ -10,6 +10,7 @@ from ..args import TerminationFlag
 from ..exc import TaskTerminationException
 from .base import Executor, Job
 from .call import call
+from .capture import CURRENT
 
 __all__ = ["start"]
 
@@ -31,6 +32,8 @@ class ThreadHandle:
 
     def _body(self) -> None:
         job = self._job
+        if job.output is not None:
+            CURRENT.set(job.output)  # this thread's context: the run's own
         kwargs = job.kwargs(TerminationFlag(self._flag_event))
         outcome = call(
             job.func, kwargs, job.now, run_coroutine=job.is_async, finished=self._no_more_injection

@@ -1,0 +1,120 @@
+"""What a run writes: one bounded buffer per run, and its progress.
+
+Every execution method writes into the run's ``OutputBuffer`` — the kernel's
+stream proxies for thread, async and main runs (``capture.py``), the waiter
+thread reading a process child's file descriptors, the result of a Ray run —
+from whatever thread that happens on. The buffer keeps the last ``limit``
+characters while it is written to, so a run that prints megabytes costs at
+most about twice the limit in memory, never what it wrote; what it dropped is
+said in one line at the top of the text.
+"""
+
+from __future__ import annotations
+
+import codecs
+import threading
+
+__all__ = ["OutputBuffer", "ProgressSink", "dropped_line"]
+
+DEFAULT_LIMIT = 65536
+
+
+def dropped_line(count: int) -> str:
+    """The line that begins an output whose oldest ``count`` characters were dropped."""
+    return f"[{count:,} earlier characters dropped: output_limit]\n"
+
+
+class OutputBuffer:
+    """The text a run wrote, at most ``limit`` characters of it (the newest).
+
+    ``write`` may be called from any thread, also after ``close()``: text
+    written by a thread the run left behind still belongs to the run, but a
+    closed buffer takes no more (its record is final)."""
+
+    __slots__ = ("_closed", "_decoder", "_dropped", "_limit", "_lock", "_parts", "_size", "changes")
+
+    def __init__(self, limit: int = DEFAULT_LIMIT) -> None:
+        self._limit = limit
+        self._parts: list[str] = []
+        self._size = 0
+        self._dropped = 0
+        self._closed = False
+        self._lock = threading.Lock()
+        self._decoder: codecs.IncrementalDecoder | None = None
+        #: Counts the writes: a reader that saw ``changes`` has seen it all.
+        self.changes = 0
+
+    @property
+    def closed(self) -> bool:
+        return self._closed
+
+    def write(self, text: str) -> bool:
+        """Add ``text``; ``False`` (and nothing kept) once the buffer is closed."""
+        if not text:
+            return not self._closed
+        with self._lock:
+            if self._closed:
+                return False
+            self._parts.append(text)
+            self._size += len(text)
+            self.changes += 1
+            if self._size > 2 * self._limit + 4096:
+                self._trim()
+        return True
+
+    def write_bytes(self, data: bytes) -> bool:
+        """Add bytes a child wrote (UTF-8; an undecodable byte becomes U+FFFD;
+        a character split between two reads is joined)."""
+        with self._lock:
+            if self._decoder is None:
+                self._decoder = codecs.getincrementaldecoder("utf-8")("replace")
+            text = self._decoder.decode(data)
+        return self.write(text)
+
+    def _trim(self) -> None:  # under _lock
+        text = "".join(self._parts)
+        cut = len(text) - self._limit
+        if cut > 0:
+            text = text[cut:]
+            self._dropped += cut
+        self._parts = [text]
+        self._size = len(text)
+
+    def text(self) -> str:
+        """What the run wrote so far (or in all, once closed)."""
+        with self._lock:
+            if self._size > self._limit:
+                self._trim()
+            elif len(self._parts) > 1:
+                self._parts = ["".join(self._parts)]
+            body = self._parts[0] if self._parts else ""
+            dropped = self._dropped
+        return dropped_line(dropped) + body if dropped else body
+
+    def close(self) -> str:
+        """Take no more writes; returns the final text."""
+        with self._lock:
+            if self._decoder is not None:
+                rest = self._decoder.decode(b"", final=True)
+                self._decoder = None
+                if rest:
+                    self._parts.append(rest)
+                    self._size += len(rest)
+            self._closed = True
+        return self.text()
+
+
+class ProgressSink:
+    """Where a run's progress lands in the kernel: the latest value only.
+
+    Setting it is one assignment, so a task that reports in a tight loop
+    costs nothing more; readers (``Task.progress``, the panel) take the
+    latest when they look."""
+
+    __slots__ = ("latest",)
+
+    def __init__(self) -> None:
+        self.latest: tuple[float, str] | None = None
+
+    def __call__(self, fraction: float, message: str = "") -> None:
+        self.latest = (fraction, message)
