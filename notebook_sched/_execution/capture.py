@@ -40,7 +40,7 @@ from typing import Any, TextIO
 
 from .output import OutputBuffer
 
-__all__ = ["CURRENT", "RunAwareStream", "install", "log_line"]
+__all__ = ["CURRENT", "RunAwareStream", "install", "log_levels", "log_line"]
 
 #: The output buffer of the run the running code belongs to, if any.
 CURRENT: contextvars.ContextVar[OutputBuffer | None] = contextvars.ContextVar(
@@ -109,6 +109,16 @@ def log_line(record: logging.LogRecord) -> str:
         return _LINE.format(record) + "\n"
     except Exception as exc:  # bad arguments for its message: say so, do not lose it
         return f"{record.levelname} {record.name}: {record.msg!r} (unformattable: {exc!r})\n"
+
+
+def log_levels() -> dict[str, int]:
+    """The levels set on this process's loggers, root (``""``) included: a
+    process child or a Ray worker logs what the kernel would."""
+    levels = {"": logging.getLogger().level}
+    for name, logger in list(logging.Logger.manager.loggerDict.items()):
+        if isinstance(logger, logging.Logger) and logger.level != logging.NOTSET:
+            levels[name] = logger.level
+    return levels
 
 
 def _prints_to_notebook(handler: logging.Handler) -> bool:

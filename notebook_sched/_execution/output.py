@@ -45,6 +45,10 @@ class OutputBuffer:
         self.changes = 0
 
     @property
+    def limit(self) -> int:
+        return self._limit
+
+    @property
     def closed(self) -> bool:
         return self._closed
 
@@ -82,17 +86,31 @@ class OutputBuffer:
 
     def text(self) -> str:
         """What the run wrote so far (or in all, once closed)."""
+        dropped, body = self.parts()
+        return dropped_line(dropped) + body if dropped else body
+
+    def parts(self) -> tuple[int, str]:
+        """How many characters were dropped, and the text kept."""
         with self._lock:
             if self._size > self._limit:
                 self._trim()
             elif len(self._parts) > 1:
                 self._parts = ["".join(self._parts)]
-            body = self._parts[0] if self._parts else ""
-            dropped = self._dropped
-        return dropped_line(dropped) + body if dropped else body
+            return self._dropped, self._parts[0] if self._parts else ""
+
+    def extend(self, dropped: int, text: str) -> None:
+        """Add what another buffer kept (``parts()``) — a Ray worker's."""
+        with self._lock:
+            self._dropped += dropped
+        self.write(text)
 
     def close(self) -> str:
         """Take no more writes; returns the final text."""
+        self.seal()
+        return self.text()
+
+    def seal(self) -> None:
+        """Take no more writes."""
         with self._lock:
             if self._decoder is not None:
                 rest = self._decoder.decode(b"", final=True)
@@ -101,7 +119,6 @@ class OutputBuffer:
                     self._parts.append(rest)
                     self._size += len(rest)
             self._closed = True
-        return self.text()
 
 
 class ProgressSink:

@@ -1,25 +1,32 @@
 """What a process run's child does, once the zygote has forked it.
 
-The parent passes three pipe ends: the payload to read (the
+The parent passes three or four pipe ends: the payload to read (the
 function and the run's arguments, cloudpickled, so functions, lambdas and
 closures defined in a notebook's ``__main__`` work), the result to write
-(plain pickle of strings and the return value's own pickle: an unpicklable
-return value is never a problem, its ``repr()`` is taken here instead),
-and the termination flag (readable once the parent sets it).
+(messages, ``channel.py``: progress reports, then the report — plain pickle of
+strings and the return value's own pickle: an unpicklable return value is
+never a problem, its ``repr()`` is taken here instead), the termination flag
+(readable once the parent sets it), and, when output is captured, the pipe
+that becomes the child's file descriptors 1 and 2.
 """
 
 from __future__ import annotations
 
+import contextlib
 import ctypes
+import logging
 import os
 import pickle
 import select
 import signal
 import sys
+import threading
+import time
 
 # Imported here, so that the zygote has them loaded before it forks a child.
-from ...args import TerminationFlag
-from ..call import Report, call_away
+from ...args import Progress, TerminationFlag
+from ..call import Report, call_away, params_with_default
+from .channel import frame
 
 _PR_SET_PDEATHSIG = 1
 
@@ -76,39 +83,130 @@ def _read_all(fd: int) -> bytes:
     return b"".join(chunks)
 
 
-def run_child(payload_fd: int, result_fd: int, flag_fd: int, parent_pid: int) -> None:
+class Messages:
+    """The child's end of the result pipe. Progress reports are coalesced:
+    at most one message per ``INTERVAL``, the latest value winning, so a task
+    reporting in a tight loop costs the kernel ten messages a second."""
+
+    INTERVAL = 0.1
+
+    def __init__(self, fd: int) -> None:
+        self._fd = fd
+        # Reentrant: SIGTERM raises in the main thread, maybe while it holds the lock.
+        self._lock = threading.RLock()
+        self._pending: tuple[float, str] | None = None
+        self._last = 0.0
+        self._flusher = False
+        self._closed = False
+
+    def progress(self, fraction: float, message: str) -> None:
+        with self._lock:
+            if self._closed:
+                return
+            if time.monotonic() - self._last >= self.INTERVAL:
+                self._send_progress((fraction, message))
+                return
+            self._pending = (fraction, message)
+            if not self._flusher:
+                self._flusher = True
+                threading.Thread(target=self._flush_later, daemon=True).start()
+
+    def _flush_later(self) -> None:
+        while True:
+            time.sleep(self.INTERVAL)
+            with self._lock:
+                if self._closed or self._pending is None:
+                    self._flusher = False
+                    return
+                self._send_progress(self._pending)
+
+    def _send_progress(self, value: tuple[float, str]) -> None:  # under _lock
+        self._pending = None
+        self._last = time.monotonic()
+        self._write(frame("progress", value))
+
+    def report(self, message: Report) -> None:
+        with self._lock:
+            self._closed = True
+            self._write(frame("report", message))
+            os.close(self._fd)
+
+    def _write(self, data: bytes) -> None:
+        view = memoryview(data)
+        while view:
+            view = view[os.write(self._fd, view) :]
+
+
+def _flush_streams() -> None:
+    for stream in (sys.stdout, sys.stderr):
+        if stream is not None:
+            with contextlib.suppress(OSError, ValueError):  # closed by the task, say
+                stream.flush()
+
+
+def _capture_output(fd: int) -> None:
+    """Make ``fd`` this child's file descriptors 1 and 2, with ``sys.stdout``
+    line-buffered (as at a terminal), so a ``print`` reaches the record when
+    it is made."""
+    _flush_streams()
+    os.dup2(fd, 1)
+    os.dup2(fd, 2)
+    os.close(fd)
+    # New streams: the zygote's may be absent, and their encoding is the
+    # zygote's locale's, where the kernel reads UTF-8.
+    for name, number in (("stdout", 1), ("stderr", 2)):
+        stream = open(  # noqa: SIM115 (the process's own, for its whole life)
+            number, "w", buffering=1, encoding="utf-8", errors="backslashreplace", closefd=False
+        )
+        setattr(sys, name, stream)
+
+
+def _log_to_output(levels: dict[str, int]) -> None:
+    """Log records as lines of the output (``LEVEL logger: message``), at
+    the levels the kernel's loggers have."""
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("%(levelname)s %(name)s: %(message)s"))
+    root = logging.getLogger()
+    root.addHandler(handler)
+    for name, level in levels.items():
+        (logging.getLogger(name) if name else root).setLevel(level)
+
+
+def run_child(
+    payload_fd: int, result_fd: int, flag_fd: int, parent_pid: int, output_fd: int = -1
+) -> None:
     """Run the task in this (freshly forked) process, report, and exit."""
     os.setpgid(0, 0)  # its own group: a kernel interrupt does not reach it
     _die_with_parent(parent_pid)
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # a kernel interrupt is not for us
     flag_event = PipeFlagEvent(flag_fd)
     signal.signal(signal.SIGTERM, _on_sigterm(flag_event))
+    if output_fd >= 0:
+        _capture_output(output_fd)
+    messages = Messages(result_fd)
     message: Report
     try:
-        sys_path, cwd, env, blob, args = pickle.loads(_read_all(payload_fd))
+        sys_path, cwd, env, blob, args, levels = pickle.loads(_read_all(payload_fd))
         # The zygote started long ago: take the kernel's present directory,
         # environment and import path, as a fresh process would.
         os.chdir(cwd)
         os.environ.clear()
         os.environ.update(env)
         sys.path[:] = sys_path
+        if levels is not None:
+            _log_to_output(levels)
         func, flag_params = pickle.loads(blob)  # made by payload.serialize
         kwargs: dict[str, object] = dict.fromkeys(flag_params, TerminationFlag(flag_event))
         if args:
             kwargs.update(pickle.loads(args))  # made by payload.serialize_args
+        for name in params_with_default(func, Progress):
+            kwargs[name] = Progress(messages.progress)
         message = call_away(func, kwargs)
     except BaseException as exc:  # the payload itself could not be loaded
         import traceback
 
         message = ("fail", "".join(traceback.format_exception(exc)).rstrip(), None, None)
     signal.signal(signal.SIGTERM, signal.SIG_IGN)  # the run is over: do not cut the report
-    data = pickle.dumps(message)
-    # Length first: the parent knows the report is whole without waiting for
-    # end of file, which a process this task forked could hold off for ever.
-    view = memoryview(len(data).to_bytes(8, "big") + data)
-    while view:
-        view = view[os.write(result_fd, view) :]
-    os.close(result_fd)
-    sys.stdout.flush()
-    sys.stderr.flush()
+    _flush_streams()  # what it wrote goes first: the kernel reads the output up to the report
+    messages.report(message)
     os._exit(0)  # the run is over: threads the task left behind must not keep the child alive

@@ -7,8 +7,9 @@ tens. It is single-threaded, so forking it is safe (forking a kernel that
 runs threads is not), and it never imports the user's ``__main__``.
 
 Protocol on the SOCK_SEQPACKET socket FD, one message per packet:
-  parent → zygote: ``spawn <id>`` with three file descriptors attached
-                    (payload to read, result to write, termination flag to read)
+  parent → zygote: ``spawn <id>`` with three or four file descriptors attached
+                    (payload to read, result to write, termination flag to read,
+                    and the output to write, when it is captured)
   zygote → parent: ``started <id> <pid>``, later ``exited <pid> <exit code>``
 End of file on the socket means the kernel is gone: every child is killed.
 """
@@ -50,7 +51,7 @@ def _serve(sock: socket.socket) -> None:
                 children.discard(pid)
                 sock.send(f"exited {pid} {os.waitstatus_to_exitcode(status)}".encode())
         if sock in readable:
-            message, fds, _, _ = socket.recv_fds(sock, 256, 3)
+            message, fds, _, _ = socket.recv_fds(sock, 256, 4)
             if not message:  # the kernel is gone
                 for pid in children:
                     with contextlib.suppress(OSError):
@@ -64,8 +65,9 @@ def _serve(sock: socket.socket) -> None:
                 sock.close()
                 os.close(wake_r)
                 os.close(wake_w)
-                payload_fd, result_fd, flag_fd = fds
-                _child.run_child(payload_fd, result_fd, flag_fd, parent_pid=os.getppid())
+                payload_fd, result_fd, flag_fd, *output = fds
+                output_fd = output[0] if output else -1
+                _child.run_child(payload_fd, result_fd, flag_fd, os.getppid(), output_fd)
                 os._exit(0)  # not reached: run_child exits
             for fd in fds:
                 os.close(fd)

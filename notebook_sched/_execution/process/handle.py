@@ -14,15 +14,16 @@ from __future__ import annotations
 import contextlib
 import os
 import pickle
-import select
 import signal
 import sys
 import threading
 
 from ..base import Executor, Job, Outcome
-from ..call import outcome_of_report
+from ..call import Report, outcome_of_report
+from ..capture import log_levels
 from ..payload import serialize, serialize_args
 from . import zygote
+from .channel import read_child
 
 __all__ = ["start"]
 
@@ -60,16 +61,20 @@ class ProcessHandle:
             return
         payload_r, payload_w = os.pipe()
         result_r, result_w = os.pipe()
+        output_r, output_w = os.pipe() if job.output is not None else (-1, -1)
+        given = (payload_r, result_w, self._flag_r, output_w)
         try:
-            pid, server = zygote.spawn(payload_r, result_w, self._flag_r)
+            pid, server = zygote.spawn(*given)
         except Exception as exc:
-            for fd in (payload_r, payload_w, result_r, result_w, self._flag_r):
-                os.close(fd)
+            for fd in (*given, payload_w, result_r, output_r):
+                if fd >= 0:
+                    os.close(fd)
             self._close_flag()
             job.done(Outcome("crash", job.now(), error=f"could not start the child: {exc!r}"))
             return
-        for fd in (payload_r, result_w, self._flag_r):
-            os.close(fd)
+        for fd in given:
+            if fd >= 0:
+                os.close(fd)
         with self._lock:
             self._pid = pid
             stop, kill = self._stop_requested, self._kill_requested
@@ -77,9 +82,11 @@ class ProcessHandle:
             self._signal(signal.SIGKILL)
         elif stop:
             self._signal(signal.SIGTERM)
-        payload = (list(sys.path), os.getcwd(), dict(os.environ), blob, args)
+        levels = log_levels() if job.output is not None else None
+        payload = (list(sys.path), os.getcwd(), dict(os.environ), blob, args, levels)
         self._write_payload(payload_w, pickle.dumps(payload))
-        report = _read_report(result_r, pid)
+        output = job.output.write_bytes if job.output is not None else None
+        report = read_child(result_r, output_r, pid, output, job.progress)
         end = job.now()  # the child has reported, or died: its run is over
         returncode = zygote.exit_code(server, pid)
         with self._lock:
@@ -90,9 +97,9 @@ class ProcessHandle:
             return
         job.done(self._outcome(report, returncode, end))
 
-    def _outcome(self, report: bytes, returncode: int, end: float) -> Outcome:
-        if report:
-            return outcome_of_report(pickle.loads(report), end)
+    def _outcome(self, report: Report | None, returncode: int, end: float) -> Outcome:
+        if report is not None:
+            return outcome_of_report(report, end)
         if returncode < 0:
             name = signal.Signals(-returncode).name
             if self._stop_requested:
@@ -144,43 +151,6 @@ class ProcessHandle:
             started = self._pid is not None
         if started:
             self._signal(signal.SIGKILL)
-
-
-def _read_report(fd: int, pid: int) -> bytes:
-    """The child's report (length-prefixed), or ``b""`` if it died without one.
-
-    Reads until the report is whole or the child is gone (its pidfd becomes
-    readable) — not until end of file, which a grandchild that inherited the
-    pipe could hold off long after the run is over."""
-    try:
-        pidfd = os.pidfd_open(pid)
-    except OSError:  # already gone (and reaped), or no pidfd: end of file will do
-        pidfd = -1
-    buffer = bytearray()
-    try:
-        while True:
-            watched = [fd] if pidfd < 0 else [fd, pidfd]
-            readable, _, _ = select.select(watched, [], [])
-            if fd in readable:
-                chunk = os.read(fd, 1 << 20)
-                buffer += chunk
-                if _whole(buffer) or not chunk:
-                    break
-            elif pidfd in readable:  # the child exited: take what it wrote, if anything
-                os.set_blocking(fd, False)
-                with contextlib.suppress(BlockingIOError):
-                    while chunk := os.read(fd, 1 << 20):
-                        buffer += chunk
-                break
-    finally:
-        os.close(fd)
-        if pidfd >= 0:
-            os.close(pidfd)
-    return bytes(buffer[8:]) if _whole(buffer) else b""
-
-
-def _whole(buffer: bytearray) -> bool:
-    return len(buffer) >= 8 and len(buffer) >= 8 + int.from_bytes(buffer[:8], "big")
 
 
 start: Executor = ProcessHandle

@@ -70,7 +70,7 @@ class _Zygote:
                     self._exited[int(a)] = int(b)
                 self._cv.notify_all()
 
-    def spawn(self, fds: tuple[int, int, int]) -> int:
+    def spawn(self, fds: tuple[int, ...]) -> int:
         request = next(self._ids)
         with self._send_lock:
             socket.send_fds(self.sock, [f"spawn {request}".encode()], list(fds))
@@ -109,11 +109,13 @@ def prestart() -> None:
         threading.Thread(target=_get, name="notebook_sched-zygote-start", daemon=True).start()
 
 
-def spawn(payload_r: int, result_w: int, flag_r: int) -> tuple[int, _Zygote]:
-    """Fork a child that runs a task from those pipe ends; returns its pid."""
+def spawn(payload_r: int, result_w: int, flag_r: int, output_w: int = -1) -> tuple[int, _Zygote]:
+    """Fork a child that runs a task from those pipe ends (``output_w``, if
+    given, becomes its file descriptors 1 and 2); returns its pid."""
     zygote = _get()
+    fds = (payload_r, result_w, flag_r) if output_w < 0 else (payload_r, result_w, flag_r, output_w)
     try:
-        return zygote.spawn((payload_r, result_w, flag_r)), zygote
+        return zygote.spawn(fds), zygote
     except OSError as exc:
         raise ZygoteError(f"could not reach the zygote: {exc!r}") from exc
 

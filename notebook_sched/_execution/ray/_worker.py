@@ -82,22 +82,47 @@ class RemoteFlagEvent:
         self._board.release.remote(self._key)
 
 
-def run_remote(payload: bytes, args: bytes, key: str, board: Any) -> Report:
-    """Run a task's function on this worker; ``(status, error, result, value)``."""
+def run_remote(
+    payload: bytes, args: bytes, key: str, board: Any, capture: dict[str, Any] | None = None
+) -> tuple[Report, tuple[int, str] | None]:
+    """Run a task's function on this worker: its report ``(status, error,
+    result, value)``, and what it wrote when ``capture`` (the kernel's output
+    limit and logger levels) asks for that."""
     import pickle
 
+    from notebook_sched._execution import capture as capturing
     from notebook_sched._execution.call import call_away
+    from notebook_sched._execution.output import OutputBuffer
     from notebook_sched.args import TerminationFlag
 
     func, flag_params = pickle.loads(payload)  # made by payload.serialize
     event = RemoteFlagEvent(board, key) if flag_params and board is not None else None
+    output = token = None
+    if capture is not None:
+        capturing.install()
+        _set_levels(capture["levels"])
+        output = OutputBuffer(capture["limit"])
+        token = capturing.CURRENT.set(output)
     try:
         kwargs: dict[str, object] = (
             dict.fromkeys(flag_params, TerminationFlag(event)) if event else {}
         )
         if args:
             kwargs.update(pickle.loads(args))  # made by payload.serialize_args
-        return call_away(func, kwargs)
+        report = call_away(func, kwargs)
     finally:
         if event is not None:
             event.close()
+        if token is not None:
+            capturing.CURRENT.reset(token)
+    if output is None:
+        return report, None
+    output.seal()
+    return report, output.parts()
+
+
+def _set_levels(levels: dict[str, int]) -> None:
+    import logging
+
+    for name, level in levels.items():
+        logging.getLogger(name or None).setLevel(level)

@@ -59,13 +59,22 @@ class RayConnection:
             return self._board
 
     def submit(
-        self, payload: bytes, args: bytes, key: str, board: Any, name: str, options: dict[str, Any]
+        self,
+        payload: bytes,
+        args: bytes,
+        key: str,
+        board: Any,
+        name: str,
+        options: dict[str, Any],
+        capture: dict[str, Any] | None = None,
     ) -> Any:
-        """Start the run on the cluster (``args``: its arguments, pickled); its ``ObjectRef``."""
+        """Start the run on the cluster (``args``: its arguments, pickled); its
+        ``ObjectRef``. ``capture``: the run sends back what it writes (see
+        ``_worker.run_remote``)."""
         # No retries: a run that Ray re-ran behind our back would run twice,
         # and a worker lost mid-run must be recorded as a crash.
         remote = self._remote.options(name=name, max_retries=0, retry_exceptions=False, **options)
-        return remote.remote(payload, args, key, board)
+        return remote.remote(payload, args, key, board, capture)
 
     def set_flag(self, board: Any, key: str) -> None:
         board.set.remote(key)

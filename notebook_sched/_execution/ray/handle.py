@@ -25,6 +25,7 @@ from typing import Any
 
 from ..base import Executor, Job, Outcome
 from ..call import outcome_of_report
+from ..capture import log_levels
 from ..payload import serialize_args
 from .cluster import RayConnection, connect
 
@@ -71,6 +72,7 @@ class RayHandle:
                         self._board,
                         name=f"notebook_sched:{job.task}",
                         options=dict(job.extra.get("resources") or ()),
+                        capture=self._capture(),
                     )
                 except Exception as exc:
                     error = f"could not send the run to Ray: {exc!r}"
@@ -84,13 +86,21 @@ class RayHandle:
         else:
             self._ref.future().add_done_callback(self._ended)
 
+    def _capture(self) -> dict[str, Any] | None:
+        output = self._job.output
+        if output is None:
+            return None
+        return {"limit": output.limit, "levels": log_levels()}
+
     def _ended(self, future: concurrent.futures.Future[Any]) -> None:
         end = self._job.now()
         try:
-            sent = future.result()
+            sent, written = future.result()
         except BaseException as exc:
             self._finish(self._failure(exc, end))
         else:
+            if written is not None and self._job.output is not None:
+                self._job.output.extend(*written)
             self._finish(outcome_of_report(sent, end))
 
     def _failure(self, exc: BaseException, end: float) -> Outcome:
