@@ -185,4 +185,4 @@ def _patch_threads() -> None:
         return submit(self, _in_run, buffer, fn, *args, **kwargs)
 
     threading.Thread.start = start_in_run  # type: ignore[method-assign]
-    futures_thread.ThreadPoolExecutor.submit = submit_in_run  # type: ignore[method-assign]
+    futures_thread.ThreadPoolExecutor.submit = submit_in_run  # type: ignore[method-assign,assignment]
