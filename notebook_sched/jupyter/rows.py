@@ -68,6 +68,8 @@ def why_not_run(task: Task, state: str, end_true: bool | None) -> str:
         return "paused: Resume it first"
     if task.is_alive():
         return "a run of it is alive"
+    if task.status == "waiting":
+        return "a run of it waits for a slot of its pool"
     if end_true:
         return "its end condition is true"
     return ""
@@ -111,6 +113,8 @@ def row_view(task: Task, state: str, stats: TaskStats | None) -> dict[str, Any]:
         }
     counts = dict(stats.counts) if stats is not None else {}
     error = task.condition_error
+    retry = task.next_retry
+    waiting = status == "waiting"
     return {
         "name": task.name,
         "execution": task.execution,
@@ -131,7 +135,12 @@ def row_view(task: Task, state: str, stats: TaskStats | None) -> dict[str, Any]:
         "counts": counts,
         "can_run": not blocked,
         "why_not_run": blocked,
-        "can_terminate": status == "running",
+        "can_terminate": status == "running" or waiting,
+        "pool": task.pool,
+        "queue": task.queue_position if waiting else None,
+        # A retry that waits for its time: its attempt number and when it starts.
+        "retry": [retry.attempt, retry.at.timestamp()] if retry is not None else None,
+        "missed": task.missed_runs,
         # What a start or end condition raised: its first line, and the traceback.
         "cond_error": error.splitlines()[0] if error else "",
         "cond_trace": error[-_TRACE_LIMIT:] if error else "",

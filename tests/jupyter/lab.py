@@ -270,6 +270,10 @@ def open_notebook(page: Any, lab: Lab, name: str, cells: list[str]) -> Any:
     run_all_cells(page)
     panel = page.locator('[data-testid="ns-panel"]').first
     panel.wait_for(timeout=60_000)
+    # JupyterLab's "Jupyter news" question covers the output area's corner.
+    no = page.locator(".jp-toast-button:has-text('No')").first
+    with contextlib.suppress(Exception):  # cosmetic: it may have gone, or be sliding in
+        no.click(timeout=3000, force=True)
     return panel
 
 
@@ -289,6 +293,7 @@ def by_id(scope: Any, name: str, **data: str) -> Any:
 def shot(page: Any, locator: Any, path: Path) -> None:
     """A picture of what ``locator`` shows inside the window (a live panel
     never holds still long enough for Playwright's element screenshot)."""
+    locator.evaluate("n => n.scrollIntoView({block: 'start'})")
     box = locator.bounding_box()
     view = page.viewport_size
     top = max(0.0, box["y"])

@@ -29,7 +29,7 @@ import pytest
 from tests.jupyter.kernel import wait_for
 from tests.jupyter.lab import ARTIFACTS, browse, by_id, open_notebook, serve, shot
 
-pytestmark = pytest.mark.e2e
+pytestmark = [pytest.mark.e2e, pytest.mark.timeout(300)]
 
 SETUP_CELL = """\
 import asyncio
@@ -109,7 +109,7 @@ CONTRAST_JS = """
   const out = [];
   const texts = panel.querySelectorAll(
     '.ns-badge, .ns-last, .ns-run-words, .ns-notice-text, .ns-failures, '
-    + '.notebook-sched-end-state, .ns-fields dd, .ns-cond-error');
+    + '.notebook-sched-end-state, .ns-fields dd, .ns-cond-error, [data-testid="ns-retry"]');
   for (const n of texts) {
     if (!n.offsetParent || !n.textContent.trim()) continue;
     const c = parse(getComputedStyle(n).color), b = bg(n);

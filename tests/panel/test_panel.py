@@ -375,3 +375,75 @@ def test_ray_rows_show_their_resources():
     assert panel.rows["heavy"].view["resources"] == "2 CPU · 0.5 GPU · 4.0 GiB"
     assert panel.rows["plain"].view["resources"] == ""
     assert panel.rows["local"].view["resources"] == ""
+
+
+def test_a_pending_retry_and_a_waiting_run_show_in_their_rows():
+    async def scenario():
+        app = Scheduler(pools={"gpu": 1})
+
+        @app.task(retries=2, retry_delay="1 hour")
+        async def flaky():
+            raise OSError("disk")
+
+        @app.task(pool="gpu")
+        async def holder():
+            await asyncio.sleep(3600)
+
+        @app.task(pool="gpu")
+        async def queued():
+            return None
+
+        panel = app.panel()
+        app.start()
+        app.tasks["flaky"].run()
+        holder, queued = panel.rows["holder"], panel.rows["queued"]
+        flaky = panel.rows["flaky"]
+        await until(lambda: flaky.view["retry"] is not None)
+        attempt, at = flaky.view["retry"]
+        assert attempt == 2 and at == pytest.approx(app.tasks["flaky"].next_retry.at.timestamp())
+        assert flaky.view["can_run"]  # Run starts attempt 1 now (the retry is dropped)
+        app.tasks["holder"].run()
+        await until(lambda: holder.view["status"] == "running")
+        assert app.tasks["queued"].run()  # queued behind the pool's one slot
+        await until(lambda: queued.view["status"] == "waiting")
+        view = dict(queued.view)
+        assert queued.run_button.disabled  # Run would do nothing: it waits
+        assert not queued.terminate_button.disabled  # Terminate takes it out of the queue
+        queued.terminate_button.click()
+        await until(lambda: queued.view["status"] == "idle")
+        app.shut_down(force=True)
+        await app.wait(5)
+        return view
+
+    view = asyncio.run(scenario())
+    assert (view["pool"], view["queue"]) == ("gpu", 1)
+    assert "pool" in view["why_not_run"]
+
+
+def test_a_caught_up_task_says_how_many_times_it_missed(tmp_path):
+    from datetime import datetime
+
+    from notebook_sched.testing import ManualClock
+
+    db = str(tmp_path / "runs.sqlite")
+    start = datetime(2026, 11, 30, 7, 59, 0).timestamp()
+
+    async def session(at: float, catch_up: bool) -> int:
+        app = Scheduler(clock=ManualClock(at), runs_db=db, catch_up=catch_up)
+        app.task("hourly", name="job")(_noop)
+        panel = app.panel()
+        app.start()
+        if not catch_up:
+            app.tasks["job"].run()
+        await until(lambda: len(app.runs("job")) == (1 if not catch_up else 2))
+        await until(lambda: app.tasks["job"].status == "idle")
+        if catch_up:
+            await until(lambda: panel.rows["job"].view["missed"] > 0)
+        missed = panel.rows["job"].view["missed"]
+        app.shut_down()
+        await app.wait(5)
+        app._core.history.close()
+        return missed
+
+    assert asyncio.run(session(start, catch_up=False)) == 0
+    assert asyncio.run(session(start + 5.5 * 3600, catch_up=True)) == 6

@@ -31,9 +31,9 @@ function render({ model, el }) {
 
   function keepRuns(list) {
     for (const r of list) ctx.runs.set(r[0], r);
-    if (ctx.runs.size > MAX_RUNS_KEPT) {
-      const ids = [...ctx.runs.keys()].sort((a, b) => a - b);
-      for (const id of ids.slice(0, ctx.runs.size - MAX_RUNS_KEPT)) ctx.runs.delete(id);
+    for (const id of ctx.runs.keys()) { // the earliest kept go first
+      if (ctx.runs.size <= MAX_RUNS_KEPT) break;
+      ctx.runs.delete(id);
     }
   }
   function applyDiff(msg) {
@@ -41,7 +41,7 @@ function render({ model, el }) {
     keepRuns(msg.runs || []);
     recent.runsChanged(msg.runs || []);
     if (msg.order) recent.tasksChanged(msg.order);
-    timeline.draw();
+    timeline.update(msg.runs || []);
   }
   function onMessage(msg) {
     if (!msg || typeof msg !== "object" || ctx.inert) return;
@@ -55,7 +55,7 @@ function render({ model, el }) {
       recent.tasksChanged(msg.order || []);
       for (const d of early) if (d.seq > seq) { seq = d.seq; applyDiff(d); }
       early = [];
-      timeline.draw();
+      timeline.rebuild();
     } else if (msg.kind === "diff") {
       if (seq === null) { early.push(msg); return; }
       if (msg.seq <= seq) return;

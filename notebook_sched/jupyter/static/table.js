@@ -44,6 +44,7 @@ function makeRow(ctx, name) {
     elapsed: h("span", { class: "ns-elapsed", testid: "ns-elapsed" }),
     countdown: h("span", { class: "notebook-sched-countdown", testid: "ns-countdown" }),
     left: h("span", { class: "ns-small" }),
+    extra: h("div", { class: "ns-small ns-ellipsis ns-c-warn", testid: "ns-retry" }),
     start: h("div", { class: "ns-small ns-ellipsis" }),
     next: h("div", { class: "ns-next" }),
     condError: h("div", { class: "ns-small ns-ellipsis ns-c-error ns-cond-error", testid: "ns-cond-error" }),
@@ -63,7 +64,7 @@ function makeRow(ctx, name) {
   const timing = h("div", { class: "ns-small" }, el.elapsed, " ", el.countdown, el.left);
   const tr = h("tr", { testid: "ns-row", "data-task": name },
     h("td", { class: "ns-col-task" }, el.name, el.kind, el.nextNarrow),
-    h("td", { class: "ns-col-status" }, el.status, timing),
+    h("td", { class: "ns-col-status" }, el.status, timing, el.extra),
     h("td", { class: "ns-col-sched" }, el.start, el.next, el.endWrap, el.condError),
     h("td", { class: "ns-col-last" }, el.last, el.strip, el.counts),
     h("td", { class: "ns-col-actions" }, h("div", { class: "ns-actions" }, el.run, el.terminate, el.pause)));
@@ -82,8 +83,10 @@ function drawRow(row, v, inert) {
   setText(el.name, v.name);
   el.name.title = v.name;
   const timeout = v.timeout === null || v.timeout === undefined ? "no timeout" : "timeout " + spanDur(v.timeout);
-  setText(el.kind, [v.execution, v.resources, timeout].filter(Boolean).join(" · "));
-  setBadge(el.status, TASK_STATUS[v.status] || "muted", v.disabled && v.status === "idle" ? "paused" : v.status);
+  const pool = v.pool ? "pool " + v.pool : "";
+  setText(el.kind, [v.execution, v.resources, pool, timeout].filter(Boolean).join(" · "));
+  // An inert panel (its kernel gone) does not know the task's status any more.
+  setBadge(el.status, inert ? "muted" : TASK_STATUS[v.status] || "muted", inert ? "unknown" : v.status);
   setAttr(el.status, "data-status", v.status);
   setText(el.start, v.start);
   el.start.title = "start condition: " + v.start;
@@ -113,11 +116,12 @@ function drawRow(row, v, inert) {
   el.run.title = v.can_run ? "Start one run now" : "Nothing to do: " + v.why_not_run;
   el.terminate.disabled = inert || !v.can_terminate;
   if (!v.can_terminate) el.terminate.title = live ? "Already terminating" : "No run of it is alive";
+  else if (v.status === "waiting") el.terminate.title = "Take its waiting run out of the pool's queue";
   else el.terminate.title = "Terminate its live run now (reason: manual)";
   setText(el.pause, v.disabled ? "Resume" : "Pause");
   el.pause.disabled = inert;
   el.pause.title = v.disabled ? "Let it start runs again" : "No new run starts until Resume (a live run goes on)";
-  row.ticks = live || v.next !== null || !!v.last;
+  row.ticks = live || v.next !== null || !!v.last || !!v.retry || v.status === "waiting" || !!v.missed;
 }
 
 function drawStrip(node, strip) {
@@ -138,6 +142,12 @@ function tickRow(row, now) {
   setText(el.elapsed, live && v.started ? "for " + clockDur(now - v.started) + (timed ? " ·" : "") : "");
   setText(el.countdown, timed ? clockDur(v.deadline - now) : "");
   setText(el.left, timed ? " left" : live ? " · no timeout" : "");
+  let extra = "";
+  if (v.status === "waiting") extra = `waiting for a slot of pool ${v.pool}` + (v.queue ? ` · #${v.queue} in line` : "");
+  else if (v.retry) extra = `retry (attempt ${v.retry[0]}) ` + (v.retry[1] - now < 1 ? "now" : relTime(v.retry[1], now));
+  else if (v.missed) extra = `caught up: ${v.missed} missed run${v.missed === 1 ? "" : "s"}`;
+  setText(el.extra, extra);
+  el.extra.hidden = !extra;
   let next = "";
   if (v.held) next = v.held;
   else if (v.next !== null && v.next !== undefined) next = v.next - now < 1 ? "due now" : "next " + relTime(v.next, now);
