@@ -9,8 +9,9 @@ __all__ = ["Every", "every"]
 
 
 class Every(Condition):
-    """True for a task that has not started since the scheduler started, and
-    then once ``interval`` seconds have passed since its last start.
+    """True for a task with no recorded start, and then once ``interval``
+    seconds have passed since its last start (as the run history records it,
+    so across restarts with a ``runs_db`` file).
 
     A scheduler-level condition (no task) counts from the scheduler's start.
     """
@@ -24,10 +25,10 @@ class Every(Condition):
         if ctx.task is None:
             last = ctx.started_at
         else:
+            # The last start as the run history records it: with a runs_db
+            # file, a restarted kernel waits out an interval that has not passed.
             last = ctx.last_start(ctx.task)
-            # a run from an earlier session (the history outlives the kernel)
-            # does not hold back the first run of this one
-            if last is None or (ctx.started_at is not None and last < ctx.started_at):
+            if last is None:
                 return None
         return None if last is None else last + self.interval
 
@@ -50,7 +51,7 @@ class Every(Condition):
 
 
 def every(interval: object) -> Condition:
-    """True at once for a task that has not run since the scheduler started,
-    then once per ``interval`` (seconds, ``"10 seconds"``, ``"1h20m"``, a
+    """True at once for a task with no recorded start, then once per
+    ``interval`` (seconds, ``"10 seconds"``, ``"1h20m"``, a
     ``timedelta``) measured from the task's last start."""
     return Every(interval)

@@ -35,7 +35,9 @@ def context(now, **kwargs):
     ("starts", "now", "expected"),
     [
         ({}, T0, (True, None)),  # never ran: at once
-        ({"me": T0 - 5}, T0 + 1, (True, None)),  # ran before this scheduler started
+        # ran 6 s ago, before this scheduler started: the history counts (SPEC 5)
+        ({"me": T0 - 5}, T0 + 1, (False, T0 + 5)),
+        ({"me": T0 - 50}, T0 + 1, (True, None)),
         ({"me": T0}, T0 + 9.5, (False, T0 + 10)),
         ({"me": T0}, T0 + 10, (True, None)),
         ({"me": T0 + 3}, T0 + 30, (True, None)),

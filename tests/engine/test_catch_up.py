@@ -108,3 +108,25 @@ def test_a_custom_condition_is_not_replayed(tmp_path):
 def test_catch_up_needs_a_bool():
     with pytest.raises(ValueError, match="'yes'"):
         Scheduler(catch_up="yes")
+
+
+def test_every_counts_from_the_recorded_start_across_restarts(tmp_path):
+    """A restarted kernel on the same runs_db waits out the interval."""
+    db = str(tmp_path / "runs.sqlite")
+
+    async def scenario():
+        await first_session(db, every("1 hour"))
+        clock = ManualClock(START + 0.5 * HOUR)
+        app = Scheduler(clock=clock, runs_db=db)
+        app.task(every("1 hour"), name="job")(_job)
+        app.start()
+        await settle()
+        early = len(app.runs(task="job"))  # only the first session's run
+        clock.advance(0.5 * HOUR)  # an hour after that run's start
+        await until(lambda: len(app.runs(task="job")) == 2)
+        app.shut_down()
+        await app.wait(5)
+        app._core.history.close()
+        return early
+
+    assert asyncio.run(scenario()) == 1
