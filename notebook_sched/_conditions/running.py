@@ -34,6 +34,8 @@ class Running(Condition):
     ``less_than`` seconds — at least one, or with ``compare`` (``(">=", 2)``)
     that many."""
 
+    __name__: str  # the module's ``running`` is called like the function it replaces
+
     def __init__(
         self,
         task: str | None,
@@ -142,7 +144,7 @@ class Running(Condition):
 
 
 running = Running(None)
-running.__name__ = "running"  # type: ignore[attr-defined]  # called like the function it replaces
+running.__name__ = "running"
 running.__doc__ = """``running(task)``: true while ``task`` (a ``Task``, its name or its
 function) has a live run; ``running`` alone, the task the condition belongs
 to. ``.more_than("1 hour")``, ``.less_than(...)``, ``.between(...)`` count only
