@@ -6,6 +6,7 @@ import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import tzinfo
+from typing import overload
 
 __all__ = [
     "CONDITION_ERRORS",
@@ -302,6 +303,17 @@ class FuncCondition(Condition):
         return f"condition({self.name})"
 
 
-def condition(func: Callable[[], object]) -> Condition:
-    """Wrap a callable returning bool as a condition (usable as a decorator)."""
+@overload
+def condition(func: Callable[[], object]) -> Condition: ...
+@overload
+def condition(func: None = None) -> Callable[[Callable[[], object]], Condition]: ...
+
+
+def condition(
+    func: Callable[[], object] | None = None,
+) -> Condition | Callable[[Callable[[], object]], Condition]:
+    """Wrap a callable returning bool as a condition (usable as a decorator:
+    ``@condition``, or Rocketry's ``@condition()``)."""
+    if func is None:
+        return FuncCondition
     return FuncCondition(func)

@@ -34,6 +34,7 @@ from .cron import Cron
 from .every import Every
 from .parse_runs import RUN_STARTS, RunAtoms
 from .periods import Periodic, daily, hourly, minutely, monthly, secondly, weekly
+from .phrases import Phrases
 from .points import Point
 from .time_windows import (
     WindowFactory,
@@ -87,6 +88,10 @@ _TIME_OF: dict[str, tuple[WindowFactory, Scale]] = {
 class _Parser(RunAtoms):
     starts = (*_STARTS, *RUN_STARTS)
 
+    def __init__(self, text: str, phrases: Phrases | None = None) -> None:
+        super().__init__(text)
+        self.phrases = phrases
+
     # -- grammar ---------------------------------------------------------------
 
     def parse(self) -> Condition:
@@ -116,6 +121,8 @@ class _Parser(RunAtoms):
 
     def unary(self) -> Condition:
         token = self.peek()
+        if self.phrases and (own := self.phrase()) is not None:
+            return own
         if token.kind == "~":
             self.take()
             return Not(self.unary())
@@ -155,6 +162,21 @@ class _Parser(RunAtoms):
             result = atoms[word]()
         self.no_trailing_word()
         return result
+
+    def phrase(self) -> Condition | None:
+        """One of the scheduler's own phrases (``@app.cond``), if the words up to
+        the next operator, parenthesis or the end are one."""
+        assert self.phrases is not None
+        last = self.i
+        while self.tokens[last].kind in ("word", "name"):
+            last += 1
+        if last == self.i:
+            return None
+        start, end = self.tokens[self.i].start, self.tokens[last - 1].end
+        found = self.phrases.match(self.source.text[start:end])
+        if found is not None:
+            self.i = last
+        return found
 
     def no_trailing_word(self) -> None:
         token = self.peek()
@@ -234,25 +256,27 @@ class _Parser(RunAtoms):
             raise self.source.error(start, end, str(exc)) from None
 
 
-def parse_condition(text: str) -> Condition:
+def parse_condition(text: str, *, phrases: Phrases | None = None) -> Condition:
     """The condition a string describes: ``"every 10 seconds"``, ``"daily
     between 08:00 and 18:00"``, ``"time of day after 08:00"``, ``"after task
     'a' succeeded"``, ``"cron */5 * * * *"``, ``"true"``, combined with
-    ``&``, ``|``, ``~`` and parentheses. A bad string raises ``ValueError``
-    that quotes it and points at the offending word."""
+    ``&``, ``|``, ``~`` and parentheses; and a scheduler's own ``phrases``
+    (``@app.cond("is ready")``). A bad string raises ``ValueError`` that quotes
+    it and points at the offending word."""
     if not isinstance(text, str):
         raise TypeError(f"parse_condition() takes a string, got {text!r}")
-    return _Parser(text).parse()
+    return _Parser(text, phrases).parse()
 
 
-def to_condition(value: object, *, what: str) -> Condition | None:
+def to_condition(value: object, *, what: str, phrases: Phrases | None = None) -> Condition | None:
     """``value`` as a condition: ``None`` stays ``None``, a condition is kept, a
-    string is parsed; anything else raises ``TypeError`` naming ``what``."""
+    string is parsed (knowing ``phrases``); anything else raises
+    ``TypeError`` naming ``what``."""
     if value is None or isinstance(value, Condition):
         return value
     if isinstance(value, str):
         try:
-            return parse_condition(value)
+            return parse_condition(value, phrases=phrases)
         except ConditionSyntaxError as exc:
             raise ConditionSyntaxError(f"{what}: {exc}") from None
     hint = "; wrap a function with condition(func)" if callable(value) else ""

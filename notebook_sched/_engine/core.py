@@ -19,6 +19,7 @@ from typing import Any, Literal
 
 from .._conditions import base as conditions
 from .._conditions.base import Condition
+from .._conditions.phrases import Phrases
 from .._history.history import History, IdsExhausted, flush_all
 from .._history.records import Reason, RunRecord
 from .agenda import Agenda
@@ -119,6 +120,7 @@ class Core:
         self._short_of_ids: set[str] = set()
         self.history.on_ids = self._ids_arrived
         self.face: Any = None  # the public Scheduler: kept alive with the core while it runs
+        self.phrases = Phrases()  # @app.cond("is ready"): what strings may name
         self.lifecycle = Lifecycle(self, self.tasks, self.ledger.live, self.host.post, clock.time)
         self.arguments = Resolver(
             self.ledger.results, self.tasks, lambda: getattr(self.face, "session", None)

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from .._conditions.base import Condition
+from .._conditions.phrases import Phrases
 from .._execution.call import params_with_default
 from .._execution.ray.options import Resources, parse_resources, require_ray
 from ..args import Progress, TerminationFlag
@@ -74,6 +75,7 @@ def define_task(
     multilaunch: object = False,
     on_startup: object = False,
     on_shutdown: object = False,
+    phrases: Phrases | None = None,
 ) -> TaskDefinition:
     """Validate everything the decorator was given, naming the bad value."""
     from .._conditions.parse import to_condition
@@ -131,8 +133,8 @@ def define_task(
     if not isinstance(multilaunch, bool):
         raise TypeError(f"{label}: multilaunch must be True or False, got {multilaunch!r}")
     check_phase_task(start_cond, on_startup, on_shutdown, label)
-    start = to_condition(start_cond, what=f"start_cond of {label}")
-    end = to_condition(end_cond, what=f"end_cond of {label}")
+    start = to_condition(start_cond, what=f"start_cond of {label}", phrases=phrases)
+    end = to_condition(end_cond, what=f"end_cond of {label}", phrases=phrases)
 
     if execution == "main" and (seconds is not None or end is not None):
         warnings.warn(

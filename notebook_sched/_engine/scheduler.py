@@ -7,11 +7,12 @@ from __future__ import annotations
 
 import asyncio
 import os
+import re
 import sys
 import time
 import types
 import warnings
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime, timedelta, tzinfo
 from typing import Any, Never, TypeVar, overload
 
@@ -278,6 +279,7 @@ class Scheduler:
                 multilaunch=multilaunch,
                 on_startup=on_startup,
                 on_shutdown=on_shutdown,
+                phrases=self._core.phrases,
             )
             self._core.define(definition, disabled)
             return func
@@ -285,6 +287,17 @@ class Scheduler:
         if _bare_use(start_cond):
             return decorate(start_cond, None)
         return decorate
+
+    def cond(
+        self, syntax: str | re.Pattern[str] | Sequence[str | re.Pattern[str]]
+    ) -> Callable[[Callable[..., object]], Condition]:
+        """Decorator turning a function returning bool into a condition that
+        this scheduler's condition strings can name, as Rocketry's
+        ``@app.cond("is ready")``: ``@app.task("daily & is ready")``. The
+        decorated name becomes the condition (``@app.task(is_ready)``). A
+        compiled regular expression's named groups are passed to the function
+        as keyword arguments. Re-checked every ``cycle_sleep`` seconds."""
+        return self._core.phrases.decorator(syntax)
 
     # ------------------------------------------------------------ history
 
