@@ -221,11 +221,14 @@ class SchedulerPanel(anywidget.AnyWidget):
         """Re-read a few rows (what changes with time alone), and the
         detail of live runs someone is watching."""
         self._sweep_handle = None
-        order = self._feed.order
+        feed = self._feed
+        order = feed.order
         if order:
             at = self._sweep_at % len(order)
-            self._feed.stale.update(order[at : at + SWEEP_ROWS])
+            feed.stale.update(order[at : at + SWEEP_ROWS])
             self._sweep_at = at + SWEEP_ROWS
+        # Live rows every time: their progress changes with no event.
+        feed.stale.update(name for name, view in feed.sent.items() if view["live_run"] is not None)
         for run_id, (task, _) in list(self._watched.items()):
             self._query(partial(run_detail, self._app, task, run_id))
         self._schedule_flush()

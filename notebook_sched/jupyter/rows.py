@@ -115,6 +115,7 @@ def row_view(task: Task, state: str, stats: TaskStats | None) -> dict[str, Any]:
     error = task.condition_error
     retry = task.next_retry
     waiting = status == "waiting"
+    progress = task.progress if alive else None
     return {
         "name": task.name,
         "execution": task.execution,
@@ -141,6 +142,7 @@ def row_view(task: Task, state: str, stats: TaskStats | None) -> dict[str, Any]:
         # A retry that waits for its time: its attempt number and when it starts.
         "retry": [retry.attempt, retry.at.timestamp()] if retry is not None else None,
         "missed": task.missed_runs,
+        "progress": [round(progress[0], 3), progress[1]] if progress is not None else None,
         # What a start or end condition raised: its first line, and the traceback.
         "cond_error": error.splitlines()[0] if error else "",
         "cond_trace": error[-_TRACE_LIMIT:] if error else "",

@@ -35,6 +35,7 @@ SETUP_CELL = """\
 import asyncio
 import datetime as dt
 from notebook_sched import Scheduler
+from notebook_sched.args import Progress
 from notebook_sched.conds import time_of_day
 
 # An end condition that is false now: a window two hours from now.
@@ -46,7 +47,8 @@ window = time_of_day.between(
 app = Scheduler()
 
 @app.task(execution="async", timeout="1 hour", end_cond=window)
-async def long_job():
+async def long_job(progress=Progress()):
+    progress(0.5, "halfway")
     await asyncio.sleep(3600)
 
 @app.task("every 0.4 seconds")
@@ -211,6 +213,9 @@ def test_buttons_timeline_failure_and_detail_in_jupyterlab(tmp_path: Path, monke
         assert 3500 < second < first <= 3600, (first, second)
         assert by_id(long_row, "ns-end-state").inner_text() == "false"
         assert by_id(long_row, "ns-status").inner_text() == "running"
+        progress = by_id(long_row, "ns-progress")
+        until_true(lambda: progress.is_visible(), "the run's progress")
+        assert progress.inner_text() == "50% · halfway"
 
         # The timeline: the live run's bar grows in the browser.
         bar = by_id(panel, "ns-run-bar", task="long_job").last
@@ -246,7 +251,7 @@ def test_buttons_timeline_failure_and_detail_in_jupyterlab(tmp_path: Path, monke
         trace = error.inner_text()
         assert trace.splitlines()[1].strip().startswith("File") and "in breaker" in trace
         assert "notebook_sched" not in trace  # it starts at the user's frame
-        assert by_id(detail, "ns-output").is_visible()
+        assert "reading the input file" in by_id(detail, "ns-output").inner_text()
         run_id = detail.get_attribute("data-run-id")
         assert run_id == failed.get_attribute("data-run-id")
         detail.evaluate("d => { d.__probe = 1; }")

@@ -45,6 +45,8 @@ function makeRow(ctx, name) {
     countdown: h("span", { class: "notebook-sched-countdown", testid: "ns-countdown" }),
     left: h("span", { class: "ns-small" }),
     extra: h("div", { class: "ns-small ns-ellipsis ns-c-warn", testid: "ns-retry" }),
+    progressBar: h("div", { class: "ns-progress-fill" }),
+    progressText: h("div", { class: "ns-small ns-ellipsis" }),
     start: h("div", { class: "ns-small ns-ellipsis" }),
     next: h("div", { class: "ns-next" }),
     condError: h("div", { class: "ns-small ns-ellipsis ns-c-error ns-cond-error", testid: "ns-cond-error" }),
@@ -62,9 +64,11 @@ function makeRow(ctx, name) {
   el.pause.addEventListener("click", () => send(row.v.disabled ? "resume" : "pause"));
   el.endWrap = h("div", { class: "ns-small ns-ellipsis" }, "ends when true: ", el.endState);
   const timing = h("div", { class: "ns-small" }, el.elapsed, " ", el.countdown, el.left);
+  el.progress = h("div", { class: "ns-progress", testid: "ns-progress" },
+    h("div", { class: "ns-progress-track" }, el.progressBar), el.progressText);
   const tr = h("tr", { testid: "ns-row", "data-task": name },
     h("td", { class: "ns-col-task" }, el.name, el.kind, el.nextNarrow),
-    h("td", { class: "ns-col-status" }, el.status, timing, el.extra),
+    h("td", { class: "ns-col-status" }, el.status, timing, el.progress, el.extra),
     h("td", { class: "ns-col-sched" }, el.start, el.next, el.endWrap, el.condError),
     h("td", { class: "ns-col-last" }, el.last, el.strip, el.counts),
     h("td", { class: "ns-col-actions" }, h("div", { class: "ns-actions" }, el.run, el.terminate, el.pause)));
@@ -111,6 +115,13 @@ function drawRow(row, v, inert) {
     el.last.title = "";
   }
   drawStrip(el.strip, v.strip || []);
+  el.progress.hidden = !v.progress || inert;
+  if (v.progress) {
+    const [fraction, message] = v.progress;
+    el.progressBar.style.width = (fraction * 100).toFixed(1) + "%";
+    setText(el.progressText, Math.round(fraction * 100) + "%" + (message ? " · " + message : ""));
+    el.progress.title = el.progressText.textContent;
+  }
   const live = v.status === "running" || v.status === "terminating";
   el.run.disabled = inert || !v.can_run;
   el.run.title = v.can_run ? "Start one run now" : "Nothing to do: " + v.why_not_run;
