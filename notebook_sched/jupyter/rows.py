@@ -99,6 +99,8 @@ def row_view(task: Task, state: str, stats: TaskStats | None) -> dict[str, Any]:
         held = "paused"
     elif end_true:
         held = "held: end condition is true"
+    elif task.next_retry is not None:
+        held = "after its retry"
     elif not alive:
         when = task.next_start
         next_at = round(when.timestamp(), 1) if when is not None else None

@@ -158,6 +158,7 @@ function tickRow(row, now) {
   else if (v.retry) extra = `retry (attempt ${v.retry[0]}) ` + (v.retry[1] - now < 1 ? "now" : relTime(v.retry[1], now));
   else if (v.missed) extra = `caught up: ${v.missed} missed run${v.missed === 1 ? "" : "s"}`;
   setText(el.extra, extra);
+  el.extra.title = extra;
   el.extra.hidden = !extra;
   let next = "";
   if (v.held) next = v.held;
