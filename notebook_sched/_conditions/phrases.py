@@ -28,27 +28,34 @@ class Phrase(FuncCondition):
     ``cycle_sleep`` seconds, like ``condition(func)``."""
 
     def __init__(
-        self, func: Callable[..., object], text: str, kwargs: dict[str, Any] | None = None
+        self,
+        func: Callable[..., object],
+        text: str | None,
+        kwargs: dict[str, Any] | None = None,
+        args: tuple[Any, ...] = (),
     ) -> None:
-        super().__init__(func, name=text)
-        self.text, self.kwargs = text, dict(kwargs or {})
+        super().__init__(func)
+        self.text, self.args, self.kwargs = text, args, dict(kwargs or {})
 
-    def __call__(self, **kwargs: Any) -> Phrase:
-        """The same condition with these keyword arguments for the function."""
-        return Phrase(self.func, self.text, kwargs)
+    def __call__(self, *args: Any, **kwargs: Any) -> Phrase:
+        """The same condition with these arguments for the function
+        (Rocketry's ``file_exists("myfile.csv")``)."""
+        return Phrase(self.func, self.text, kwargs, args)
 
     def _is_true(self, ctx: Context) -> bool:
-        return bool(self.func(**self.kwargs))
+        return bool(self.func(*self.args, **self.kwargs))
 
     def __str__(self) -> str:
-        return self.text
+        if self.text is not None and not self.args:
+            return self.text  # a regular expression's match reads back as it was written
+        shown = [repr(a) for a in self.args] + [f"{k}={v!r}" for k, v in self.kwargs.items()]
+        return f"{self.name}({', '.join(shown)})"
+
+    def _key(self) -> tuple[object, ...]:
+        return (self.func, self.text, self.args, tuple(sorted(self.kwargs.items())))
 
     def __eq__(self, other: object) -> bool:
-        return isinstance(other, Phrase) and (other.func, other.text, other.kwargs) == (
-            self.func,
-            self.text,
-            self.kwargs,
-        )
+        return isinstance(other, Phrase) and other._key() == self._key()
 
     def __hash__(self) -> int:
         return hash((Phrase, self.func, self.text))
@@ -56,6 +63,12 @@ class Phrase(FuncCondition):
 
 def _normal(text: str) -> str:
     return " ".join(text.split()).lower()
+
+
+def _callable(func: Callable[..., object]) -> Callable[..., object]:
+    if not callable(func):
+        raise TypeError(f"@app.cond decorates a function returning bool, got {func!r}")
+    return func
 
 
 def _shown(form: Syntax) -> str:
@@ -70,9 +83,12 @@ class Phrases:
         self._known: list[tuple[Syntax, str, Callable[..., object]]] = []
 
     def decorator(
-        self, syntax: Syntax | Sequence[Syntax]
+        self, syntax: Syntax | Sequence[Syntax] | None = None
     ) -> Callable[[Callable[..., object]], Phrase]:
-        """``@app.cond("is ready")``: see the module's doc."""
+        """``@app.cond("is ready")``: see the module's doc. Without a phrase
+        (``@app.cond()``) the condition is for the Python form only."""
+        if syntax is None:
+            return lambda func: Phrase(_callable(func), None)
         many = isinstance(syntax, (list, tuple))
         forms: list[Syntax] = list(syntax) if many else [syntax]  # type: ignore[arg-type, list-item]
         if not forms:
@@ -87,8 +103,7 @@ class Phrases:
                 )
 
         def decorate(func: Callable[..., object]) -> Phrase:
-            if not callable(func):
-                raise TypeError(f"@app.cond decorates a function returning bool, got {func!r}")
+            _callable(func)
             for form in forms:
                 key: Syntax = _normal(form) if isinstance(form, str) else form
                 # a cell run again defines the phrase again: the new function replaces the old

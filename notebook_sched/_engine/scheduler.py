@@ -289,14 +289,16 @@ class Scheduler:
         return decorate
 
     def cond(
-        self, syntax: str | re.Pattern[str] | Sequence[str | re.Pattern[str]]
+        self, syntax: str | re.Pattern[str] | Sequence[str | re.Pattern[str]] | None = None
     ) -> Callable[[Callable[..., object]], Condition]:
         """Decorator turning a function returning bool into a condition that
         this scheduler's condition strings can name, as Rocketry's
         ``@app.cond("is ready")``: ``@app.task("daily & is ready")``. The
         decorated name becomes the condition (``@app.task(is_ready)``). A
         compiled regular expression's named groups are passed to the function
-        as keyword arguments. Re-checked every ``cycle_sleep`` seconds."""
+        as keyword arguments; calling the condition passes arguments too
+        (``@app.cond()`` then ``file_exists("myfile.csv")``, as in Rocketry's
+        README). Re-checked every ``cycle_sleep`` seconds."""
         return self._core.phrases.decorator(syntax)
 
     # ------------------------------------------------------------ history

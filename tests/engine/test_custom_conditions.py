@@ -143,3 +143,19 @@ def test_a_phrase_that_raises_is_a_condition_error(caplog):
 
     error = asyncio.run(scenario())
     assert error.startswith("start_cond raised ConnectionError: refused")
+
+
+def test_a_condition_without_a_phrase_takes_arguments_as_in_rocketrys_readme(tmp_path):
+    app = Scheduler()
+
+    @app.cond()
+    def file_exists(file):
+        return (tmp_path / file).exists()
+
+    cond = daily.after("00:00") & file_exists("myfile.csv")
+    app.task(cond, name="do_work")(lambda: None)
+    assert str(file_exists("myfile.csv")) == "file_exists('myfile.csv')"
+    assert file_exists("myfile.csv") == file_exists("myfile.csv") != file_exists("other.csv")
+    assert not file_exists("myfile.csv").is_true()
+    (tmp_path / "myfile.csv").write_text("")
+    assert file_exists("myfile.csv").is_true()
