@@ -7,7 +7,9 @@ closures defined in a notebook's ``__main__`` work), the result to write
 strings and the return value's own pickle: an unpicklable return value is
 never a problem, its ``repr()`` is taken here instead), the termination flag
 (readable once the parent sets it), and, when output is captured, the pipe
-that becomes the child's file descriptors 1 and 2.
+that becomes the child's file descriptors 1 and 2. Only the child itself
+writes messages: a copy that the task forks and that returns from it exits
+without a word (its process group dies with the run anyway).
 """
 
 from __future__ import annotations
@@ -92,6 +94,9 @@ class Messages:
 
     def __init__(self, fd: int) -> None:
         self._fd = fd
+        # The run's own child writes here; a copy it forks (os.fork() in the
+        # task) inherits the pipe but must never speak for the run.
+        self._owner = os.getpid()
         # Reentrant: SIGTERM raises in the main thread, maybe while it holds the lock.
         self._lock = threading.RLock()
         self._pending: tuple[float, str] | None = None
@@ -100,6 +105,8 @@ class Messages:
         self._closed = False
 
     def progress(self, fraction: float, message: str) -> None:
+        if os.getpid() != self._owner:
+            return
         with self._lock:
             if self._closed:
                 return
@@ -126,6 +133,8 @@ class Messages:
         self._write(frame("progress", value))
 
     def report(self, message: Report) -> None:
+        if os.getpid() != self._owner:
+            return  # a forked copy that returned from the task: not the run's outcome
         with self._lock:
             self._closed = True
             self._write(frame("report", message))
@@ -208,5 +217,5 @@ def run_child(
         message = ("fail", "".join(traceback.format_exception(exc)).rstrip(), None, None)
     signal.signal(signal.SIGTERM, signal.SIG_IGN)  # the run is over: do not cut the report
     _flush_streams()  # what it wrote goes first: the kernel reads the output up to the report
-    messages.report(message)
+    messages.report(message)  # nothing, in a copy the task forked
     os._exit(0)  # the run is over: threads the task left behind must not keep the child alive

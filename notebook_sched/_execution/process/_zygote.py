@@ -11,7 +11,9 @@ Protocol on the SOCK_SEQPACKET socket FD, one message per packet:
                     (payload to read, result to write, termination flag to read,
                     and the output to write, when it is captured)
   zygote → parent: ``started <id> <pid>``, later ``exited <pid> <exit code>``
-End of file on the socket means the kernel is gone: every child is killed.
+Each child leads a process group of its own; when it exits (and when the
+kernel goes) the whole group is killed. End of file on the socket means the
+kernel is gone: every child is killed.
 """
 
 from __future__ import annotations
@@ -27,6 +29,16 @@ import sys
 import cloudpickle  # noqa: F401
 
 from notebook_sched._execution.process import _child
+
+
+def _end_group(pid: int) -> None:
+    """Kill what is left of a run's process group: whatever its child forked
+    or started. A run is over when its child is, and so is all of that —
+    children that ignore SIGTERM, and those left behind by a child that
+    returned. (A pid stays reserved while it names a live group, so the
+    group is still the run's.)"""
+    with contextlib.suppress(OSError):
+        os.killpg(pid, signal.SIGKILL)
 
 
 def _serve(sock: socket.socket) -> None:
@@ -49,13 +61,13 @@ def _serve(sock: socket.socket) -> None:
                 if pid == 0:
                     break
                 children.discard(pid)
+                _end_group(pid)
                 sock.send(f"exited {pid} {os.waitstatus_to_exitcode(status)}".encode())
         if sock in readable:
             message, fds, _, _ = socket.recv_fds(sock, 256, 4)
             if not message:  # the kernel is gone
                 for pid in children:
-                    with contextlib.suppress(OSError):
-                        os.killpg(pid, signal.SIGKILL)
+                    _end_group(pid)
                 return
             _, request = message.decode().split()
             pid = os.fork()
