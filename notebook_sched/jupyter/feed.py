@@ -27,7 +27,7 @@ if TYPE_CHECKING:
 
 __all__ = ["Feed"]
 
-ROWS_PER_DIFF = 500  # rows brought up to date per turn of the loop, at most
+ROWS_PER_DIFF = 150  # rows brought up to date per turn of the loop (~25 us each), at most
 RUNS_PER_DIFF = 300  # finished runs per diff, at most (the newest; a burst is not a film)
 SEED_RUNS = 500  # runs read from the history when a panel opens (strips, timeline)
 TIMELINE_SPAN = 3600.0  # seconds of runs a new view receives for its timeline
@@ -45,7 +45,7 @@ class Feed:
         self.stale: set[str] = set(app.tasks)
         self.everything = True
         self.finished: dict[int, RunRecord] = {}
-        self.live_sent: set[int] = set()
+        self.started: dict[int, RunRecord] = {}
         self.failures = 0
         self.notice: dict[str, Any] = {}
         self._seed()
@@ -58,6 +58,18 @@ class Feed:
         for record in self._app.runs(limit=SEED_RUNS):
             if record.status != "run":
                 self._stats(record.task).seen(record)
+        # Once per task, what the newest runs did not say: its live run, its
+        # last outcome from longer ago.
+        for name, task in self._app.tasks.items():
+            stats = self._stats(name)
+            if stats.last is None or task.is_alive():
+                record = task.last_run
+                if record is None:
+                    continue
+                if record.status == "run":
+                    stats.started(record)
+                elif stats.last is None:
+                    stats.seen(record)
 
     def _stats(self, name: str) -> TaskStats:
         stats = self.stats.get(name)
@@ -83,6 +95,7 @@ class Feed:
 
     def _finished(self, record: RunRecord) -> None:
         self._stats(record.task).add(record)
+        self.started.pop(record.run_id, None)
         self.finished[record.run_id] = record
         if len(self.finished) > 2 * RUNS_PER_DIFF:
             del self.finished[next(iter(self.finished))]
@@ -104,7 +117,7 @@ class Feed:
 
     @property
     def pending(self) -> bool:
-        return bool(self.everything or self.stale or self.finished)
+        return bool(self.everything or self.stale or self.finished or self.started)
 
     def diff(self) -> dict[str, Any]:
         """The changes since the last diff: ``rows`` ({name: changed fields,
@@ -123,28 +136,28 @@ class Feed:
             for name in [name for name in self.sent if name not in tasks]:
                 del self.sent[name]
                 rows[name] = None
-        runs = self._rows(tasks, rows)
-        finished = list(self.finished.values())[-RUNS_PER_DIFF:]
+        self._rows(tasks, rows)
+        # Runs that started, then those that ended, since the last diff (the
+        # newest, when a burst brought more than a view needs to see).
+        runs = [summary(record) for record in list(self.started.values())[-RUNS_PER_DIFF:]]
+        runs += [summary(record) for record in list(self.finished.values())[-RUNS_PER_DIFF:]]
+        self.started.clear()
         self.finished.clear()
-        for record in finished:
-            self.live_sent.discard(record.run_id)
-        runs += [summary(record) for record in finished]
         return {"rows": rows, "order": order if reordered else None, "runs": runs}
 
-    def _rows(self, tasks: Any, rows: dict[str, Any]) -> list[list[Any]]:
+    def _rows(self, tasks: Any, rows: dict[str, Any]) -> None:
         """Bring up to ``ROWS_PER_DIFF`` stale rows up to date (the rest stay stale)."""
         state = self._app.state
         names = list(self.stale)
         take, rest = names[:ROWS_PER_DIFF], names[ROWS_PER_DIFF:]
         self.stale = set(rest)
-        started: list[list[Any]] = []
         for name in take:
             task = tasks.get(name)
             if task is None:
                 if self.sent.pop(name, None) is not None:
                     rows[name] = None
                 continue
-            view = row_view(task, state, self.stats.get(name))
+            view = row_view(task, state, self._stats(name))
             old = self.sent.get(name)
             if old is None:
                 rows[name] = view
@@ -153,13 +166,6 @@ class Feed:
                 if changed:
                     rows[name] = changed
             self.sent[name] = view
-            live = view["live_run"]
-            if live is not None and live not in self.live_sent:
-                record = task.last_run
-                if record is not None and record.run_id == live:
-                    self.live_sent.add(live)
-                    started.append(summary(record))
-        return started
 
     def snapshot(self, recent: Iterable[RunRecord]) -> dict[str, Any]:
         """Everything a new view needs: every row as last sent, in order,

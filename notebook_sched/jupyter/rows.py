@@ -18,32 +18,49 @@ if TYPE_CHECKING:
     from .._engine.task import Task
     from .._history.records import RunRecord
 
-__all__ = ["STRIP", "TaskStats", "describe_resources", "row_view", "why_not_run"]
+__all__ = ["STRIP", "TaskStats", "describe_resources", "row_view", "static_view", "why_not_run"]
 
 STRIP = 12  # outcomes of a task's latest runs shown as small marks
 _TRACE_LIMIT = 4000  # characters of a condition's traceback a row carries
 
 
 class TaskStats:
-    """What the panel counts of one task: runs by status, the latest outcomes."""
+    """What the panel keeps of one task between two looks: runs by status,
+    the latest outcomes, its live run (from the events), and what changes
+    only when the task is redefined."""
 
-    __slots__ = ("counts", "last", "strip")
+    __slots__ = ("counts", "last", "last_view", "live", "static", "strip")
 
     def __init__(self) -> None:
         self.counts: dict[str, int] = {}
         self.strip: deque[tuple[int, str]] = deque(maxlen=STRIP)
         self.last: RunRecord | None = None  # the latest run that ended
+        self.last_view: dict[str, Any] | None = None
+        self.live: tuple[int, float] | None = None  # (run id, start) of the latest live run
+        self.static: dict[str, Any] | None = None
 
     def seen(self, record: RunRecord) -> None:
         """A run that had ended before the panel was made."""
         self.strip.append((record.run_id, record.status))
         if self.last is None or record.run_id > self.last.run_id:
             self.last = record
+            self.last_view = {
+                "run_id": record.run_id,
+                "status": record.status,
+                "words": outcome_words(record.status, record.reason, record.error),
+                "end": record.end.timestamp() if record.end else None,
+                "runtime": record.runtime,
+            }
 
     def add(self, record: RunRecord) -> None:
         """A run that ended since the panel was made."""
         self.counts[record.status] = self.counts.get(record.status, 0) + 1
         self.seen(record)
+        if self.live is not None and self.live[0] == record.run_id:
+            self.live = None
+
+    def started(self, record: RunRecord) -> None:
+        self.live = (record.run_id, record.start.timestamp())
 
 
 def describe_resources(resources: dict[str, float | int]) -> str:
@@ -75,23 +92,40 @@ def why_not_run(task: Task, state: str, end_true: bool | None) -> str:
     return ""
 
 
-def row_view(task: Task, state: str, stats: TaskStats | None) -> dict[str, Any]:
+def static_view(task: Task) -> dict[str, Any]:
+    """What changes only when the task is defined again."""
+    start, end = task.start_cond, task.end_cond
+    return {
+        "name": task.name,
+        "execution": task.execution,
+        "resources": describe_resources(task.resources),
+        "start": "only when asked" if start is None else str(start),
+        "end": "" if end is None else str(end),
+        "timeout": task.timeout,
+        "pool": task.pool,
+    }
+
+
+def row_view(task: Task, state: str, stats: TaskStats) -> dict[str, Any]:
     """What the table shows of ``task`` while the scheduler is in ``state``."""
+    static = stats.static
+    if static is None:
+        static = stats.static = static_view(task)
     status = task.status
     alive = status in ("running", "terminating")
-    start, end = task.start_cond, task.end_cond
-    end_true = task.end_cond_true if end is not None else None
-    record = task.last_run
-    live = record if record is not None and record.status == "run" else None
-    if live is not None or record is None:
-        record = stats.last if stats is not None else None  # the last outcome stays shown
-    deadline = task.deadline if alive else None
+    end_true = task.end_cond_true if static["end"] else None
+    if alive and stats.live is None:  # alive before its event came: read it once
+        record = task.last_run
+        if record is not None and record.status == "run":
+            stats.started(record)
+    live = stats.live if alive else None
     blocked = why_not_run(task, state, end_true)
+    retry = task.next_retry
     # When the next start is not shown, the row says why instead: a start
     # time on a stopped scheduler, or "due now" that never comes, would lie.
     next_at: float | None = None
     held = ""
-    if start is None:
+    if static["start"] == "only when asked":
         held = ""
     elif state != "running":
         held = "not while stopped" if state == "stopped" else "not while shutting down"
@@ -99,47 +133,31 @@ def row_view(task: Task, state: str, stats: TaskStats | None) -> dict[str, Any]:
         held = "paused"
     elif end_true:
         held = "held: end condition is true"
-    elif task.next_retry is not None:
+    elif retry is not None:
         held = "after its retry"
     elif not alive:
         when = task.next_start
         next_at = round(when.timestamp(), 1) if when is not None else None
-    last = None
-    if record is not None and record.status != "run":
-        last = {
-            "run_id": record.run_id,
-            "status": record.status,
-            "words": outcome_words(record.status, record.reason, record.error),
-            "end": record.end.timestamp() if record.end else None,
-            "runtime": record.runtime,
-        }
-    counts = dict(stats.counts) if stats is not None else {}
+    deadline = task.deadline if alive else None
     error = task.condition_error
-    retry = task.next_retry
     waiting = status == "waiting"
     progress = task.progress if alive else None
     return {
-        "name": task.name,
-        "execution": task.execution,
-        "resources": describe_resources(task.resources),
+        **static,
         "status": status,
         "disabled": task.disabled,
-        "start": "only when asked" if start is None else str(start),
         "next": next_at,
         "held": held,
-        "end": "" if end is None else str(end),
         "end_state": None if end_true is None else bool(end_true),
-        "timeout": task.timeout,
         "deadline": deadline.timestamp() if deadline is not None else None,
-        "started": live.start.timestamp() if live is not None and alive else None,
-        "live_run": live.run_id if live is not None and alive else None,
-        "last": last,
-        "strip": [list(mark) for mark in stats.strip] if stats is not None else [],
-        "counts": counts,
+        "started": live[1] if live is not None else None,
+        "live_run": live[0] if live is not None else None,
+        "last": stats.last_view,
+        "strip": [list(mark) for mark in stats.strip],
+        "counts": dict(stats.counts),
         "can_run": not blocked,
         "why_not_run": blocked,
         "can_terminate": status == "running" or waiting,
-        "pool": task.pool,
         "queue": task.queue_position if waiting else None,
         # A retry that waits for its time: its attempt number and when it starts.
         "retry": [retry.attempt, retry.at.timestamp()] if retry is not None else None,
