@@ -164,7 +164,8 @@ def define_task(
         from .._execution.process import zygote
 
         zygote.prestart()  # boot the zygote now, not at the first run's expense
-    if execution == "ray" and _flag_params(func):
+    progress_params = params_with_default(func, Progress)
+    if execution == "ray" and (_flag_params(func) or progress_params):
         from .._execution.ray import cluster
 
         cluster.want_flags()  # the flag board's actor starts with Ray, not at a deadline
@@ -178,7 +179,7 @@ def define_task(
         timeout=seconds,
         timeout_set=timeout_set,
         flag_params=_flag_params(func),
-        progress_params=params_with_default(func, Progress),
+        progress_params=progress_params,
         is_async=is_async,
         payload=payload,
         resources=reserved,

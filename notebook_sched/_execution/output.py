@@ -13,8 +13,10 @@ from __future__ import annotations
 
 import codecs
 import threading
+import time
+from collections.abc import Callable
 
-__all__ = ["OutputBuffer", "ProgressSink", "dropped_line"]
+__all__ = ["Coalescer", "OutputBuffer", "ProgressSink", "dropped_line"]
 
 DEFAULT_LIMIT = 65536
 
@@ -135,3 +137,52 @@ class ProgressSink:
 
     def __call__(self, fraction: float, message: str = "") -> None:
         self.latest = (fraction, message)
+
+
+class Coalescer:
+    """Progress reports sent from away from the kernel (a process child, a
+    Ray worker): at most one per ``interval``, the latest value winning, the
+    last one sent at most ``interval`` after it was made — so a task that
+    reports in a tight loop costs the kernel ten messages a second."""
+
+    def __init__(self, send: Callable[[tuple[float, str]], None], interval: float = 0.1) -> None:
+        self._send = send
+        self._interval = interval
+        # Reentrant: in a process child SIGTERM raises in the main thread,
+        # maybe while it holds the lock; the report that follows takes it again.
+        self.lock = threading.RLock()
+        self._pending: tuple[float, str] | None = None
+        self._last = 0.0
+        self._flusher = False
+        self._closed = False
+
+    def __call__(self, fraction: float, message: str) -> None:
+        with self.lock:
+            if self._closed:
+                return
+            if time.monotonic() - self._last >= self._interval:
+                self._send_now((fraction, message))
+                return
+            self._pending = (fraction, message)
+            if not self._flusher:
+                self._flusher = True
+                threading.Thread(target=self._flush_later, daemon=True).start()
+
+    def _flush_later(self) -> None:
+        while True:
+            time.sleep(self._interval)
+            with self.lock:
+                if self._closed or self._pending is None:
+                    self._flusher = False
+                    return
+                self._send_now(self._pending)
+
+    def _send_now(self, value: tuple[float, str]) -> None:  # under lock
+        self._pending = None
+        self._last = time.monotonic()
+        self._send(value)
+
+    def close(self) -> None:
+        """Send nothing more (what is pending is dropped: the run is over)."""
+        with self.lock:
+            self._closed = True

@@ -22,12 +22,11 @@ import pickle
 import select
 import signal
 import sys
-import threading
-import time
 
 # Imported here, so that the zygote has them loaded before it forks a child.
 from ...args import Progress, TerminationFlag
 from ..call import Report, call_away, params_with_default
+from ..output import Coalescer
 from .channel import frame
 
 _PR_SET_PDEATHSIG = 1
@@ -86,57 +85,25 @@ def _read_all(fd: int) -> bytes:
 
 
 class Messages:
-    """The child's end of the result pipe. Progress reports are coalesced:
-    at most one message per ``INTERVAL``, the latest value winning, so a task
-    reporting in a tight loop costs the kernel ten messages a second."""
-
-    INTERVAL = 0.1
+    """The child's end of the result pipe: progress reports (coalesced),
+    then the report."""
 
     def __init__(self, fd: int) -> None:
         self._fd = fd
         # The run's own child writes here; a copy it forks (os.fork() in the
         # task) inherits the pipe but must never speak for the run.
         self._owner = os.getpid()
-        # Reentrant: SIGTERM raises in the main thread, maybe while it holds the lock.
-        self._lock = threading.RLock()
-        self._pending: tuple[float, str] | None = None
-        self._last = 0.0
-        self._flusher = False
-        self._closed = False
+        self.progress = Coalescer(self._send_progress)
 
-    def progress(self, fraction: float, message: str) -> None:
-        if os.getpid() != self._owner:
-            return
-        with self._lock:
-            if self._closed:
-                return
-            if time.monotonic() - self._last >= self.INTERVAL:
-                self._send_progress((fraction, message))
-                return
-            self._pending = (fraction, message)
-            if not self._flusher:
-                self._flusher = True
-                threading.Thread(target=self._flush_later, daemon=True).start()
-
-    def _flush_later(self) -> None:
-        while True:
-            time.sleep(self.INTERVAL)
-            with self._lock:
-                if self._closed or self._pending is None:
-                    self._flusher = False
-                    return
-                self._send_progress(self._pending)
-
-    def _send_progress(self, value: tuple[float, str]) -> None:  # under _lock
-        self._pending = None
-        self._last = time.monotonic()
-        self._write(frame("progress", value))
+    def _send_progress(self, value: tuple[float, str]) -> None:
+        if os.getpid() == self._owner:
+            self._write(frame("progress", value))
 
     def report(self, message: Report) -> None:
         if os.getpid() != self._owner:
             return  # a forked copy that returned from the task: not the run's outcome
-        with self._lock:
-            self._closed = True
+        with self.progress.lock:
+            self.progress.close()
             self._write(frame("report", message))
             os.close(self._fd)
 

@@ -140,7 +140,9 @@ class ProcessHandle:
         with self._lock:
             self._stop_requested = True
             if self._flag_w >= 0:
-                os.write(self._flag_w, b"x")
+                # The child may have just exited (its end of the pipe is gone).
+                with contextlib.suppress(BrokenPipeError):
+                    os.write(self._flag_w, b"x")
             started = self._pid is not None
         if started:
             self._signal(signal.SIGTERM)

@@ -25,11 +25,35 @@ __all__ = ["FlagBoard", "RemoteFlagEvent", "run_remote"]
 
 
 class FlagBoard:
-    """The termination flags of the runs on the cluster (an async actor)."""
+    """The termination flags of the runs on the cluster, and their progress
+    reports (an async actor).
+
+    Progress: a run's worker calls ``progress(key, ...)`` (coalesced to ten a
+    second); the kernel asks ``next_progress(key, seen)``, which answers when
+    a report newer than ``seen`` is there — one call per report, none while
+    nothing changes — and ``None`` once the run is released."""
 
     def __init__(self) -> None:
         self._waiting: dict[str, asyncio.Future[bool]] = {}
         self._set: set[str] = set()
+        self._reports: dict[str, tuple[int, tuple[float, str]]] = {}
+        self._watchers: dict[str, asyncio.Future[tuple[int, tuple[float, str]] | None]] = {}
+
+    async def progress(self, key: str, fraction: float, message: str) -> None:
+        seen = self._reports.get(key, (0, (0.0, "")))[0]
+        self._reports[key] = report = (seen + 1, (fraction, message))
+        watcher = self._watchers.pop(key, None)
+        if watcher is not None and not watcher.done():
+            watcher.set_result(report)
+
+    async def next_progress(self, key: str, seen: int) -> tuple[int, tuple[float, str]] | None:
+        report = self._reports.get(key)
+        if report is not None and report[0] > seen:
+            return report
+        watcher = self._watchers.get(key)
+        if watcher is None:
+            watcher = self._watchers[key] = asyncio.get_running_loop().create_future()
+        return await watcher
 
     async def wait(self, key: str) -> bool:
         if key in self._set:
@@ -46,6 +70,10 @@ class FlagBoard:
     async def release(self, key: str) -> None:
         self._set.discard(key)
         self._answer(key, False)
+        self._reports.pop(key, None)
+        watcher = self._watchers.pop(key, None)
+        if watcher is not None and not watcher.done():
+            watcher.set_result(None)
 
     def _answer(self, key: str, value: bool) -> None:
         future = self._waiting.pop(key, None)
@@ -54,7 +82,7 @@ class FlagBoard:
 
     async def size(self) -> int:
         """Keys still held (a test checks that finished runs leave none)."""
-        return len(self._waiting) + len(self._set)
+        return len(self._waiting) + len(self._set) + len(self._reports) + len(self._watchers)
 
 
 class RemoteFlagEvent:
@@ -91,13 +119,13 @@ def run_remote(
     import pickle
 
     from notebook_sched._execution import capture as capturing
-    from notebook_sched._execution.call import call_away
-    from notebook_sched._execution.output import OutputBuffer
-    from notebook_sched.args import TerminationFlag
+    from notebook_sched._execution.call import call_away, params_with_default
+    from notebook_sched._execution.output import Coalescer, OutputBuffer
+    from notebook_sched.args import Progress, TerminationFlag
 
     func, flag_params = pickle.loads(payload)  # made by payload.serialize
     event = RemoteFlagEvent(board, key) if flag_params and board is not None else None
-    output = token = None
+    output = token = progress = None
     if capture is not None:
         capturing.install()
         _set_levels(capture["levels"])
@@ -109,8 +137,13 @@ def run_remote(
         )
         if args:
             kwargs.update(pickle.loads(args))  # made by payload.serialize_args
+        if board is not None and (names := params_with_default(func, Progress)):
+            progress = Coalescer(lambda value: board.progress.remote(key, *value))
+            kwargs.update(dict.fromkeys(names, Progress(progress)))
         report = call_away(func, kwargs)
     finally:
+        if progress is not None:
+            progress.close()
         if event is not None:
             event.close()
         if token is not None:

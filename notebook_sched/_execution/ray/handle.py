@@ -64,7 +64,9 @@ class RayHandle:
             stopped = self._stop_requested
             if not stopped:
                 try:
-                    self._board = connection.board() if job.flag_params else None
+                    self._board = (
+                        connection.board() if job.flag_params or job.progress_params else None
+                    )
                     self._ref = connection.submit(
                         job.extra["payload"],
                         serialize_args(dict(job.args)) if job.args else b"",
@@ -83,8 +85,29 @@ class RayHandle:
             return
         if error is not None:
             self._finish(Outcome("crash", job.now(), error=error))
-        else:
-            self._ref.future().add_done_callback(self._ended)
+            return
+        self._ref.future().add_done_callback(self._ended)
+        if job.progress_params and job.progress is not None:
+            self._watch_progress(0)
+
+    def _watch_progress(self, seen: int) -> None:
+        # One call waits for the next report: nothing is sent while nothing changes.
+        with self._lock:
+            board = None if self._finished else self._board
+        if board is not None:
+            board.next_progress.remote(self._key, seen).future().add_done_callback(
+                self._progress_came
+            )
+
+    def _progress_came(self, future: concurrent.futures.Future[Any]) -> None:
+        try:
+            report = future.result()
+        except Exception:  # the board is gone (Ray stopped): the run ends on its own
+            return
+        if report is not None and self._job.progress is not None:
+            seen, (fraction, message) = report
+            self._job.progress(fraction, message)
+            self._watch_progress(seen)
 
     def _capture(self) -> dict[str, Any] | None:
         output = self._job.output
