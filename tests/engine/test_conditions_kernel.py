@@ -1,6 +1,7 @@
-"""In a real kernel: a condition calling ``sys.exit()`` or raising
+"""Conditions in a real kernel: one calling ``sys.exit()`` or raising
 ``KeyboardInterrupt`` — start, end and shut conditions alike — neither ends
-the kernel nor stops the scheduler (it used to end the kernel, silently)."""
+the kernel nor stops the scheduler (it used to end the kernel, silently);
+``is_true()`` asked from a cell tells the scheduler's present state."""
 
 from __future__ import annotations
 
@@ -55,3 +56,32 @@ app.start()
     ]
     kernel.run("app.shut_down()\nimport asyncio\nawait app.wait(10)")
     assert kernel.json("app.state") == "stopped"
+
+
+def test_running_is_true_from_a_cell_while_the_task_runs(kernel: Kernel):  # noqa: F811
+    kernel.run(
+        """
+import threading
+from notebook_sched import Scheduler
+from notebook_sched.conds import running
+
+app = Scheduler()
+release = threading.Event()
+
+@app.task(execution="thread")
+def x():
+    release.wait(20)
+
+app.start()
+before = running(app.tasks["x"]).is_true()
+app.tasks["x"].run()
+"""
+    )
+    wait_for(lambda: kernel.json("app.tasks['x'].is_alive()"), 15, "x to run")
+    assert kernel.json(
+        "[before, running(app.tasks['x']).is_true(), (running('x') >= 1).is_true()]"
+    ) == [False, True, True]
+    kernel.run("release.set()")
+    wait_for(lambda: not kernel.json("app.tasks['x'].is_alive()"), 15, "x to end")
+    assert kernel.json("running(app.tasks['x']).is_true()") is False
+    kernel.run("app.shut_down()\nawait app.wait(10)")
