@@ -2,6 +2,7 @@
 shuts down.
 
 - ``every("10 seconds")`` — at once, then once per interval from the last start
+  (``based="success"``, ``"fail"`` or ``"finish"``: from the last such end)
 - ``cron("*/5 * * * *")`` — standard five-field cron on the local wall clock:
   true within each matching minute until the task starts in it;
   ``crontime(...)`` the matching minutes alone

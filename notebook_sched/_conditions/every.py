@@ -5,7 +5,10 @@ from __future__ import annotations
 from .._durations import format_duration, parse_timedelta
 from .base import Condition, Context
 
-__all__ = ["Every", "every"]
+__all__ = ["BASED", "Every", "every"]
+
+# Rocketry's every(..., based=...): what the interval counts from
+BASED = {"run": None, "success": "success", "fail": "fail", "finish": "finish"}
 
 
 class Every(Condition):
@@ -14,10 +17,17 @@ class Every(Condition):
     so across restarts with a ``runs_db`` file).
 
     A scheduler-level condition (no task) counts from the scheduler's start.
+    With ``based="success"`` (``"fail"``, ``"finish"``), as in Rocketry, the
+    interval counts from the task's last success (failure, end) instead.
     """
 
-    def __init__(self, interval: object) -> None:
+    def __init__(self, interval: object, based: str = "run") -> None:
+        if based not in BASED:
+            raise ValueError(
+                f"every(based=...) is one of {', '.join(map(repr, BASED))}, got {based!r}"
+            )
         self.interval = parse_timedelta(interval, what="every() interval")
+        self.based = based
 
     def _due(self, ctx: Context) -> float | None:
         """When it turns true; ``None`` when it is true whatever the time."""
@@ -27,7 +37,8 @@ class Every(Condition):
         else:
             # The last start as the run history records it: with a runs_db
             # file, a restarted kernel waits out an interval that has not passed.
-            last = ctx.last_start(ctx.task)
+            how = BASED[self.based]
+            last = ctx.last_start(ctx.task) if how is None else ctx.last_finish(ctx.task, how)
             if last is None:
                 return None
         return None if last is None else last + self.interval
@@ -41,17 +52,23 @@ class Every(Condition):
         return due if due is not None and ctx.now < due else None
 
     def __str__(self) -> str:
-        return f"every {format_duration(self.interval)}"
+        based = "" if self.based == "run" else f" based on {self.based}"
+        return f"every {format_duration(self.interval)}{based}"
 
     def __eq__(self, other: object) -> bool:
-        return isinstance(other, Every) and other.interval == self.interval
+        return isinstance(other, Every) and (other.interval, other.based) == (
+            self.interval,
+            self.based,
+        )
 
     def __hash__(self) -> int:
-        return hash((Every, self.interval))
+        return hash((Every, self.interval, self.based))
 
 
-def every(interval: object) -> Condition:
+def every(interval: object, based: str = "run") -> Condition:
     """True at once for a task with no recorded start, then once per
     ``interval`` (seconds, ``"10 seconds"``, ``"1h20m"``, a
-    ``timedelta``) measured from the task's last start."""
-    return Every(interval)
+    ``timedelta``) measured from the task's last start — or, with
+    ``based="success"``, ``"fail"`` or ``"finish"`` (Rocketry's), from its
+    last success, failure or end."""
+    return Every(interval, based)

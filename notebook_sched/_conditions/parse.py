@@ -7,7 +7,7 @@ keywords in any case::
     and     := unary ('&' unary)*
     unary   := '~' unary | '(' expr ')' | atom
     atom    := ['always'] ('true' | 'false')
-             | 'every' DURATION
+             | 'every' DURATION ['based' 'on' ('run' | 'success' | 'fail' | 'finish')]
              | PERIOD [window]
              | 'time' 'of' UNIT window
              | 'cron' (FIELD FIELD FIELD FIELD FIELD | NAME)
@@ -31,7 +31,7 @@ from collections.abc import Callable
 from .base import All, Any, Condition, Not, false, true
 from .calendar import DAILY, HOURLY, MINUTELY, MONTHLY, SECONDLY, WEEKLY, Scale
 from .cron import Cron
-from .every import Every
+from .every import BASED, Every
 from .parse_runs import RUN_STARTS, RunAtoms
 from .periods import Periodic, daily, hourly, minutely, monthly, secondly, weekly
 from .phrases import Phrases
@@ -184,7 +184,13 @@ class _Parser(RunAtoms):
             raise self.unexpected(token, "&, |, ')' or the end")
 
     def atom_every(self) -> Condition:
-        return Every(self.duration("every", "every 10 seconds"))
+        seconds = self.duration("every", "every 10 seconds", stop=("based",))
+        if not self.peek().is_word("based"):
+            return Every(seconds)
+        self.take()
+        self.keyword("on", expected="'on', as in 'every 1 hour based on success'")
+        based = self.keyword(*BASED, expected="run, success, fail or finish")
+        return Every(seconds, based.text.lower())
 
     def atom_time(self) -> Condition:
         self.keyword("of", expected="'of', as in 'time of day'")

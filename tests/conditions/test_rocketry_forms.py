@@ -407,3 +407,62 @@ def test_scheduler_running(cond, up, expected):
     change = cond.next_change(context)
     assert (cond.is_true(context), None if change is None else change - 1000.0) == expected
     assert conds.parse_condition(str(cond)) == cond
+
+
+# -- every(..., based=...) ---------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("based", "events", "expected"),
+    [
+        ("run", {"start": 90.0}, (False, 100.0)),
+        ("success", {"start": 95.0, "success": 80.0}, (True, None)),
+        ("success", {"start": 95.0, "success": 92.0}, (False, 102.0)),
+        ("fail", {"fail": 91.0}, (False, 101.0)),
+        ("finish", {"success": 85.0, "terminate": 93.0}, (False, 103.0)),
+        ("finish", {}, (True, None)),
+    ],
+)
+def test_every_based_on_another_event(based, events, expected):
+    cond = conds.every("10 seconds", based=based)
+    starts = {"t": events["start"]} if "start" in events else {}
+    finishes = {("t", how): t for how, t in events.items() if how != "start"}
+    context = ctx(95.0, BERLIN, task="t", starts=starts, finishes=finishes, started_at=0.0)
+    assert (cond.is_true(context), cond.next_change(context)) == expected
+
+
+def test_every_based_reads_back_and_refuses_the_unknown():
+    cond = conds.every("1 hour", based="success")
+    assert str(cond) == "every 1 hour based on success"
+    assert conds.parse_condition(str(cond)) == cond != conds.every("1 hour")
+    with pytest.raises(ValueError, match="'inaction'"):
+        conds.every("1 hour", based="inaction")
+
+
+# -- status: next_change against a brute-force walk ---------------------------------
+
+
+@pytest.mark.parametrize(
+    "cond",
+    [
+        succeeded.today,
+        succeeded.this_hour,
+        failed.this_week.on("Wed"),
+        succeeded.today.between("10:00", "12:00"),
+        succeeded.today.between("22:00", "02:00"),
+        finished.this_month.after("5th"),
+        started.in_past("90 minutes"),
+    ],
+)
+@pytest.mark.parametrize("hours_before", [0.5, 3, 11, 30, 80])
+def test_status_next_change_is_exact(cond, hours_before):
+    now = at(D(2024, 6, 5, 11, 15), BERLIN)
+    last = now - hours_before * 3600
+    context = ctx(
+        now,
+        BERLIN,
+        task="t",
+        starts={"t": last},
+        finishes={("t", "success"): last, ("t", "fail"): last},
+    )
+    check_next_change(cond, context, step=900, limit=40 * 86400, count=2)
