@@ -67,6 +67,7 @@ class Starter:
                 return
         if self._config.capture_output:
             run.output = OutputBuffer(self._config.output_limit)
+            self._ledger.history.watch_output(run.run_id, run.output)
             if definition.execution in _IN_KERNEL:
                 capture.install()  # once; again only if something replaced sys.stdout
         if definition.progress_params:

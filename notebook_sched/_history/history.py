@@ -23,6 +23,7 @@ import weakref
 from collections.abc import Callable, Sequence
 from datetime import datetime
 
+from .live_output import LiveOutput, Written
 from .records import RunRecord, new_record
 from .store import RunStore, check_query
 from .writer import Writer
@@ -64,6 +65,8 @@ class History:
             first = self.store.reserve_ids(BLOCK)  # at construction: the file is opened now
             self._next_id, self._end_id = first, first + BLOCK
         self._writer = Writer(self.store, self._on_written, self._on_reserved)
+        # In memory, the history dies with the process anyway: nothing to save as it goes.
+        self._live = LiveOutput(self._writer.put_outputs) if self.path is not None else None
         _OPEN.add(self)
 
     @property
@@ -125,7 +128,16 @@ class History:
         with self._lock:
             for record in records:
                 self._pending[record.run_id] = record
+        if self._live is not None:
+            for record in records:
+                self._live.forget(record.run_id)
         self._writer.put(finals=records)
+
+    def watch_output(self, run_id: int, output: Written) -> None:
+        """Save what live run ``run_id`` writes to the file as it goes (every
+        few seconds), so that a kernel killed outright does not lose it."""
+        if self._live is not None:
+            self._live.watch(run_id, output)
 
     def _ask_for_ids(self) -> None:  # under _lock
         if not self._asked and self.path is not None:
@@ -162,6 +174,8 @@ class History:
     def close(self, timeout: float = EXIT_FLUSH) -> bool:
         """Write what is pending (bounded), give back the run ids set aside
         but not used, and close the file."""
+        if self._live is not None:
+            self._live.close()
         done = self._writer.close(timeout)
         _OPEN.discard(self)
         if done and self.path is not None:

@@ -330,12 +330,18 @@ class RunStore:
 
         return self._do(release)
 
-    def write(self, starts: Sequence[RunRecord], finals: Sequence[RunRecord]) -> None:
-        """Insert ``starts`` (with their own run ids) and give ``finals`` their
-        final state, in one transaction. A start already written is skipped;
-        a run already final stays as it is. A run whose start and end are
-        both in the batch is written once, as its final row (half the work
-        for a writer catching up after a burst)."""
+    def write(
+        self,
+        starts: Sequence[RunRecord],
+        finals: Sequence[RunRecord],
+        outputs: Sequence[tuple[str, int]] = (),
+    ) -> None:
+        """Insert ``starts`` (with their own run ids), save the output so far
+        of live runs (``(output, run_id)``; a run already final keeps its
+        own) and give ``finals`` their final state, in one transaction. A
+        start already written is skipped; a run already final stays as it is.
+        A run whose start and end are both in the batch is written once, as
+        its final row (half the work for a writer catching up after a burst)."""
         ends = {r.run_id: r for r in finals}
         inserts, done = [], []
         for r in starts:
@@ -357,6 +363,9 @@ class RunStore:
                 '(status, reason, "end", error, result, output, run_id, task, start, owner, '
                 "attempt) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 done,
+            )
+            conn.executemany(
+                "UPDATE runs SET output = ? WHERE run_id = ? AND status = 'run'", outputs
             )
             conn.executemany(_FINISH, updates)
 

@@ -51,6 +51,7 @@ class Writer:
         self._cv = threading.Condition()
         self._starts: list[RunRecord] = []
         self._finals: list[RunRecord] = []
+        self._outputs: dict[int, str] = {}  # live runs' output so far, by run id
         self._reserve = 0
         self._busy = False  # a batch is being written
         self._closing = False
@@ -66,6 +67,16 @@ class Writer:
                 return  # the store is closed (the interpreter is exiting): nowhere to write
             self._starts.extend(starts)
             self._finals.extend(finals)
+            self._wake()
+
+    def put_outputs(self, outputs: Sequence[tuple[str, int]]) -> None:
+        """Queue the output so far of live runs ``(output, run_id)``; a newer
+        one of the same run replaces an older one not yet written."""
+        with self._cv:
+            if self._closing:
+                return
+            for text, run_id in outputs:
+                self._outputs[run_id] = text
             self._wake()
 
     def reserve(self, count: int) -> None:
@@ -117,7 +128,9 @@ class Writer:
         pause = RETRY_FIRST
         while True:
             with self._cv:
-                while not (self._starts or self._finals or self._reserve or self._closing):
+                while not (
+                    self._starts or self._finals or self._outputs or self._reserve or self._closing
+                ):
                     self._cv.wait()
                 if self._closing and not (self._starts or self._finals):
                     self._thread = None
@@ -128,6 +141,7 @@ class Writer:
                     self._cv.wait(GATHER)  # let the rest of a burst come
                 starts, self._starts = self._starts, []
                 finals, self._finals = self._finals, []
+                outputs, self._outputs = self._outputs, {}
                 reserve, self._reserve = self._reserve, 0
                 self._busy = True
             try:
@@ -135,8 +149,8 @@ class Writer:
                     first = self._store.reserve_ids(reserve)
                     self._on_reserved(first, reserve)
                     reserve = 0
-                if starts or finals:
-                    self._store.write(starts, finals)
+                if starts or finals or outputs:
+                    self._store.write(starts, finals, [(t, i) for i, t in outputs.items()])
             except Exception as exc:
                 if self._closing:  # closed while the file would not take them: give up
                     log.warning(
@@ -150,6 +164,8 @@ class Writer:
                         self._thread = None
                         self._cv.notify_all()
                     return
+                with self._cv:  # newer outputs of the same runs came meanwhile: they win
+                    self._outputs = {**outputs, **self._outputs}
                 self._held_back(exc, starts, finals, reserve)
                 time.sleep(pause)  # on this thread: nothing else waits for it
                 pause = min(pause * 2, RETRY_MAX)

@@ -401,3 +401,53 @@ def test_progress_outside_a_run_does_nothing():
         return "ran"
 
     assert work() == "ran"
+
+
+def test_a_live_runs_output_outlives_a_kernel_killed_outright(tmp_path: Path, make_scheduler):
+    """The output of live runs is saved to the file as they go: SIGKILL the
+    process, and the crashed run's record still has what it wrote."""
+    import signal
+    import sqlite3
+    import textwrap
+
+    path = tmp_path / "runs.sqlite"
+    script = tmp_path / "kernel.py"
+    script.write_text(
+        textwrap.dedent(
+            f"""
+            import time
+            from notebook_sched import Scheduler
+            app = Scheduler(runs_db={str(path)!r})
+
+            @app.task(execution="thread")
+            def long_one():
+                print("written before the kill", flush=True)
+                time.sleep(600)
+
+            app.start()
+            app.tasks["long_one"].run()
+            time.sleep(600)
+            """
+        )
+    )
+    env = dict(os.environ, PYTHONPATH=str(Path(__file__).resolve().parents[2]))
+    process = subprocess.Popen([sys.executable, str(script)], env=env)
+    try:
+
+        def saved() -> bool:
+            if not path.exists():
+                return False
+            with sqlite3.connect(path) as db:
+                try:
+                    rows = db.execute("SELECT output FROM runs WHERE status = 'run'").fetchall()
+                except sqlite3.OperationalError:  # not made yet
+                    return False
+            return rows == [("written before the kill\n",)]
+
+        wait_until(saved, timeout=30)
+    finally:
+        process.send_signal(signal.SIGKILL)
+        process.wait(10)
+    app = make_scheduler(config={"runs_db": str(path)})
+    (record,) = app.runs()
+    assert (record.status, record.output) == ("crash", "written before the kill\n")
