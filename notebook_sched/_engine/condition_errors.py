@@ -88,10 +88,17 @@ class ConditionErrors:
 
     def _failed(self, task: str | None, which: str, exc: BaseException) -> None:
         summary = f"{type(exc).__name__}: {exc}"
+        key = (task, which, type(exc).__qualname__, str(exc)[:200])
+        latest = self._latest.get((task, which))
+        if (
+            key in self._logged
+            and latest is not None
+            and latest.startswith(f"{which} raised {summary}\n")
+        ):
+            return  # the same error again (a condition raising at every step): nothing new
         trace = "".join(traceback.format_exception(type(exc), exc, exc.__traceback__))
         whose = "the scheduler's" if task is None else f"task {task!r}'s"
         self._latest[(task, which)] = f"{which} raised {summary}\n\n{trace}"
-        key = (task, which, type(exc).__qualname__, str(exc)[:200])
         if key in self._logged:
             return
         if len(self._logged) >= _MAX_LOGGED:
