@@ -52,7 +52,7 @@ class TaskDefinition:
     progress_params: tuple[str, ...] = ()  # parameters whose defaults are Progress()
 
     def effective_timeout(self, config: SessionConfig) -> float | None:
-        if self.execution == "main":
+        if self.execution == "main" and not self.is_async:
             return None  # a synchronous run cannot be stopped: no deadline to promise
         return self.timeout if self.timeout_set else config.timeout
 
@@ -113,11 +113,6 @@ def define_task(
                 f"execution='ray', not {execution!r}"
             )
         reserved = parse_resources(resources, label)
-    if execution == "main" and is_async:
-        raise ValueError(
-            f"{label}: execution 'main' runs a plain def synchronously; "
-            f"{name} is an 'async def' (use 'async')"
-        )
 
     timeout_set = timeout is not None
     seconds: float | None = None
@@ -136,7 +131,9 @@ def define_task(
     start = to_condition(start_cond, what=f"start_cond of {label}", phrases=phrases)
     end = to_condition(end_cond, what=f"end_cond of {label}", phrases=phrases)
 
-    if execution == "main" and (seconds is not None or end is not None):
+    # An 'async def' on 'main' is awaited on the scheduler's loop, as Rocketry
+    # does: as an 'async' run, which cancellation stops.
+    if execution == "main" and not is_async and (seconds is not None or end is not None):
         warnings.warn(
             f"{label} runs with execution 'main' (synchronously on the scheduler's loop), "
             "which cannot be terminated: its timeout and end condition will not stop it",

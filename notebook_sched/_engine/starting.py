@@ -41,6 +41,14 @@ _EXECUTORS: dict[str, Executor] = {
 }
 
 
+def _method(definition: TaskDefinition) -> str:
+    """The executor of a run: an ``async def`` on ``"main"`` is awaited on
+    the scheduler's loop, which is what ``"async"`` does."""
+    if definition.execution == "main" and definition.is_async:
+        return "async"
+    return definition.execution
+
+
 class Starter:
     def __init__(
         self,
@@ -88,7 +96,7 @@ class Starter:
             run.progress_sink,
         )
         try:
-            handle = _EXECUTORS[definition.execution](job)
+            handle = _EXECUTORS[_method(definition)](job)
         except Exception as exc:
             error = f"could not start: {exc!r}"
             self._ledger.report(run, Outcome("crash", self._clock.time(), error=error))

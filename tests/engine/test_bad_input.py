@@ -13,7 +13,6 @@ from notebook_sched import Scheduler
 def f(): ...
 
 
-async def af(): ...
 
 
 @pytest.mark.parametrize(
@@ -42,11 +41,6 @@ def test_bad_task_arguments(kwargs, exc, fragment):
 def test_async_execution_needs_async_def():
     with pytest.raises(ValueError, match=r"task 'f'.*'async'.*plain def"):
         Scheduler().task(execution="async")(f)
-
-
-def test_main_execution_needs_plain_def():
-    with pytest.raises(ValueError, match=r"task 'af'.*'main'"):
-        Scheduler().task(execution="main")(af)
 
 
 def test_non_callable():

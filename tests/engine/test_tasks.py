@@ -266,3 +266,35 @@ def test_a_process_run_keeps_the_source_of_a_cell_defined_function(make_schedule
     ], error
     assert "<dynamic-code>" not in error and "run_child" not in error
     assert error.endswith("IndexError: list index out of range")
+
+
+def test_an_async_def_on_main_is_awaited_on_the_loop_as_rocketry_does(make_scheduler):
+    """Rocketry awaits an ``async def`` given ``execution="main"``; so do we —
+    on the scheduler's loop, where cancellation (its timeout) stops it."""
+    app = make_scheduler()
+    loops = []
+
+    @app.task(execution="main")
+    async def awaited():
+        loops.append(asyncio.get_running_loop())
+        await asyncio.sleep(0)
+        return "awaited"
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # it can be terminated: no "cannot be stopped" warning
+
+        @app.task(execution="main", timeout=0.2)
+        async def too_long():
+            await asyncio.sleep(30)
+
+    assert app.tasks["awaited"].execution == "main"
+    assert app.tasks["too_long"].timeout == 0.2
+    app.start()
+    app.tasks["awaited"].run()
+    app.tasks["too_long"].run()
+    wait_until(lambda: app.tasks["awaited"].last_run.status == "success", timeout=10)
+    assert app.tasks["awaited"].last_run.result == "'awaited'"
+    assert loops == [app._core.host.loop]
+    wait_until(lambda: app.tasks["too_long"].last_run.status != "run", timeout=10)
+    record = app.tasks["too_long"].last_run
+    assert (record.status, record.reason) == ("terminate", "timeout")
