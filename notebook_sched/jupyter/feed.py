@@ -85,12 +85,19 @@ class Feed:
             name = record.task
             if record.status != "run":
                 self._finished(record)
+            else:
+                self._stats(name).started(record)
+                self.started[record.run_id] = record
+                if len(self.started) > 2 * RUNS_PER_DIFF:
+                    del self.started[next(iter(self.started))]
         else:
             task = getattr(event, "task", None)
             if not isinstance(task, str):  # the scheduler's state: every row may change
                 self.everything = True
                 return
             name = task
+            if not hasattr(event, "run_id"):  # defined, disabled, enabled, ...
+                self._stats(name).static = None
         self.stale.add(name)
 
     def _finished(self, record: RunRecord) -> None:

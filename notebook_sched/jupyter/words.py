@@ -12,9 +12,10 @@ from __future__ import annotations
 import os
 import re
 import sysconfig
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from .._history.records import RunRecord
+if TYPE_CHECKING:
+    from .._history.records import RunRecord
 
 __all__ = ["detail", "error_line", "outcome_words", "summary", "user_traceback"]
 

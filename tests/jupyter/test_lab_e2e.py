@@ -63,6 +63,10 @@ def breaker():
 @app.task(disabled=True)
 def paused_job():
     pass
+
+@app.task(execution="ray", resources={"num_cpus": 2, "memory": "4 GiB"})
+def big_job():  # only shown: Ray is not started until a ray task runs
+    pass
 """
 
 MANY_TASKS_CELL = """\
@@ -200,6 +204,8 @@ def test_buttons_timeline_failure_and_detail_in_jupyterlab(tmp_path: Path, monke
         paused = by_id(panel, "ns-row", task="paused_job")
         assert row_buttons(panel, "paused_job") == (False, False)
         assert by_id(paused, "ns-pause").inner_text() == "Resume"
+        big = by_id(panel, "ns-row", task="big_job")
+        assert big.locator(".notebook-sched-resources").inner_text() == "2 CPU · 4.0 GiB"
 
         # A live run: its Run is disabled, Terminate enabled; the countdown ticks.
         by_id(by_id(panel, "ns-row", task="long_job"), "ns-run").click()
@@ -323,6 +329,13 @@ def test_200_tasks_dark_theme_and_a_700_px_window(tmp_path: Path, monkeypatch):
         scroll.evaluate("s => { s.scrollTop = 2000; }")
         head_top = scroll.locator("th").first.bounding_box()["y"]
         assert abs(head_top - scroll.bounding_box()["y"]) < 3
+
+        # Rows are updated in place: the same element, however often it changed.
+        first_row = by_id(panel, "ns-row", task="t001")
+        first_row.evaluate("r => { r.__probe = 1; }")
+        text = first_row.inner_text()
+        until_true(lambda: first_row.inner_text() != text, "the row updated", timeout=15)
+        assert first_row.evaluate("r => r.__probe") == 1
 
         # Filter by name, by status; sort.
         by_id(panel, "ns-filter").fill("t01")

@@ -463,3 +463,39 @@ def test_a_caught_up_task_says_how_many_times_it_missed(tmp_path):
 
     assert asyncio.run(session(start, catch_up=False)) == 0
     assert asyncio.run(session(start + 5.5 * 3600, catch_up=True)) == 6
+
+
+def test_the_timeline_hears_of_a_run_at_start_and_end_and_rows_follow_a_redefinition():
+    async def scenario():
+        app = Scheduler()
+
+        @app.task("every 1 hour")
+        async def job():
+            await asyncio.sleep(3600)
+
+        panel = app.panel()
+        sent = catch(panel)
+        app.start()
+        app.tasks["job"].run()
+        await until(lambda: any(r[2] == "run" for d in kinds(sent, "diff") for r in d["runs"]))
+        app.tasks["job"].terminate()
+        await until(
+            lambda: any(r[2] == "terminate" for d in kinds(sent, "diff") for r in d["runs"])
+        )
+
+        @app.task("every 2 hours", name="job", timeout=5)
+        async def job_again():
+            return None
+
+        await until(lambda: panel.rows["job"].view["start"] == "every 2 hours")
+        timeout = panel.rows["job"].view["timeout"]
+        app.shut_down()
+        await app.wait(5)
+        return [r for d in kinds(sent, "diff") for r in d["runs"]], timeout
+
+    runs, timeout = asyncio.run(scenario())
+    assert [(r[1], r[2], r[4] is None) for r in runs] == [
+        ("job", "run", True),
+        ("job", "terminate", False),
+    ]
+    assert runs[1][5] == "terminated by you" and timeout == 5

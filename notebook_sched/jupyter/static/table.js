@@ -38,7 +38,9 @@ function makeRow(ctx, name) {
   const send = (event) => ctx.send({ event, task: name });
   const el = {
     name: h("div", { class: "ns-name" }),
-    kind: h("div", { class: "ns-small ns-ellipsis" }),
+    kind: h("span"),
+    resources: h("span", { class: "notebook-sched-resources" }),
+    kindRest: h("span"),
     nextNarrow: h("div", { class: "ns-small ns-narrow-only" }),
     status: badge("muted", "", "ns-status"),
     elapsed: h("span", { class: "ns-elapsed", testid: "ns-elapsed" }),
@@ -67,7 +69,8 @@ function makeRow(ctx, name) {
   el.progress = h("div", { class: "ns-progress", testid: "ns-progress" },
     h("div", { class: "ns-progress-track" }, el.progressBar), el.progressText);
   const tr = h("tr", { testid: "ns-row", "data-task": name },
-    h("td", { class: "ns-col-task" }, el.name, el.kind, el.nextNarrow),
+    h("td", { class: "ns-col-task" }, el.name,
+      h("div", { class: "ns-small ns-ellipsis" }, el.kind, el.resources, el.kindRest), el.nextNarrow),
     h("td", { class: "ns-col-status" }, el.status, timing, el.progress, el.extra),
     h("td", { class: "ns-col-sched" }, el.start, el.next, el.endWrap, el.condError),
     h("td", { class: "ns-col-last" }, el.last, el.strip, el.counts),
@@ -88,7 +91,9 @@ function drawRow(row, v, inert) {
   el.name.title = v.name;
   const timeout = v.timeout === null || v.timeout === undefined ? "no timeout" : "timeout " + spanDur(v.timeout);
   const pool = v.pool ? "pool " + v.pool : "";
-  setText(el.kind, [v.execution, v.resources, pool, timeout].filter(Boolean).join(" · "));
+  setText(el.kind, v.execution + (v.resources ? " · " : ""));
+  setText(el.resources, v.resources);
+  setText(el.kindRest, " · " + [pool, timeout].filter(Boolean).join(" · "));
   // An inert panel (its kernel gone) does not know the task's status any more.
   setBadge(el.status, inert ? "muted" : TASK_STATUS[v.status] || "muted", inert ? "unknown" : v.status);
   setAttr(el.status, "data-status", v.status);
