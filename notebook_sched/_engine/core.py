@@ -12,7 +12,6 @@ from __future__ import annotations
 import asyncio
 import logging
 import threading
-import weakref
 from collections.abc import Coroutine
 from datetime import tzinfo
 from typing import Any, Literal
@@ -22,6 +21,7 @@ from .._conditions.base import Condition
 from .._conditions.phrases import Phrases
 from .._history.history import History, IdsExhausted, flush_all
 from .._history.records import Reason, RunRecord
+from . import loop_end, present
 from .agenda import Agenda
 from .arguments import Resolver
 from .catchup import CatchUp
@@ -69,8 +69,6 @@ _TASK_EVENTS: dict[TaskChange, type[TaskDefined | TaskDisabled | TaskEnabled]] =
 # tasks, so a scheduler whose variable a re-run cell rebound must not be
 # collected while it runs.
 _RUNNING: set[Core] = set()
-_ALL: weakref.WeakValueDictionary[int, Core] = weakref.WeakValueDictionary()
-_serial = iter(range(1, 1 << 62))
 
 IDS_RETRY = 0.1  # seconds before a run that found no run id at hand is tried again
 
@@ -126,7 +124,7 @@ class Core:
             self.ledger.results, self.tasks, lambda: getattr(self.face, "session", None)
         )
         self.starter = Starter(self.tasks, self.arguments, self.ledger, clock, config)
-        _ALL[next(_serial)] = self
+        present.register(self)
 
     # ------------------------------------------------------------ shared
 
@@ -159,7 +157,7 @@ class Core:
         """Enter "running" (under the lock); returns the new generation."""
         self._gen += 1
         self._state = "running"
-        self._forced = False
+        self._forced = self.ledger.forced = False
         self.fatal = None
         self.started_at = self.clock.time()
         self.errors.reset()
@@ -183,6 +181,9 @@ class Core:
 
     def flush(self, timeout: float) -> None:
         self.history.flush(timeout)
+
+    def loop_ended(self, gen: int, closed: bool) -> bool:
+        return loop_end.loop_ended(self, gen, closed)
 
     # ------------------------------------------------------------ Steering
 
@@ -277,7 +278,7 @@ class Core:
         self.catchup.clear()
         self.queueing.drain("shutdown", self.clock.time())
         if force and not self._forced:
-            self._forced = True
+            self._forced = self.ledger.forced = True
             for run in self.ledger.all_live():
                 run.terminate("shutdown", abandon=True)
         if not self.ledger.live:
@@ -379,6 +380,7 @@ class Core:
         return self.arguments.result_of(name)
 
     def run_now(self, task: Task) -> bool:
+        self.host.check_loop()
         with self._lock:
             if self._state == "stopped":
                 from ..exc import SchedulerNotRunning
@@ -453,19 +455,3 @@ class Core:
             self.agenda.watch(name, refs)
             self.task_changed(task, "defined")
             return task
-
-
-def _present_context(cond: Condition) -> conditions.Context | None:
-    """The context of ``cond.is_true()`` called with none (from a cell): the
-    present state of the scheduler it is about — the newest one whose tasks
-    it names, running ones first."""
-    refs = cond.task_refs()
-    candidates = [core for _, core in sorted(_ALL.items())]
-    candidates.sort(key=lambda core: core.state != "stopped")  # stable: newest last
-    for core in reversed(candidates):
-        if refs <= core.tasks.keys():
-            return core.context(core.clock.time(), None)
-    return None
-
-
-conditions.set_present_context(_present_context)

@@ -5,7 +5,8 @@ a kernel: the kernel's), or on a thread of its own when none runs;
 ``serve()`` runs it on the caller's loop until it stops; ``run()`` blocks
 (nested on a running loop through nest-asyncio2). Interrupts during
 ``run()``/``serve()``: the first shuts down gracefully, the second forces.
-``post`` hands a callback to the loop from any thread.
+``post`` hands a callback to the loop from any thread. A loop that ends
+or closes under a running scheduler stops it (``loop_end.py``).
 """
 
 from __future__ import annotations
@@ -33,6 +34,8 @@ class Hosted(Protocol):
     def serve_loop(self, gen: int) -> Coroutine[Any, Any, None]: ...
     def shut_down(self, force: bool = False) -> None: ...
     def exit_grace(self) -> float: ...
+    def generation(self) -> int: ...
+    def loop_ended(self, gen: int, closed: bool) -> bool: ...
 
 
 class Host:
@@ -79,9 +82,36 @@ class Host:
 
     def start_here(self, loop: asyncio.AbstractEventLoop) -> None:
         gen = self.enter(loop)
-        self._serve_task = loop.create_task(
-            self._hosted.serve_loop(gen), name="notebook_sched:scheduler"
-        )
+        self._serve_task = loop.create_task(self._serve(gen), name="notebook_sched:scheduler")
+
+    async def _serve(self, gen: int) -> None:
+        """Serve session ``gen`` on a loop the scheduler does not own. When
+        that loop ends under it (``asyncio.run()`` returning cancels every task
+        left), the scheduler shuts down, forced, and this goes on serving —
+        the loop turns until its tasks are done — until it has stopped, so
+        every run ends with its record before the loop closes."""
+        ending = False
+        while True:
+            try:
+                await self._hosted.serve_loop(gen)
+                break
+            except asyncio.CancelledError:
+                if not self._hosted.loop_ended(gen, closed=False):
+                    raise
+                ending = True
+                task = asyncio.current_task()
+                if task is not None:
+                    task.uncancel()
+        if ending:
+            self.loop_thread = None  # the loop is gone: no caller is on it from now on
+
+    def check_loop(self) -> None:
+        """A loop that closed without ending its tasks (``run_until_complete``
+        then ``close()``) is noticed here, when the scheduler is next used."""
+        loop = self.loop
+        if loop is not None and loop.is_closed():
+            self.loop, self.loop_thread = None, None  # callbacks run where they are posted
+            self._hosted.loop_ended(self._hosted.generation(), closed=True)
 
     def start_thread(self) -> None:
         loop = asyncio.new_event_loop()

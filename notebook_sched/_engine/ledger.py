@@ -69,6 +69,10 @@ class Ledger:
         # The latest successful return value of each task (Task.result, Return):
         # of this process's runs only, as (run id, value).
         self.results: dict[str, tuple[int, object]] = {}
+        # A forced shutdown is under way: a run that ends "terminate" without a
+        # reason of its own was ended by it (an async run that the end of the
+        # loop under the scheduler cancelled, say: ``loop_end.py``).
+        self.forced = False
         self._reported: list[tuple[Run, Outcome]] = []
         self._record_pending = False
         self._held = 0
@@ -220,6 +224,8 @@ class Ledger:
         results = self.results
         for run, outcome in ended:
             reason = run.reason
+            if reason is None and self.forced and outcome.status == "terminate":
+                reason = "shutdown"
             # Whatever it did after termination was requested, it was terminated.
             status = "terminate" if reason is not None else outcome.status
             output = run.output.close() if run.output is not None else ""

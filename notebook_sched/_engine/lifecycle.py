@@ -117,6 +117,12 @@ class Lifecycle:
         self._post(self._step)
         return True
 
+    def without_loop(self) -> None:
+        """The loop closed under the scheduler: nothing can start any more, so
+        the shutdown tasks are skipped (``loop_end.py``)."""
+        self.loop = None
+        self.phase, self._queue, self._current = "shutdown", [], None
+
     def cut_short(self) -> bool:
         """A shut_down() during the shutdown phase: end its run, drop the rest.
         ``False`` if there is no shutdown phase to cut."""

@@ -127,7 +127,8 @@ class SchedulingLoop:
 
     def wake(self) -> None:
         """Make the loop look again (on the loop's thread, or via ``post``)."""
-        if self._wake is not None:
+        loop = self._loop
+        if self._wake is not None and loop is not None and not loop.is_closed():
             self._wake.set()
 
     # ------------------------------------------------------------ a step

@@ -169,6 +169,7 @@ class Scheduler:
     @property
     def state(self) -> State:
         """``"stopped" | "running" | "shutting_down"``."""
+        self._core.host.check_loop()
         return self._core.state
 
     @property
@@ -340,6 +341,7 @@ class Scheduler:
         """Start in the background and return at once: on the running loop (in
         a notebook, the kernel's), or, with none running, on a thread of its own."""
         core = self._core
+        core.host.check_loop()
         with core.lock:
             if core.state != "stopped":
                 warnings.warn(
