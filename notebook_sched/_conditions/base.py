@@ -55,6 +55,14 @@ class Context:
         ``"finish"`` (any end)."""
         raise NotImplementedError
 
+    def elapsed(self, task: str, how: str | None = None) -> float | None:
+        """Seconds since ``task`` last started (``how`` ``None``) or last
+        finished ``how``; ``None`` if it never did. A scheduler measures the
+        runs of its own process on the monotonic clock (a step of the wall
+        clock changes no duration); this default reads the wall clock."""
+        last = self.last_start(task) if how is None else self.last_finish(task, how)
+        return None if last is None else self.now - last
+
     def running_since(self, task: str) -> float | None:
         """The start of ``task``'s live run, or ``None`` when it has none."""
         raise NotImplementedError

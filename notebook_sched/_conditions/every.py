@@ -30,18 +30,17 @@ class Every(Condition):
         self.based = based
 
     def _due(self, ctx: Context) -> float | None:
-        """When it turns true; ``None`` when it is true whatever the time."""
-        last: float | None
+        """When it turns true (wall time, as of now); ``None`` when it is true
+        whatever the time."""
         if ctx.task is None:
-            last = ctx.started_at
-        else:
-            # The last start as the run history records it: with a runs_db
-            # file, a restarted kernel waits out an interval that has not passed.
-            how = BASED[self.based]
-            last = ctx.last_start(ctx.task) if how is None else ctx.last_finish(ctx.task, how)
-            if last is None:
-                return None
-        return None if last is None else last + self.interval
+            started = ctx.started_at
+            return None if started is None else started + self.interval
+        # Since the last start as the run history records it: with a runs_db
+        # file, a restarted kernel waits out an interval that has not passed.
+        # Within one process the scheduler measures it on the monotonic
+        # clock, so a step of the wall clock neither stretches nor shortens it.
+        elapsed = ctx.elapsed(ctx.task, BASED[self.based])
+        return None if elapsed is None else ctx.now + (self.interval - elapsed)
 
     def _is_true(self, ctx: Context) -> bool:
         due = self._due(ctx)

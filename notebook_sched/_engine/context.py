@@ -36,6 +36,9 @@ class EngineContext(Context):
     def last_finish(self, task: str, how: str) -> float | None:
         return self._ledger.last_finish(task, how)
 
+    def elapsed(self, task: str, how: str | None = None) -> float | None:
+        return self._ledger.elapsed(task, how, self.now)
+
     def running_since(self, task: str) -> float | None:
         return self._ledger.running_since(task)
 

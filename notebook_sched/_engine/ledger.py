@@ -59,6 +59,10 @@ class Ledger:
         # here only while it is in ``live`` too).
         self._overlapping: dict[str, list[Run]] = {}
         self.starts, self.finishes = history.store.last_times()
+        # The same moments on the monotonic clock, for the runs of this process
+        # (``every`` measures its interval on it: ``elapsed``).
+        self._mono_starts: dict[str, float] = {}
+        self._mono_finishes: dict[tuple[str, str], float] = {}
         self.last_records = history.store.last_per_task()
         self.counts = history.store.counts()
         # failed finished runs in a row per task, for retry(n); from the file,
@@ -86,6 +90,25 @@ class Ledger:
                 (t for s in FINAL if (t := finishes.get((task, s))) is not None), default=None
             )
         return finishes.get((task, how))
+
+    def elapsed(self, task: str, how: str | None, now: float) -> float | None:
+        """Seconds since ``task`` last started (``how`` ``None``) or finished
+        ``how``, at wall time ``now``: on the monotonic clock when that moment
+        was a run of this process, so a step of the wall clock neither
+        stretches nor shortens it; else (the history's) on the wall clock."""
+        if how is None:
+            wall, mono = self.starts.get(task), self._mono_starts.get(task)
+        elif how == "finish":
+            stamps = [
+                (self.finishes.get((task, s)), self._mono_finishes.get((task, s))) for s in FINAL
+            ]
+            known = [(w, m) for w, m in stamps if w is not None]
+            wall, mono = max(known, key=lambda pair: pair[0], default=(None, None))
+        else:
+            wall, mono = self.finishes.get((task, how)), self._mono_finishes.get((task, how))
+        if wall is None:
+            return None
+        return self._watchdog.now() - mono if mono is not None else now - wall
 
     def with_live_output(self, records: list[RunRecord]) -> list[RunRecord]:
         """``records`` with what their live runs have written so far."""
@@ -139,6 +162,7 @@ class Ledger:
         definitions, timeouts = definitions[: len(records)], timeouts[: len(records)]
         runs = []
         live, starts, last, counts = self.live, self.starts, self.last_records, self.counts
+        mono = self._watchdog.now()
         bus = self._bus if self._bus.active else None
         watchdog, report, on_terminating = self._watchdog, self.report, self._on_terminating
         for definition, timeout, record in zip(definitions, timeouts, records, strict=True):
@@ -149,6 +173,7 @@ class Ledger:
                 self._overlapping.setdefault(name, []).append(newest)
             live[name] = run
             starts[name] = now
+            self._mono_starts[name] = mono
             last[name] = record
             tally = counts.setdefault(name, {})
             tally["run"] = tally.get("run", 0) + 1
@@ -222,6 +247,8 @@ class Ledger:
         finished: list[Ended] = []
         finishes, last, counts = self.finishes, self.last_records, self.counts
         results = self.results
+        watchdog = self._watchdog
+        mono_now, wall_now = watchdog.now(), watchdog.wall()
         for run, outcome in ended:
             reason = run.reason
             if reason is None and self.forced and outcome.status == "terminate":
@@ -239,6 +266,7 @@ class Ledger:
             name = run.task
             self._forget(name, run)
             finishes[(name, status)] = outcome.end
+            self._mono_finishes[(name, status)] = mono_now - max(0.0, wall_now - outcome.end)
             self.fail_streaks[name] = self.fail_streaks.get(name, 0) + 1 if status == "fail" else 0
             if status == "success":
                 kept = results.get(name)

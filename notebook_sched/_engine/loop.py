@@ -6,7 +6,9 @@ next change — and events (a run started or ended, a task defined or enabled)
 mark tasks to look at. A step evaluates what is due in slices of a few
 milliseconds, giving the loop back between slices, so even the first step
 with ten thousand tasks never holds the kernel's loop for long. Deadlines of
-runs live on the watchdog thread, not here.
+runs live on the watchdog thread, not here. The agenda's times are wall
+times: a step of the wall clock (seen as a change of wall minus monotonic
+time) has every task looked at again.
 """
 
 from __future__ import annotations
@@ -42,6 +44,9 @@ SLICE = 0.005  # seconds of evaluation before the loop is given back
 BATCH = 128  # runs started at most before the loop is given back (they start to run then)
 MAX_BACKLOG = 2_000  # records not yet in the file past which no new run starts (~2 MB)
 BACKLOG_WAIT = 0.02  # seconds before due tasks are looked at again meanwhile
+# How far the wall clock may move against the monotonic one between two steps
+# before it counts as a step of the wall clock (NTP, a resume from suspend).
+WALL_STEP = 0.1
 
 
 class Steering(Protocol):
@@ -96,6 +101,7 @@ class SchedulingLoop:
         self._loop: asyncio.AbstractEventLoop | None = None
         self._wake: asyncio.Event | None = None
         self._behind = False  # the history's writer fell behind (warned once per session)
+        self._offset = 0.0  # wall minus monotonic time at the last step
 
     async def serve(self, gen: int) -> None:
         """Run until the scheduler stops or a newer session takes over."""
@@ -108,9 +114,12 @@ class SchedulingLoop:
             loop.call_soon_threadsafe(wake.set)
 
         self._clock.add_listener(on_jump)
+        self._wall_stepped()
         try:
             while steer.generation() == gen and steer.state != "stopped":
                 wake.clear()
+                if self._wall_stepped():
+                    self._look_at_all()
                 launched = await self._step(loop, gen)
                 if launched:
                     continue  # a main run may have taken time: look again before sleeping
@@ -124,6 +133,21 @@ class SchedulingLoop:
                 await wake.wait()
         finally:
             self._clock.remove_listener(on_jump)
+
+    def _wall_stepped(self) -> bool:
+        offset = self._clock.time() - self._clock.monotonic()
+        stepped = abs(offset - self._offset) > WALL_STEP
+        self._offset = offset
+        return stepped
+
+    def _look_at_all(self) -> None:
+        """The wall clock stepped: every "check at" time on the agenda (wall
+        times) is off by the step, so every task is looked at again —
+        wall-clock conditions at the new time, ``every`` on the monotonic
+        clock. Each is looked at once: a jump forward starts at most one run
+        per task."""
+        with self._steer.lock:
+            self._agenda.mark(self._tasks)
 
     def wake(self) -> None:
         """Make the loop look again (on the loop's thread, or via ``post``)."""
