@@ -299,7 +299,7 @@ class FuncCondition(Condition):
         if not callable(func):
             raise TypeError(f"condition() needs a callable returning bool, got {func!r}")
         self.func = func
-        self.name = name or getattr(func, "__name__", repr(func))
+        self.name: str = name or str(getattr(func, "__name__", repr(func)))
 
     def _is_true(self, ctx: Context) -> bool:
         return bool(self.func())

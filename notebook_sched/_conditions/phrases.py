@@ -35,7 +35,9 @@ class Phrase(FuncCondition):
         args: tuple[Any, ...] = (),
     ) -> None:
         super().__init__(func)
-        self.text, self.args, self.kwargs = text, args, dict(kwargs or {})
+        self.text: str | None = text
+        self.args: tuple[Any, ...] = args
+        self.kwargs: dict[str, Any] = dict(kwargs or {})
 
     def __call__(self, *args: Any, **kwargs: Any) -> Phrase:
         """The same condition with these arguments for the function

@@ -45,6 +45,6 @@ class Retry(Condition):
         return hash((Retry, self.n))
 
 
-retry = Retry(-1)
+retry: Retry = Retry(-1)
 retry.__doc__ = """``retry(n)``: true after the task failed, at most ``n`` times in a row;
 ``retry`` alone: after any number of failures in a row."""

@@ -43,7 +43,10 @@ class Running(Condition):
         less_than: float | None = None,
         compare: tuple[str, int] | None = None,
     ) -> None:
-        self.task, self.near, self.far, self.compare = task, more_than, less_than, compare
+        self.task: str | None = task
+        self.near: float | None = more_than
+        self.far: float | None = less_than
+        self.compare: tuple[str, int] | None = compare
 
     def __call__(self, task: object) -> Running:
         """``running(task)``: about ``task`` (a ``Task``, its name or function)."""
@@ -143,7 +146,7 @@ class Running(Condition):
         return text
 
 
-running = Running(None)
+running: Running = Running(None)
 running.__name__ = "running"
 running.__doc__ = """``running(task)``: true while ``task`` (a ``Task``, its name or its
 function) has a live run; ``running`` alone, the task the condition belongs

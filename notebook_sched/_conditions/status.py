@@ -60,7 +60,10 @@ class Status(Condition):
     ) -> None:
         if action not in _HOW:
             raise ValueError(f"action must be one of {', '.join(_HOW)}, got {action!r}")
-        self.action, self.task, self.window, self.past = action, task, window, past
+        self.action: str = action
+        self.task: str | None = task
+        self.window: Window | None = window
+        self.past: float | None = past
         self._changes = ChangeCache()
 
     # -- building --------------------------------------------------------------
@@ -240,8 +243,8 @@ def period_scale(words: str) -> Scale | None:
     return _PERIOD_WORDS.get(words)
 
 
-started = Status("started")
-succeeded = Status("succeeded")
-failed = Status("failed")
-finished = Status("finished")
-terminated = Status("terminated")
+started: Status = Status("started")
+succeeded: Status = Status("succeeded")
+failed: Status = Status("failed")
+finished: Status = Status("finished")
+terminated: Status = Status("terminated")

@@ -43,10 +43,10 @@ class Feed:
         self.sent: dict[str, dict[str, Any]] = {}  # the row each task last had, as sent
         self.order: list[str] = []
         self.stale: set[str] = set(app.tasks)
-        self.everything = True
+        self.everything: bool = True
         self.finished: dict[int, RunRecord] = {}
         self.started: dict[int, RunRecord] = {}
-        self.failures = 0
+        self.failures: int = 0
         self.notice: dict[str, Any] = {}
         self._seed()
 
@@ -63,13 +63,13 @@ class Feed:
         for name, task in self._app.tasks.items():
             stats = self._stats(name)
             if stats.last is None or task.is_alive():
-                record = task.last_run
-                if record is None:
+                last = task.last_run
+                if last is None:
                     continue
-                if record.status == "run":
-                    stats.started(record)
+                if last.status == "run":
+                    stats.started(last)
                 elif stats.last is None:
-                    stats.seen(record)
+                    stats.seen(last)
 
     def _stats(self, name: str) -> TaskStats:
         stats = self.stats.get(name)

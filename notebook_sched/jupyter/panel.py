@@ -30,20 +30,19 @@ from collections.abc import Callable
 from functools import partial
 from typing import TYPE_CHECKING, Any
 
-import anywidget
-import ipywidgets as w
 import traitlets
 
 from .assets import CSS, ESM
 from .feed import SEED_RUNS, Feed
 from .queries import run_detail, runs_page
+from .widgets import AnyWidget, Button
 
 if TYPE_CHECKING:
     from .._engine.scheduler import Scheduler
 
 __all__ = ["FLUSH_INTERVAL", "SchedulerPanel", "TaskRow"]
 
-log = logging.getLogger("notebook_sched")
+log: logging.Logger = logging.getLogger("notebook_sched")
 
 FLUSH_INTERVAL = 0.25  # seconds between two diffs, at most
 SWEEP_INTERVAL = 0.5  # seconds between two re-reads of a few rows
@@ -59,31 +58,31 @@ class TaskRow:
     def __init__(self, panel: SchedulerPanel, name: str) -> None:
         self.name = name
         self._panel = panel
-        self._buttons: dict[str, w.Button] = {}
+        self._buttons: dict[str, Button] = {}
 
     @property
     def view(self) -> dict[str, Any]:
         return self._panel._feed.sent.get(self.name, {})
 
-    def _button(self, what: str, label: str) -> w.Button:
+    def _button(self, what: str, label: str) -> Button:
         button = self._buttons.get(what)
         if button is None:
             panel, name = self._panel, self.name
-            button = self._buttons[what] = w.Button(description=label)
+            button = self._buttons[what] = Button(description=label)
             button.on_click(lambda _: panel._act(lambda: panel._task_action(name, what)))
             self.sync()
         return button
 
     @property
-    def run_button(self) -> w.Button:
+    def run_button(self) -> Button:
         return self._button("run", "Run")
 
     @property
-    def terminate_button(self) -> w.Button:
+    def terminate_button(self) -> Button:
         return self._button("terminate", "Terminate")
 
     @property
-    def pause_button(self) -> w.Button:
+    def pause_button(self) -> Button:
         """Pause (``Task.disable()``) or, while paused, Resume (``enable()``)."""
         return self._button("pause", "Pause")
 
@@ -106,14 +105,14 @@ class TaskRow:
         return f"<TaskRow {self.name!r} {self.view.get('status', '')}>"
 
 
-class SchedulerPanel(anywidget.AnyWidget):
+class SchedulerPanel(AnyWidget):
     """``app.panel()``: the scheduler's state and buttons, a row per task, a
     timeline of runs, the recent runs, a run's detail, a failure notice."""
 
     _esm = ESM
     _css = CSS
-    header = traitlets.Dict().tag(sync=True)
-    notice = traitlets.Dict().tag(sync=True)
+    header: traitlets.Dict[str, Any] = traitlets.Dict().tag(sync=True)
+    notice: traitlets.Dict[str, Any] = traitlets.Dict().tag(sync=True)
 
     def __init__(self, scheduler: Scheduler) -> None:
         super().__init__()
@@ -134,9 +133,9 @@ class SchedulerPanel(anywidget.AnyWidget):
         self._feed = Feed(scheduler)
         self.rows: dict[str, TaskRow] = {}
 
-        self.start_button = w.Button(description="Start")
-        self.shutdown_button = w.Button(description="Shut down")
-        self.force_button = w.Button(description="Force shut down")
+        self.start_button: Button = Button(description="Start")
+        self.shutdown_button: Button = Button(description="Shut down")
+        self.force_button: Button = Button(description="Force shut down")
         self.start_button.on_click(lambda _: self._act(self._start))
         self.shutdown_button.on_click(lambda _: self._act(self._shut_down))
         self.force_button.on_click(lambda _: self._act(lambda: self._shut_down(True)))
