@@ -35,7 +35,14 @@ class FakeConnection:
         return "board"
 
     def submit(
-        self, payload: bytes, args: bytes, key: str, board: Any, name: str, options: dict
+        self,
+        payload: bytes,
+        args: bytes,
+        key: str,
+        board: Any,
+        name: str,
+        options: dict,
+        capture: dict | None = None,
     ) -> FakeRef:
         ref = FakeRef()
         self.submitted.append(ref)
