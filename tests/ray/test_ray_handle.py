@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 
 from notebook_sched._execution.base import Job, Outcome, RunHandle
+from notebook_sched._execution.output import OutputBuffer, dropped_line
 from notebook_sched._execution.ray import handle as ray_handle
 
 
@@ -126,7 +127,7 @@ def test_a_run_not_stopped_is_sent_once_ray_is_up(booting, loop):
     assert len(connection.submitted) == 1 and done == []
     handle.stop()  # now the polite step goes to the run's flag
     assert connection.calls == ["board", "set_flag"] and done == []
-    connection.submitted[0].result.set_result(("terminate", "stopped", None, None))
+    connection.submitted[0].result.set_result((("terminate", "stopped", None, None), None))
     assert done == [Outcome("terminate", 42.0, error="stopped")]
     assert connection.calls[-1] == "release_flag"
 
@@ -136,8 +137,12 @@ def test_a_run_started_once_ray_is_up_reports_its_result(monkeypatch, loop):
     connected.set_result(connection := FakeConnection())
     monkeypatch.setattr(ray_handle, "connect", lambda address: connected)
     done: list[Outcome] = []
-    ray_handle.start(job(loop, done, flag=False))
+    remote = job(loop, done, flag=False)
+    remote.output = OutputBuffer()
+    ray_handle.start(remote)
     assert len(connection.submitted) == 1
-    connection.submitted[0].result.set_result(("success", None, "'ok'", None))
+    written = (2, "it printed\n")  # the worker's buffer: 2 characters dropped, the rest
+    connection.submitted[0].result.set_result((("success", None, "'ok'", None), written))
     assert done == [Outcome("success", 42.0, result="'ok'")]
+    assert remote.output.text() == dropped_line(2) + "it printed\n"
     assert connection.calls == []  # no flag asked for, no board
