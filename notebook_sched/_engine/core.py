@@ -10,7 +10,6 @@ take ``lock`` and hand work to the loop with ``Host.post``.
 from __future__ import annotations
 
 import asyncio
-import logging
 import threading
 from collections.abc import Coroutine
 from datetime import tzinfo
@@ -55,7 +54,6 @@ from .timers import Watchdog
 
 __all__ = ["Core", "State"]
 
-log = logging.getLogger("notebook_sched")
 
 State = Literal["stopped", "running", "shutting_down"]
 
@@ -212,10 +210,7 @@ class Core:
         try:
             runs = self.ledger.launch(definitions, timeouts, now, grace, attempts)
         except IdsExhausted as exc:
-            # Runs start faster than ids are set aside (they follow within
-            # milliseconds), or the file is locked: that is worth a warning.
-            if self.history.problem is not None:
-                log.warning("notebook_sched: %s; the runs start once it is free again", exc)
+            self.history.short_of_ids(exc)  # ids follow within milliseconds, or the file is stuck
             runs = []
         for task in fresh[len(runs) :]:
             self._short_of_ids.add(task.name)  # no run id at hand yet: see _ids_arrived

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import atexit
 import contextlib
+import logging
 import os
 import threading
 import time
@@ -38,6 +39,8 @@ MAX_BLOCK = 1 << 16
 EXIT_FLUSH = 1.0  # seconds the exit waits for unwritten records (a kernel has 2.5 s to exit)
 _READ_TRIES = 5
 
+log = logging.getLogger("notebook_sched")
+
 
 class IdsExhausted(RuntimeError):
     """No run id is at hand: the file stayed locked while a whole block was used."""
@@ -56,6 +59,7 @@ class History:
         self._block = BLOCK  # grows while runs start faster than a block a second
         self._asked_at = -1.0
         self._short = False  # a start found too few ids
+        self._warned_short = False  # that the file holds back run ids, while it does
         #: Called (on the writer's thread) when ids are at hand again after a shortage.
         self.on_ids: Callable[[], None] | None = None
         if self.path is None:
@@ -148,9 +152,18 @@ class History:
             self._asked_at = now
             self._writer.reserve(max(self._block, 2 * self._burst))
 
+    def short_of_ids(self, exc: IdsExhausted) -> None:
+        """A run found no run id at hand (it starts once ids come). Usually
+        they follow within milliseconds; when the file will not take writes
+        (locked, full) that is said once, until ids come again."""
+        if self.problem is not None and not self._warned_short:
+            self._warned_short = True
+            log.warning("notebook_sched: %s; runs start once it takes writes again", exc)
+
     def _on_reserved(self, first: int, count: int) -> None:
         with self._lock:
             self._next_block = (first, first + count)
+            self._warned_short = False
             short, self._short = self._short, False
         if short and self.on_ids is not None:
             self.on_ids()
