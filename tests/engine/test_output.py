@@ -281,7 +281,7 @@ def test_a_process_print_reaches_the_live_record_when_it_is_made(make_scheduler)
 def test_a_timed_out_and_killed_process_run_keeps_what_it_wrote(make_scheduler):
     app = make_scheduler(config={"terminate_grace": 0.2})
 
-    @app.task(execution="process", timeout=0.5)
+    @app.task(execution="process", timeout=3)  # the child starts (prints) well before it
     def stubborn():
         import signal
 

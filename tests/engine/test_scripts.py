@@ -166,7 +166,7 @@ def test_process_task_defined_in_main_takes_its_termination_flag(tmp_path):
 
         app = Scheduler(terminate_grace=30)  # only the flag can stop it in time
 
-        @app.task(execution="process", timeout=0.3)
+        @app.task(execution="process", timeout=3)  # time for a loaded machine to start the child
         def work(flag=TerminationFlag()):
             try:
                 while True:
