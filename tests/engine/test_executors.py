@@ -179,3 +179,31 @@ def test_every_method_returns_a_handle_that_reports_once(loop, executor, func, i
     handle.force()
     time.sleep(0.05)  # a second report would have come by now
     assert done == [Outcome("success", 7.0, result="'flag set: False'", value="flag set: False")]
+
+
+def test_waiter_threads_are_kept_for_the_next_run():
+    """A process run's waiter thread waits for the next run when it is done:
+    runs one after another start no new threads."""
+    from notebook_sched._execution.waiters import wait_in_thread
+
+    def waiters() -> list[threading.Thread]:
+        return [t for t in threading.enumerate() if t.name == "notebook_sched-waiter"]
+
+    done = threading.Event()
+    wait_in_thread(done.set)
+    assert done.wait(5)
+    wait_until(lambda: len(waiters()) >= 1, timeout=5)
+    before = set(waiters())
+    for _ in range(20):
+        done = threading.Event()
+        wait_in_thread(done.set)
+        assert done.wait(5)
+    assert set(waiters()) <= before  # (one idle 30 s may have ended meanwhile)
+    # Two at once need two threads; both are kept.
+    release = threading.Event()
+    started = [threading.Event(), threading.Event()]
+    for event in started:
+        wait_in_thread(lambda e=event: (e.set(), release.wait(5)))
+    assert all(e.wait(5) for e in started)
+    release.set()
+    assert len(waiters()) >= 2

@@ -5,8 +5,8 @@ The function travels with cloudpickle (``payload.py``), so functions, lambdas
 and closures defined in a notebook cell work. Termination: the flag is set and
 SIGTERM sent at once (the child raises ``TaskTerminationException``, so
 ``finally`` blocks run), SIGKILL after the grace period. A waiter thread per
-run starts the child and waits for it, so nothing ever blocks the scheduler's
-loop on ``join()``.
+live run (``waiters.py``: kept for the next run) starts the child and waits
+for it, so nothing ever blocks the scheduler's loop on ``join()``.
 """
 
 from __future__ import annotations
@@ -22,6 +22,7 @@ from ..base import Executor, Job, Outcome
 from ..call import Report, outcome_of_report
 from ..capture import log_levels
 from ..payload import serialize, serialize_args
+from ..waiters import wait_in_thread
 from . import zygote
 from .channel import read_child
 
@@ -37,10 +38,7 @@ class ProcessHandle:
         self._stop_requested = False
         self._kill_requested = False
         self._flag_r, self._flag_w = os.pipe()
-        self._waiter = threading.Thread(
-            target=self._serve, name=f"notebook_sched:{job.task}:{job.run_id}", daemon=True
-        )
-        self._waiter.start()
+        wait_in_thread(self._serve)
 
     @property
     def pid(self) -> int | None:
