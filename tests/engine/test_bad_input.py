@@ -13,8 +13,6 @@ from notebook_sched import Scheduler
 def f(): ...
 
 
-
-
 @pytest.mark.parametrize(
     ("kwargs", "exc", "fragment"),
     [

@@ -248,6 +248,12 @@ def test_buttons_timeline_failure_and_detail_in_jupyterlab(tmp_path: Path, monke
         until_true(lambda: notice.is_visible(), "the notice")
         assert "breaker failed: ValueError: bad input 42" in notice.inner_text()
         assert by_id(panel, "ns-failures").inner_text() == "1 failed run"
+        by_id(panel, "ns-failures").click()  # the recent runs, failed ones only
+        listed = by_id(panel, "ns-recent-run")
+        until_true(
+            lambda: listed.count() == 1 and listed.first.get_attribute("data-status") == "fail",
+            "only the failed run listed",
+        )
         failed = by_id(panel, "ns-recent-run", status="fail").first
         until_true(lambda: failed.count() == 1, "the failed run listed")
         failed.click()

@@ -499,3 +499,26 @@ def test_the_timeline_hears_of_a_run_at_start_and_end_and_rows_follow_a_redefini
         ("job", "terminate", False),
     ]
     assert runs[1][5] == "terminated by you" and timeout == 5
+
+
+def test_a_raising_condition_shows_its_error_in_the_row():
+    async def scenario():
+        app = Scheduler()
+        paths: dict[str, str] = {}
+
+        @app.task(condition(lambda: paths["input"] == "ready"))
+        async def waits():
+            return None
+
+        panel = app.panel()
+        app.start()
+        row = panel.rows["waits"]
+        await until(lambda: row.view["cond_error"] != "")
+        view = dict(row.view)
+        app.shut_down()
+        await app.wait(5)
+        return view
+
+    view = asyncio.run(scenario())
+    assert "KeyError" in view["cond_error"] and "'input'" in view["cond_error"]
+    assert "Traceback" in view["cond_trace"]

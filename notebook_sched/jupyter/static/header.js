@@ -5,7 +5,8 @@ const STATE_WORDS = { running: "running", shutting_down: "shutting down", stoppe
 
 function makeHeader(ctx) {
   const state = badge("muted", "", "ns-state");
-  const failures = h("span", { class: "ns-failures", testid: "ns-failures" });
+  const failures = h("span", { class: "ns-failures ns-link", testid: "ns-failures",
+    title: "Show the failed runs", onclick: () => ctx.showRuns("fail") });
   const start = h("button", {
     class: "ns-button ns-primary", testid: "ns-start", text: "Start",
     title: "Start the scheduler: tasks run when their start conditions say",
@@ -45,7 +46,7 @@ function makeHeader(ctx) {
     setBadge(state, ctx.inert ? "muted" : STATE_FAMILY[st] || "muted", STATE_WORDS[st] || st);
     const nf = head.failures || 0;
     setText(failures, nf ? `${nf} failed run${nf === 1 ? "" : "s"}` : "");
-    failures.className = "ns-failures" + (nf ? " ns-c-error" : "");
+    failures.className = "ns-failures ns-link" + (nf ? " ns-c-error" : "");
     const live = !ctx.inert;
     start.disabled = !live || st !== "stopped";
     shutdown.disabled = !live || st === "stopped" || st === "disconnected";

@@ -18,6 +18,7 @@ function render({ model, el }) {
     now: () => (Date.now() + skew) / 1000,
     send: (msg) => { if (!ctx.inert) model.send(msg); },
     openRun: (runId, task) => detail.show(runId, task),
+    showRuns: (status) => recent.showStatus(status),
     taskNames: () => table.names(),
   };
   const header = makeHeader(ctx);

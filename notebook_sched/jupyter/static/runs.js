@@ -87,7 +87,13 @@ function makeRecent(ctx) {
     task.replaceChildren(h("option", { value: "", text: "all tasks" }), ...names.map((n) => h("option", { value: n, text: n })));
     task.value = names.includes(keep) ? keep : "";
   }
-  return { node, ask, answer, runsChanged, tasksChanged, tick };
+  function showStatus(value) {
+    status.value = value;
+    offset = 0;
+    ask();
+    node.scrollIntoView({ block: "nearest" });
+  }
+  return { node, ask, answer, runsChanged, tasksChanged, tick, showStatus };
 }
 
 function makeDetail(ctx) {

@@ -115,7 +115,7 @@ function drawRow(row, v, inert) {
     el.last.className = "ns-last ns-ellipsis ns-link ns-c-" + (RUN_STATUS[v.last.status] || "muted");
     el.last.title = v.last.words + " — click for the run's detail";
   } else {
-    setText(el.last, "no runs yet");
+    setText(el.last, v.status === "running" || v.status === "terminating" ? "first run in progress" : "no runs yet");
     el.last.className = "ns-last ns-ellipsis ns-muted";
     el.last.title = "";
   }
