@@ -27,8 +27,8 @@ if TYPE_CHECKING:
 
 __all__ = ["Feed"]
 
-ROWS_PER_DIFF = 150  # rows brought up to date per turn of the loop (~25 us each), at most
-RUNS_PER_DIFF = 300  # finished runs per diff, at most (the newest; a burst is not a film)
+ROWS_PER_DIFF = 25  # rows per diff, at most: a diff is made and sent in one turn of the loop
+RUNS_PER_DIFF = 60  # started and ended runs per diff, at most (the newest: a burst is no film)
 SEED_RUNS = 500  # runs read from the history when a panel opens (strips, timeline)
 TIMELINE_SPAN = 3600.0  # seconds of runs a new view receives for its timeline
 _FAILED = ("fail", "crash")

@@ -3,7 +3,7 @@
 The panel is one anywidget whose browser side draws everything: the header,
 the task table, the timeline, the recent runs and a run's detail. The kernel
 side subscribes to the scheduler's events and, at most ``FLUSH_INTERVAL``
-apart, sends a diff of what changed (``feed.Feed``); a view that opens asks
+apart (``BUSY_INTERVAL`` while diffs are big), sends a diff of what changed (``feed.Feed``); a view that opens asks
 for a snapshot first. Countdowns, elapsed times, relative times and growing
 timeline bars are drawn in the browser from timestamps, so the kernel sends
 nothing while nothing happens. A slow sweep re-reads a few rows at a time,
@@ -45,6 +45,8 @@ __all__ = ["FLUSH_INTERVAL", "SchedulerPanel", "TaskRow"]
 log: logging.Logger = logging.getLogger("notebook_sched")
 
 FLUSH_INTERVAL = 0.25  # seconds between two diffs, at most
+BUSY_INTERVAL = 1.0  # ... after a big diff: a busy scheduler is shown once a second
+BUSY_DIFF = 40  # changed rows (plus a quarter of the runs) that make a round big
 SWEEP_INTERVAL = 0.5  # seconds between two re-reads of a few rows
 SWEEP_ROWS = 100  # rows re-read per sweep
 WATCHED = 8  # live runs whose detail is re-sent while their output grows
@@ -126,6 +128,8 @@ class SchedulerPanel(AnyWidget):
         self._flush_handle: asyncio.TimerHandle | None = None
         self._sweep_handle: asyncio.TimerHandle | None = None
         self._last_flush = 0.0
+        self._interval = FLUSH_INTERVAL
+        self._cycle = 0  # rows (and a quarter of the runs) sent in this round of diffs
         self._sweep_at = 0
         self._seq = 0
         self._forced = False
@@ -162,16 +166,19 @@ class SchedulerPanel(AnyWidget):
             return
         if self._flush_handle is not None:
             return
-        delay = max(0.0, self._last_flush + FLUSH_INTERVAL - time.monotonic())
+        delay = max(0.0, self._last_flush + self._interval - time.monotonic())
         self._flush_handle = self._loop.call_later(delay, _weak(self, "flush"))
 
     def flush(self) -> None:
-        """Send every pending change now."""
+        """Send every pending change now (a big table over a few turns of
+        the loop, a diff each, so that no turn holds it for long)."""
         self._flush_handle = None
-        self._last_flush = time.monotonic()
         feed = self._feed
+        if not self._cycle:  # a new round of diffs, not the rest of one
+            self._last_flush = time.monotonic()
         if feed.pending:
             diff = feed.diff()
+            self._cycle += len(diff["rows"]) + len(diff["runs"]) // 4
             if diff["rows"] or diff["runs"] or diff["order"] is not None:
                 self._seq += 1
                 self.send({"kind": "diff", "seq": self._seq, "now": time.time(), **diff})
@@ -179,13 +186,20 @@ class SchedulerPanel(AnyWidget):
         self._show_header()
         if feed.stale and self._loop is not None:  # the rest of a big table: next turn
             self._flush_handle = self._loop.call_later(0, _weak(self, "flush"))
+            return
+        # A round that changed many rows costs the kernel tens of ms (JSON,
+        # the socket): while such rounds come, one a second; a calm
+        # scheduler is shown at once.
+        self._interval = BUSY_INTERVAL if self._cycle > BUSY_DIFF else FLUSH_INTERVAL
+        self._cycle = 0
 
     def _sync_rows(self, changed: dict[str, Any], order: list[str] | None) -> None:
         if order is not None:
             for name in order:
                 if name not in self.rows:
                     self.rows[name] = TaskRow(self, name)
-            for name in [name for name in self.rows if name not in self._feed.sent]:
+            names = set(order)
+            for name in [name for name in self.rows if name not in names]:
                 self.rows.pop(name).close()
         for name in changed:
             row = self.rows.get(name)

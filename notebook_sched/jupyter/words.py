@@ -108,7 +108,9 @@ def user_traceback(error: str | None) -> str:
 
 
 def _epoch(record: RunRecord) -> tuple[float, float | None]:
-    return record.start.timestamp(), record.end.timestamp() if record.end else None
+    # Milliseconds are all a view draws (and every digit is JSON to send).
+    start = round(record.start.timestamp(), 3)
+    return start, round(record.end.timestamp(), 3) if record.end else None
 
 
 def summary(record: RunRecord) -> list[Any]:

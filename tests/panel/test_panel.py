@@ -221,11 +221,14 @@ def test_only_changed_rows_and_fields_travel_and_updates_are_coalesced():
             app.task(name=f"t{i}")(_noop)
         panel = app.panel()
         sent = catch(panel)
+        await until(lambda: len(panel._feed.sent) == 50)  # 25 rows a turn of the loop
+        assert len(kinds(sent, "diff")) == 1  # the second turn's (the first was before catch)
         panel._handle({"event": "hello"})
         await until(lambda: kinds(sent, "snapshot"))
         snapshot = kinds(sent, "snapshot")[0]
         app.start()
         await until(lambda: kinds(sent, "diff"))  # the state: every row's buttons change
+        await until(lambda: not panel._feed.pending and panel._flush_handle is None)
         sent.clear()
         app.tasks["t7"].run()
         await until(lambda: panel.rows["t7"].view.get("last"))
