@@ -3,8 +3,9 @@
 The panel is one anywidget whose browser side draws everything: the header,
 the task table, the timeline, the recent runs and a run's detail. The kernel
 side subscribes to the scheduler's events and, at most ``FLUSH_INTERVAL``
-apart (``BUSY_INTERVAL`` while diffs are big), sends a diff of what changed (``feed.Feed``); a view that opens asks
-for a snapshot first. Countdowns, elapsed times, relative times and growing
+apart (``BUSY_INTERVAL`` while rounds are big), sends diffs of what changed
+(``feed.Feed``), 25 rows each, one per turn of the loop; a view that opens
+asks for a snapshot first. Countdowns, elapsed times, relative times and growing
 timeline bars are drawn in the browser from timestamps, so the kernel sends
 nothing while nothing happens. A slow sweep re-reads a few rows at a time,
 for what changes with time alone (a condition's state, the next start).
