@@ -16,19 +16,21 @@ __version__ = "0.1.0"
 
 __all__ = ["RunRecord", "Scheduler", "Session", "Task", "__version__"]
 
+from . import _app  # noqa: F401  (the panel, made by the Jupyter layer when asked)
+
 if TYPE_CHECKING:
     from . import args as args
     from . import conds as conds
     from . import events as events
     from . import exc as exc
     from . import testing as testing
-    from ._app import Scheduler as Scheduler
+    from ._engine.scheduler import Scheduler as Scheduler
     from ._engine.scheduler import Session as Session
     from ._engine.task import Task as Task
     from ._history.records import RunRecord as RunRecord
 
 _LAZY = {
-    "Scheduler": "._app",
+    "Scheduler": "._engine.scheduler",
     "Session": "._engine.scheduler",
     "Task": "._engine.task",
     "RunRecord": "._history.records",

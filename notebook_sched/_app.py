@@ -1,39 +1,28 @@
-"""The public ``Scheduler``: the engine's, plus its face in a notebook.
+"""Where the package plugs its Jupyter layer into the engine.
 
-The engine never imports ipywidgets; this thin layer adds ``panel()`` and the
-rich display, importing the Jupyter layer only when asked.
+The engine's ``Scheduler`` is the one public class; its ``panel()`` and rich
+display ask ``_engine.display`` for a panel, and this module, imported with
+the package, tells it how to make one: a ``jupyter.SchedulerPanel``, whose
+module (and ipywidgets with it) is imported only when the first panel is made.
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
-from ._engine.scheduler import Scheduler as _EngineScheduler
+from ._engine.display import use_panel
 
 if TYPE_CHECKING:
+    from ._engine.scheduler import Scheduler
     from .jupyter.panel import SchedulerPanel
 
-__all__ = ["Scheduler"]
+__all__: list[str] = []
 
 
-class Scheduler(_EngineScheduler):
-    __doc__ = _EngineScheduler.__doc__
+def _make_panel(scheduler: Scheduler) -> SchedulerPanel:
+    from .jupyter.panel import SchedulerPanel
 
-    def panel(self) -> SchedulerPanel:
-        """A new widget panel of this scheduler (needs ipywidgets)."""
-        from .jupyter.panel import SchedulerPanel
+    return SchedulerPanel(scheduler)
 
-        return SchedulerPanel(self)
 
-    def _repr_mimebundle_(self, include: Any = None, exclude: Any = None) -> dict[str, Any]:
-        # ``app`` as the last expression of a cell shows a panel; without
-        # ipywidgets (a plain IPython shell) it is just the text.
-        try:
-            panel = self.panel()
-        except ImportError:
-            return {"text/plain": repr(self)}
-        bundle: Any = panel._repr_mimebundle_(include=include, exclude=exclude)
-        if isinstance(bundle, tuple):  # (data, metadata), as an anywidget gives it
-            bundle = bundle[0]
-        data: dict[str, Any] = bundle or {"text/plain": repr(self)}
-        return data
+use_panel(_make_panel)

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import ast
+import importlib
+import pydoc
 import subprocess
 import sys
 from pathlib import Path
@@ -43,6 +45,18 @@ def test_contract_names():
     assert issubclass(TaskTerminationException, Exception)
     flag = TerminationFlag()
     assert flag.is_set() is False and flag.wait(0) is False
+
+
+def test_help_shows_one_scheduler_class():
+    """``help(Scheduler)``: one class, the engine's, with ``panel()`` and the
+    rich display its own (the Jupyter layer is plugged in, not inherited)."""
+    assert Scheduler.__mro__ == (Scheduler, object)
+    assert Scheduler is importlib.import_module("notebook_sched._engine.scheduler").Scheduler
+    text = pydoc.render_doc(Scheduler, renderer=pydoc.plaintext)
+    assert text.count("class Scheduler(") == 1 and "inherited from" not in text, text[:500]
+    for method in ["panel", "start", "shut_down", "task", "subscribe", "runs"]:
+        assert f" {method}(self" in text, method
+    assert "panel(self) -> 'Panel'" in text  # typed without naming the Jupyter layer
 
 
 def _imports(path: Path) -> set[str]:

@@ -23,6 +23,7 @@ from .clock import Clock, SystemClock, to_datetime
 from .config import Execution, build_config
 from .core import Core, State
 from .definition import define_task
+from .display import Panel, mimebundle, panel_of
 from .events import Event, Subscription
 from .task import Task
 
@@ -414,6 +415,13 @@ class Scheduler:
             left = FLUSH_WAIT if timeout is None else timeout - (time.monotonic() - began)
             core.flush(max(0.0, min(left, FLUSH_WAIT)))
         return stopped
+
+    def panel(self) -> Panel:
+        """A new widget panel of this scheduler (``notebook_sched.jupyter.SchedulerPanel``)."""
+        return panel_of(self)
+
+    def _repr_mimebundle_(self, include: Any = None, exclude: Any = None) -> dict[str, Any]:
+        return mimebundle(self, include, exclude)  # ``app`` as a cell's last expression
 
     def __repr__(self) -> str:
         counts: dict[str, int] = {}

@@ -388,3 +388,11 @@ for task in app.tasks.values():
     kernel.run("app.tasks['t000'].terminate()")
     wait_for(lambda: kernel.comm_msgs_since(t2) > 0, 5, "a widget update after a change")
     kernel.run("app.shut_down(force=True)")
+
+
+def test_app_as_a_cells_last_expression_shows_the_panel(kernel: Kernel):
+    outputs, error = kernel.execute("from notebook_sched import Scheduler\napp = Scheduler()\napp")
+    assert error is None, error
+    shown = [o for o in outputs if o["output_type"] == "execute_result"]
+    assert shown and WIDGET_MIME in shown[0]["data"], outputs
+    assert shown[0]["data"]["text/plain"] == "<Scheduler stopped: 0 tasks>"
