@@ -48,6 +48,7 @@ class Feed:
         self.started: dict[int, RunRecord] = {}
         self.failures: int = 0
         self.notice: dict[str, Any] = {}
+        self.dismissed = False
         self._seed()
 
     def _seed(self) -> None:
@@ -110,6 +111,7 @@ class Feed:
             self.failures += 1
             self.notice = {
                 "count": self.notice.get("count", 0) + 1,
+                "since": "dismissed" if self.dismissed else "opened",
                 "task": record.task,
                 "run_id": record.run_id,
                 "status": record.status,
@@ -119,6 +121,7 @@ class Feed:
 
     def dismiss(self) -> None:
         self.notice = {}
+        self.dismissed = True
 
     # ------------------------------------------------------------ output
 

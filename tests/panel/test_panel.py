@@ -127,8 +127,12 @@ def test_a_failure_raises_the_notice_and_its_detail_starts_at_the_users_frame():
         panel._handle({"event": "detail", "task": "broken", "run_id": run_id})
         await until(lambda: kinds(sent, "detail"))
         detail = kinds(sent, "detail")[-1]
+        assert panel.notice["since"] == "opened"
         panel._handle({"event": "dismiss"})
         assert panel.notice == {}
+        app.tasks["broken"].run()  # a failure after the dismissal raises it again
+        await until(lambda: panel.notice.get("count") == 1)
+        assert panel.notice["since"] == "dismissed" and panel.header["failures"] == 2
         app.shut_down()
         await app.wait(5)
         return detail

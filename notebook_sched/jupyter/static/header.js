@@ -72,7 +72,8 @@ function makeHeader(ctx) {
     const n = ctx.model.get("notice") || {};
     notice.hidden = !n.count || ctx.inert;
     if (n.count) {
-      const more = n.count > 1 ? ` (${n.count} failures since the last dismiss)` : "";
+      const since = n.since === "dismissed" ? "since the last notice was dismissed" : "since this panel opened";
+      const more = n.count > 1 ? ` (${n.count} failures ${since})` : "";
       setText(noticeText, `${n.task} ${n.status === "crash" ? "crashed" : "failed"}${n.line ? ": " + n.line : ""}${more}`);
       noticeText.title = n.at ? "at " + clockTime(n.at) : "";
     }
