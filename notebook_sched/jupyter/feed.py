@@ -48,7 +48,7 @@ class Feed:
         self.started: dict[int, RunRecord] = {}
         self.failures: int = 0
         self.notice: dict[str, Any] = {}
-        self.dismissed = False
+        self.dismissed: bool = False
         self._seed()
 
     def _seed(self) -> None:
