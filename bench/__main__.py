@@ -44,6 +44,7 @@ MODULES = {
     "rocketry": "bench.rocketry_script",
     "apscheduler": "bench.aps_script",
     "batch": "bench.batch_bench",
+    "capture": "bench.capture_bench",
 }
 ROCKETRY_CONFIGS = {"default": None, "cs0.01": 0.01}
 
@@ -205,6 +206,18 @@ def plan(quick: bool) -> list[Job]:
         Job("batch/aps", "apscheduler", MODULES["batch"], dict(batch, scenario="batch_aps"),
             300 if q else 1200, PYTHONS["apscheduler"])
     )  # fmt: skip
+
+    # 11. What output capture costs: figures 3 and 5 with 100 printing tasks,
+    # capture_output on and off interleaved in one process (one kernel).
+    def capture(key: str, timeout: float, **args: Any) -> None:
+        jobs.append(Job(key, "notebook_sched", MODULES["capture"], args, timeout))
+
+    for kind in ("async", "thread"):
+        capture(f"capture/burst/{kind}", 120 if q else 300, scenario="capture_burst", kind=kind,
+                n=100, rounds=10 if q else 30)  # fmt: skip
+    capture("capture/kernel", 240 if q else 600, scenario="capture_kernel", tasks=100,
+            interval=0.1, requests=100 if q else 300, gap=0.01, pairs=2 if q else 3,
+            phase_limit=8 if q else 30)  # fmt: skip
     return jobs
 
 

@@ -3,6 +3,7 @@
     .venv/bin/python -m bench.profiles burst    # 1,000 tasks due at once
     .venv/bin/python -m bench.profiles panel    # 100 tasks every 0.1 s, panel built
     .venv/bin/python -m bench.profiles phases   # CPU per run of each part of a burst
+    .venv/bin/python -m bench.profiles capture  # a printing burst's CPU, captured or not
 
 ``burst`` times each scheduler step and profiles from the step that launches
 the burst for 0.2 s; ``panel`` profiles 3 s of a running scheduler with a
@@ -147,6 +148,88 @@ def phases() -> None:
         print(f"  {key:36s} {statistics.median(r[1][key] for r in results) * 1e6:5.1f} us/run")
 
 
+def capture() -> None:
+    """CPU per run of a burst of 100 async tasks that each print a line, with
+    and without ``capture_output`` (alternated, 41 rounds each; a manual
+    clock, the garbage collector off during the burst, ``sys.stdout`` a
+    block-buffered ``/dev/null``): until the last run entered, and the ends
+    recorded afterwards (``Ledger.record_reported``, where each run's buffer
+    is closed into its record)."""
+    import gc
+    import os
+    import statistics
+    from datetime import datetime, timedelta
+
+    from bench.capture_bench import _unwrap_streams
+    from notebook_sched import Scheduler
+    from notebook_sched._engine import ledger
+    from notebook_sched.conds import daily
+    from notebook_sched.testing import ManualClock
+
+    ends = {"s": 0.0}
+    record_reported = ledger.Ledger.record_reported
+
+    def timed_ends(self: Any) -> None:
+        t = time.thread_time()
+        record_reported(self)
+        ends["s"] += time.thread_time() - t
+
+    ledger.Ledger.record_reported = timed_ends  # type: ignore[method-assign]
+
+    async def one(capture: bool, n: int = 100) -> tuple[float, float]:
+        noon = datetime.now().replace(hour=12, minute=0, second=0, microsecond=0)
+        clock = ManualClock(noon - timedelta(seconds=1))
+        app = Scheduler(clock=clock, capture_output=capture)
+        entered: list[int] = []
+
+        def make(i: int) -> Any:
+            async def f() -> None:
+                print(f"a line from p{i}")
+                entered.append(1)
+
+            return f
+
+        cond = daily.after("12:00")
+        for i in range(n):
+            app.task(cond, name=f"p{i}")(make(i))
+        app.start()
+        await asyncio.sleep(0.05)
+        gc.collect()
+        gc.disable()
+        ends["s"] = 0.0
+        t0 = time.thread_time()
+        clock.advance(1.0)
+        while len(entered) < n:
+            await asyncio.sleep(0)
+        total = time.thread_time() - t0
+        while any(t.is_alive() for t in app.tasks.values()):
+            await asyncio.sleep(0)
+        gc.enable()
+        app.shut_down()
+        await app.wait(5)
+        _unwrap_streams()
+        return total / n, ends["s"] / n
+
+    real, sink = sys.stdout, open(os.devnull, "w")  # noqa: SIM115
+    sys.stdout = sink
+    try:
+        got: dict[bool, list[tuple[float, float]]] = {True: [], False: []}
+        for i in range(42):
+            for capture in (True, False) if i % 2 else (False, True):
+                got[capture].append(asyncio.run(one(capture)))
+    finally:
+        sys.stdout = real
+        sink.close()
+    for capture, rows in got.items():
+        rows = rows[1:]  # the first is a warm-up
+        entered = statistics.median(r[0] for r in rows) * 1e6
+        ended = statistics.median(r[1] for r in rows) * 1e6
+        print(
+            f"capture_output={capture!s:5}: until the last run entered {entered:5.1f} us/run, "
+            f"recording the ends {ended:4.1f} us/run"
+        )
+
+
 async def _panel(with_panel: bool) -> cProfile.Profile:
     from notebook_sched import Scheduler
     from notebook_sched.conds import every
@@ -184,6 +267,6 @@ def panel() -> None:
 
 
 if __name__ == "__main__":
-    {"burst": burst, "panel": panel, "phases": phases}[
+    {"burst": burst, "panel": panel, "phases": phases, "capture": capture}[
         sys.argv[1] if len(sys.argv) > 1 else "burst"
     ]()

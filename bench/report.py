@@ -490,6 +490,9 @@ def table_rows(results: dict[str, Any]) -> list[dict[str, str]]:
     from bench.report_batch import batch_rows  # figure 10
 
     batch_rows(r, add)
+    from bench.report_capture import capture_rows  # figure 11
+
+    capture_rows(r, add)
     return rows
 
 
