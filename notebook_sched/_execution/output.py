@@ -33,10 +33,14 @@ class OutputBuffer:
     written by a thread the run left behind still belongs to the run, but a
     closed buffer takes no more (its record is final)."""
 
-    __slots__ = ("_closed", "_decoder", "_dropped", "_limit", "_lock", "_parts", "_size", "changes")
+    __slots__ = (
+        "_closed", "_decoder", "_dropped", "_limit", "_lock", "_parts", "_size", "_trim_at",
+        "changes",
+    )  # fmt: skip
 
     def __init__(self, limit: int = DEFAULT_LIMIT) -> None:
         self._limit = limit
+        self._trim_at = 2 * limit + 4096  # trimmed seldom: each trim copies the kept text
         self._parts: list[str] = []
         self._size = 0
         self._dropped = 0
@@ -56,16 +60,17 @@ class OutputBuffer:
 
     def write(self, text: str) -> bool:
         """Add ``text``; ``False`` (and nothing kept) once the buffer is closed."""
-        if not text:
-            return not self._closed
+        # Every print of a run comes here twice (its text, then its end):
+        # one lock and no more than the bookkeeping.
         with self._lock:
             if self._closed:
                 return False
-            self._parts.append(text)
-            self._size += len(text)
-            self.changes += 1
-            if self._size > 2 * self._limit + 4096:
-                self._trim()
+            if text:
+                self._parts.append(text)
+                self._size += len(text)
+                self.changes += 1
+                if self._size > self._trim_at:
+                    self._trim()
         return True
 
     def write_bytes(self, data: bytes) -> bool:
@@ -88,17 +93,25 @@ class OutputBuffer:
 
     def text(self) -> str:
         """What the run wrote so far (or in all, once closed)."""
-        dropped, body = self.parts()
-        return dropped_line(dropped) + body if dropped else body
+        with self._lock:
+            return self._text()
+
+    def _text(self) -> str:  # under _lock
+        body = self._body()
+        return dropped_line(self._dropped) + body if self._dropped else body
 
     def parts(self) -> tuple[int, str]:
         """How many characters were dropped, and the text kept."""
         with self._lock:
-            if self._size > self._limit:
-                self._trim()
-            elif len(self._parts) > 1:
-                self._parts = ["".join(self._parts)]
-            return self._dropped, self._parts[0] if self._parts else ""
+            return self._dropped, self._body()
+
+    def _body(self) -> str:  # under _lock
+        parts = self._parts
+        if self._size > self._limit:
+            self._trim()
+        elif len(parts) > 1:
+            self._parts = parts = ["".join(parts)]
+        return self._parts[0] if self._parts else ""
 
     def extend(self, dropped: int, text: str) -> None:
         """Add what another buffer kept (``parts()``) — a Ray worker's."""
@@ -107,20 +120,25 @@ class OutputBuffer:
         self.write(text)
 
     def close(self) -> str:
-        """Take no more writes; returns the final text."""
-        self.seal()
-        return self.text()
+        """Take no more writes; returns the final text (one lock: every
+        captured run ends here, on the scheduler's loop)."""
+        with self._lock:
+            self._seal()
+            return self._text()
 
     def seal(self) -> None:
         """Take no more writes."""
         with self._lock:
-            if self._decoder is not None:
-                rest = self._decoder.decode(b"", final=True)
-                self._decoder = None
-                if rest:
-                    self._parts.append(rest)
-                    self._size += len(rest)
-            self._closed = True
+            self._seal()
+
+    def _seal(self) -> None:  # under _lock
+        if self._decoder is not None:
+            rest = self._decoder.decode(b"", final=True)
+            self._decoder = None
+            if rest:
+                self._parts.append(rest)
+                self._size += len(rest)
+        self._closed = True
 
 
 class ProgressSink:

@@ -54,6 +54,17 @@ def test_the_buffer_joins_a_character_split_between_two_reads():
     assert buffer.close() == "é€ok\n\ufffd"
 
 
+def test_closing_the_buffer_ends_a_split_character_and_empty_writes_change_nothing():
+    buffer = OutputBuffer()
+    assert buffer.write("") is True and buffer.changes == 0 and buffer.text() == ""
+    buffer.write("a")
+    buffer.write_bytes("é".encode()[:1])  # the child died mid-character
+    assert buffer.text() == "a" and buffer.changes == 1  # nothing whole to add yet
+    assert buffer.close() == "a\ufffd"
+    assert buffer.write("") is False and buffer.write("b") is False
+    assert buffer.text() == "a\ufffd" and buffer.parts() == (0, "a\ufffd")
+
+
 # ------------------------------------------------------------ in the kernel's process
 
 
