@@ -38,6 +38,8 @@ class Clock:
         raise NotImplementedError
 
     def real_wait(self, seconds: float) -> float | None:
+        """How long a waiter really sleeps for ``seconds`` of this clock's time:
+        ``None`` means until the clock is moved (a manual clock)."""
         raise NotImplementedError
 
     def seconds_until(self, when: float) -> float | None:
@@ -65,6 +67,7 @@ class SystemClock(Clock):
         return time.monotonic()
 
     def real_wait(self, seconds: float) -> float | None:
+        """Real time passes as this clock's does: ``seconds`` (never negative)."""
         return max(0.0, seconds)
 
     def __repr__(self) -> str:
@@ -126,6 +129,7 @@ class ManualClock(Clock):
         return datetime.fromtimestamp(self._wall, tz=UTC).astimezone()
 
     def real_wait(self, seconds: float) -> float | None:
+        """Due now: no wait; later: until ``advance`` or ``step_wall`` moves the clock."""
         return 0.0 if seconds <= 0 else None
 
     def advance(self, seconds: float) -> None:

@@ -171,6 +171,7 @@ class Task:
 
     @property
     def retry_backoff(self) -> float:
+        """The factor each further retry's delay is multiplied by (1: the same delay)."""
         return self._definition.retry.backoff
 
     @property

@@ -52,6 +52,7 @@ class RunRecord:
 
     @property
     def is_alive(self) -> bool:
+        """Whether the run was alive when this record was read (status ``"run"``)."""
         return self.status == "run"
 
     def __repr__(self) -> str:
