@@ -83,7 +83,7 @@ def why_not_run(task: Task, state: str, end_true: bool | None) -> str:
         return "the scheduler is shutting down"
     if task.disabled:
         return "paused: Resume it first"
-    if task.is_alive():
+    if task.is_alive() and not task.multilaunch:
         return "a run of it is alive"
     if task.status == "waiting":
         return "a run of it waits for a slot of its pool"

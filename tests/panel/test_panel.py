@@ -102,6 +102,35 @@ def test_panel_shows_tasks_and_steers_them():
     assert repr(panel).startswith("<Scheduler stopped")
 
 
+def test_run_stays_enabled_for_a_live_multilaunch_task():
+    """Contract: Run is disabled while a run is alive unless the task is
+    multilaunch — then another click starts another run."""
+
+    async def scenario():
+        app = Scheduler()
+        release = asyncio.Event()
+
+        @app.task(multilaunch=True)
+        async def overlapping():
+            await release.wait()
+
+        panel = app.panel()
+        row = panel.rows["overlapping"]
+        app.start()
+        await until(lambda: row.run_button.disabled is False)
+        row.run_button.click()
+        await until(lambda: row.view["status"] == "running")
+        assert row.run_button.disabled is False
+        row.run_button.click()
+        await until(lambda: len(app.runs("overlapping", status="run")) == 2)
+        release.set()
+        await until(lambda: not app.tasks["overlapping"].is_alive())
+        app.shut_down()
+        await app.wait(5)
+
+    asyncio.run(scenario())
+
+
 def test_a_failure_raises_the_notice_and_its_detail_starts_at_the_users_frame():
     async def scenario():
         app = Scheduler()
