@@ -135,6 +135,16 @@ def test_the_shutdown_tasks_run_when_the_loop_ends(make_scheduler, tmp_path):
         kill_and_reap([child])
 
 
+def _close_leaving_tasks(loop: asyncio.AbstractEventLoop) -> None:
+    """Close ``loop`` with its tasks still pending, as the user's code does;
+    their "destroyed but pending" notes, when collected, are not this test's
+    to report (they would land in whichever test runs then)."""
+    loop.set_exception_handler(lambda loop, context: None)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ResourceWarning)
+        loop.close()
+
+
 def test_a_loop_closed_under_the_scheduler_is_noticed(make_scheduler, tmp_path):
     """``run_until_complete`` then ``close()``: no task is cancelled, the
     loop is just gone. The next use of the scheduler notices."""
@@ -151,9 +161,7 @@ def test_a_loop_closed_under_the_scheduler_is_noticed(make_scheduler, tmp_path):
 
     loop.run_until_complete(main())
     child = read_pid(pid_file)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", ResourceWarning)
-        loop.close()
+    _close_leaving_tasks(loop)
     try:
         # The first use notices; the thread and the child then end as at any
         # forced shutdown, the async run at once (its loop is gone).
@@ -183,7 +191,7 @@ def test_the_state_reads_stopped_once_the_loop_is_closed(make_scheduler):
 
     loop.run_until_complete(main())
     assert app.state == "running"  # the loop is idle, not closed: the scheduler is still on it
-    loop.close()
+    _close_leaving_tasks(loop)
     assert app.state == "stopped"
     record = app.tasks["waits"].last_run
     assert (record.status, record.reason) == ("terminate", "shutdown")
