@@ -216,6 +216,36 @@ def test_forked_children_do_not_outlive_a_killed_interpreter(tmp_path):
     assert not pid_alive(proc.pid)
 
 
+def test_forked_children_end_when_the_zygote_is_killed(make_scheduler, tmp_path):
+    """The zygote (which ends a run's group) is SIGKILLed during the run: the
+    run is a crash, and its child and everything it forked are gone too."""
+    from notebook_sched._execution.process import zygote
+
+    pids_file = tmp_path / "pids"
+
+    def forks_and_waits():
+        _note_pids(pids_file, [os.getpid(), *_fork_sleepers(10, ignore_sigterm=True)])
+        time.sleep(60)
+
+    app = make_scheduler(terminate_grace=0.5)
+    app.task(execution="process", name="forker")(forks_and_waits)
+    app.start()
+    app.tasks["forker"].run()
+    pids = _read_pids(pids_file)
+    server = zygote.zygote_pid()
+    assert server is not None
+    os.kill(server, signal.SIGKILL)
+    record = final(app, "forker", timeout=15)
+    assert record.status == "crash" and "zygote process died" in record.error, record
+    _all_gone([server, *pids])
+    pids_file.unlink()
+    app.tasks["forker"].run()  # a new zygote serves the next run
+    again = _read_pids(pids_file)
+    app.tasks["forker"].terminate()
+    assert final(app, "forker").reason == "manual"
+    _all_gone(again)
+
+
 def test_ending_a_runs_group_spares_the_zygote(make_scheduler):
     """Each child leads a group of its own: killing it never reaches the
     zygote, which forks the next run."""

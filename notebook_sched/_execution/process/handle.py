@@ -91,6 +91,10 @@ class ProcessHandle:
             self._exited = True
         self._close_flag()
         if returncode is None:
+            # The zygote, which ends a run's process group, is gone: the child
+            # died with it (PDEATHSIG); what it forked is ended from here.
+            with contextlib.suppress(OSError):
+                os.killpg(pid, signal.SIGKILL)
             job.done(Outcome("crash", end, error="the zygote process died during the run"))
             return
         job.done(self._outcome(report, returncode, end))
