@@ -71,11 +71,15 @@ async def call_async(
     now: Callable[[], float],
 ) -> Outcome:
     """Await ``func(**kwargs)`` on the running loop; being cancelled is being
-    terminated. Never raises."""
+    terminated. Never raises — but ``GeneratorExit``: the coroutine is being
+    closed (its loop closed under it), and one that went on would be an error
+    inside the garbage collector."""
     try:
         value = await func(**kwargs)
     except asyncio.CancelledError:
         return Outcome("terminate", now())
+    except GeneratorExit:
+        raise
     except BaseException as exc:  # the scheduler must outlive any task
         return outcome_of_error(exc, now())
     return outcome_of_value(value, now())
