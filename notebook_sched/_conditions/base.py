@@ -63,6 +63,11 @@ class Context:
         last = self.last_start(task) if how is None else self.last_finish(task, how)
         return None if last is None else self.now - last
 
+    def uptime(self) -> float | None:
+        """Seconds since the scheduler last started (``None``: unknown); a
+        scheduler measures it on the monotonic clock, this default on the wall."""
+        return None if self.started_at is None else self.now - self.started_at
+
     def running_since(self, task: str) -> float | None:
         """The start of ``task``'s live run, or ``None`` when it has none."""
         raise NotImplementedError

@@ -32,9 +32,9 @@ class Every(Condition):
     def _due(self, ctx: Context) -> float | None:
         """When it turns true (wall time, as of now); ``None`` when it is true
         whatever the time."""
-        if ctx.task is None:
-            started = ctx.started_at
-            return None if started is None else started + self.interval
+        if ctx.task is None:  # a scheduler-level condition: from the scheduler's start
+            up = ctx.uptime()
+            return None if up is None else ctx.now + (self.interval - up)
         # Since the last start as the run history records it: with a runs_db
         # file, a restarted kernel waits out an interval that has not passed.
         # Within one process the scheduler measures it on the monotonic

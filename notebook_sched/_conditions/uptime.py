@@ -18,17 +18,16 @@ class Uptime(Condition):
         self.near, self.far = more_than, less_than
 
     def _is_true(self, ctx: Context) -> bool:
-        started = ctx.started_at
-        if started is None:
+        up = ctx.uptime()  # monotonic: a step of the wall clock changes no duration
+        if up is None:
             return False
-        up = ctx.now - started
         return up >= (self.near or 0.0) and (self.far is None or up < self.far)
 
     def next_change(self, ctx: Context) -> float | None:
-        started = ctx.started_at
-        if started is None:
+        up = ctx.uptime()
+        if up is None:
             return None
-        times = [started + b for b in (self.near, self.far) if b is not None]
+        times = [ctx.now + (b - up) for b in (self.near, self.far) if b is not None]
         return min((t for t in times if t > ctx.now), default=None)
 
     def __str__(self) -> str:

@@ -39,6 +39,10 @@ class EngineContext(Context):
     def elapsed(self, task: str, how: str | None = None) -> float | None:
         return self._ledger.elapsed(task, how, self.now)
 
+    def uptime(self) -> float | None:
+        began = self._ledger.session_began
+        return super().uptime() if began is None else self._ledger.mono() - began
+
     def running_since(self, task: str) -> float | None:
         return self._ledger.running_since(task)
 

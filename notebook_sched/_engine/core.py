@@ -158,6 +158,7 @@ class Core:
         self._forced = self.ledger.forced = False
         self.fatal = None
         self.started_at = self.clock.time()
+        self.ledger.session_began = self.clock.monotonic()
         self.errors.reset()
         _RUNNING.add(self)
         if self.config.catch_up and self.config.runs_db is not None:

@@ -63,6 +63,7 @@ class Ledger:
         # (``every`` measures its interval on it: ``elapsed``).
         self._mono_starts: dict[str, float] = {}
         self._mono_finishes: dict[tuple[str, str], float] = {}
+        self.session_began: float | None = None  # the scheduler's last start, monotonic
         self.last_records = history.store.last_per_task()
         self.counts = history.store.counts()
         # failed finished runs in a row per task, for retry(n); from the file,
@@ -109,6 +110,9 @@ class Ledger:
         if wall is None:
             return None
         return self._watchdog.now() - mono if mono is not None else now - wall
+
+    def mono(self) -> float:
+        return self._watchdog.now()
 
     def with_live_output(self, records: list[RunRecord]) -> list[RunRecord]:
         """``records`` with what their live runs have written so far."""

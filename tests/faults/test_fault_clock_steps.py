@@ -242,3 +242,24 @@ def test_an_unannounced_step_back_does_not_hold_every_back(make_scheduler):
     gaps = [b - a for a, b in zip(starts[count - 1 :], starts[count:], strict=False)]
     assert max(gaps) < 3.0, gaps
     assert min(gaps) > 0.3, gaps
+
+
+@pytest.mark.parametrize("step", [-20.0, 20.0], ids=["back", "forward"])
+def test_how_long_the_scheduler_has_run_is_monotonic(step):
+    """shut_cond=scheduler_running(more_than="5 seconds"): a step of the wall
+    clock neither brings the shutdown forward nor holds it back."""
+    from notebook_sched.conds import scheduler_running
+
+    async def scenario():
+        clock = ManualClock(SEVEN)
+        app = Scheduler(clock=clock, tz=UTC, shut_cond=scheduler_running(more_than="5 seconds"))
+        app.start()
+        await settle()
+        clock.step_wall(step)
+        clock.advance(4.5)
+        await settle()
+        assert app.state == "running"
+        clock.advance(0.5)
+        await until(lambda: app.state == "stopped", 5)  # was: 20 s more, or at once
+
+    asyncio.run(scenario())
