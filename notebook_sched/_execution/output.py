@@ -29,9 +29,10 @@ def dropped_line(count: int) -> str:
 class OutputBuffer:
     """The text a run wrote, at most ``limit`` characters of it (the newest).
 
-    ``write`` may be called from any thread, also after ``close()``: text
-    written by a thread the run left behind still belongs to the run, but a
-    closed buffer takes no more (its record is final)."""
+    ``write`` may be called from any thread. Once the run's record is final
+    (``close()``) the buffer takes no more: ``write`` returns ``False``, and
+    what a thread the run left behind writes goes where it would have gone
+    without capture (the kernel's stream) rather than nowhere."""
 
     __slots__ = (
         "_closed", "_decoder", "_dropped", "_limit", "_lock", "_parts", "_size", "_trim_at",
