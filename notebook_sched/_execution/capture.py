@@ -40,14 +40,24 @@ from typing import Any, TextIO
 
 from .output import OutputBuffer
 
-__all__ = ["CURRENT", "RunAwareStream", "install", "log_levels", "log_line"]
+__all__ = [
+    "CURRENT",
+    "LOG_FORMAT",
+    "RunAwareStream",
+    "install",
+    "log_levels",
+    "log_line",
+    "set_log_levels",
+]
 
 #: The output buffer of the run the running code belongs to, if any.
 CURRENT: contextvars.ContextVar[OutputBuffer | None] = contextvars.ContextVar(
     "notebook_sched_run_output", default=None
 )
 
-_LINE = logging.Formatter("%(levelname)s %(name)s: %(message)s")
+#: How a log record reads as a line of a run's output, wherever the run runs.
+LOG_FORMAT = "%(levelname)s %(name)s: %(message)s"
+_LINE = logging.Formatter(LOG_FORMAT)
 _lock = threading.Lock()
 _patched = False
 
@@ -119,6 +129,12 @@ def log_levels() -> dict[str, int]:
         if isinstance(logger, logging.Logger) and logger.level != logging.NOTSET:
             levels[name] = logger.level
     return levels
+
+
+def set_log_levels(levels: dict[str, int]) -> None:
+    """Give this process's loggers the levels ``log_levels()`` read elsewhere."""
+    for name, level in levels.items():
+        logging.getLogger(name or None).setLevel(level)
 
 
 def _prints_to_notebook(handler: logging.Handler) -> bool:

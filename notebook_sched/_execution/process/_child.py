@@ -26,6 +26,7 @@ import sys
 # Imported here, so that the zygote has them loaded before it forks a child.
 from ...args import Progress, TerminationFlag
 from ..call import Report, call_away, params_with_default
+from ..capture import LOG_FORMAT, set_log_levels
 from ..output import Coalescer
 from .channel import frame
 
@@ -141,11 +142,9 @@ def _log_to_output(levels: dict[str, int]) -> None:
     """Log records as lines of the output (``LEVEL logger: message``), at
     the levels the kernel's loggers have."""
     handler = logging.StreamHandler(sys.stderr)
-    handler.setFormatter(logging.Formatter("%(levelname)s %(name)s: %(message)s"))
-    root = logging.getLogger()
-    root.addHandler(handler)
-    for name, level in levels.items():
-        (logging.getLogger(name) if name else root).setLevel(level)
+    handler.setFormatter(logging.Formatter(LOG_FORMAT))
+    logging.getLogger().addHandler(handler)
+    set_log_levels(levels)
 
 
 def run_child(

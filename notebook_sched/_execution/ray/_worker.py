@@ -128,7 +128,7 @@ def run_remote(
     output = token = progress = None
     if capture is not None:
         capturing.install()
-        _set_levels(capture["levels"])
+        capturing.set_log_levels(capture["levels"])
         output = OutputBuffer(capture["limit"])
         token = capturing.CURRENT.set(output)
     try:
@@ -152,10 +152,3 @@ def run_remote(
         return report, None
     output.seal()
     return report, output.parts()
-
-
-def _set_levels(levels: dict[str, int]) -> None:
-    import logging
-
-    for name, level in levels.items():
-        logging.getLogger(name or None).setLevel(level)
