@@ -25,13 +25,13 @@ if TYPE_CHECKING:
     from . import exc as exc
     from . import testing as testing
     from ._engine.scheduler import Scheduler as Scheduler
-    from ._engine.scheduler import Session as Session
+    from ._engine.session import Session as Session
     from ._engine.task import Task as Task
     from ._history.records import RunRecord as RunRecord
 
 _LAZY = {
     "Scheduler": "._engine.scheduler",
-    "Session": "._engine.scheduler",
+    "Session": "._engine.session",
     "Task": "._engine.task",
     "RunRecord": "._history.records",
 }

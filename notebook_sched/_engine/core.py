@@ -1,6 +1,7 @@
 """The scheduler's core: its state, its parts, and the small interfaces they
-talk through — ``TaskHost`` (a ``Task`` handle), ``Steering`` (the loop) and
-``Hosted`` (the host). The public ``Scheduler`` is a thin face over it.
+talk through — ``Steering`` (the loop) and ``Hosted`` (the host); what a
+``Task`` handle asks is answered by ``task_desk.TaskDesk``. The public
+``Scheduler`` is a thin face over it.
 
 Threads: the loop's thread owns the state. Calls from other threads (a widget
 callback, a script's main thread while the loop runs on a thread of its own)
@@ -15,11 +16,9 @@ from collections.abc import Coroutine
 from datetime import tzinfo
 from typing import Any, Literal
 
-from .._conditions import base as conditions
 from .._conditions.base import Condition
 from .._conditions.phrases import Phrases
 from .._history.history import History, IdsExhausted, flush_all
-from .._history.records import Reason, RunRecord
 from . import loop_end, present
 from .agenda import Agenda
 from .arguments import Resolver
@@ -35,9 +34,6 @@ from .events import (
     SchedulerStarted,
     SchedulerStopped,
     SchedulerStopping,
-    TaskDefined,
-    TaskDisabled,
-    TaskEnabled,
 )
 from .force_after import ForceAfter
 from .hosting import Host
@@ -49,19 +45,14 @@ from .queueing import Queueing
 from .retries import Retries
 from .run import Run
 from .starting import Starter
-from .task import Task, TaskChange
+from .task import Task
+from .task_desk import TaskDesk
 from .timers import Watchdog
 
 __all__ = ["Core", "State"]
 
 
 State = Literal["stopped", "running", "shutting_down"]
-
-_TASK_EVENTS: dict[TaskChange, type[TaskDefined | TaskDisabled | TaskEnabled]] = {
-    "defined": TaskDefined,
-    "disabled": TaskDisabled,
-    "enabled": TaskEnabled,
-}
 
 # Running schedulers, held strongly: the loop keeps only weak references to its
 # tasks, so a scheduler whose variable a re-run cell rebound must not be
@@ -122,6 +113,7 @@ class Core:
             self.ledger.results, self.tasks, lambda: getattr(self.face, "session", None)
         )
         self.starter = Starter(self.tasks, self.arguments, self.ledger, clock, config)
+        self.desk = TaskDesk(self)  # what app.tasks[name] asks
         present.register(self)
 
     # ------------------------------------------------------------ shared
@@ -325,31 +317,7 @@ class Core:
             bus.emit(SchedulerStopped(time=bus.now()))
         self.wake()
 
-    # ------------------------------------------------------------ TaskHost
-
-    def live_run(self, name: str) -> Run | None:
-        return self.ledger.live.get(name)
-
-    def timeout_of(self, definition: TaskDefinition) -> float | None:
-        return definition.effective_timeout(self.config)
-
-    def next_start(self, task: Task) -> float | None:
-        start = task.start_cond
-        if start is None or task.disabled:
-            return None
-        if task.name in self.ledger.live and not task._definition.multilaunch:
-            return None
-        if task.name in self.pools.waiting:
-            return None
-        now = self.clock.time()
-        ctx = self.context(now, task.name)
-        try:
-            return now if start.is_true(ctx) else start.next_change(ctx)
-        except conditions.CONDITION_ERRORS:
-            return None  # the loop's own evaluation reports it
-
-    def end_cond_state(self, task: Task) -> bool | None:
-        return None if task.end_cond is None else self.holds_end_cond(task, self.clock.time())
+    # ------------------------------------------------------------ tasks
 
     def holds_end_cond(self, task: Task, now: float) -> bool:
         end = task._definition.end_cond
@@ -360,81 +328,18 @@ class Core:
         if bus.active:
             bus.emit(ConditionFailed(task, error, time=bus.now()))
 
-    def condition_error(self, name: str) -> str | None:
-        return self.errors.of_task(name)
-
     def holds(self, cond: Condition, now: float, task: str | None, which: str) -> bool:
         return self.errors.check(cond, self.context(now, task), which)
 
-    def last_record(self, name: str) -> RunRecord | None:
-        record = self.ledger.last_records.get(name)
-        if record is None or record.status != "run":
-            return record
-        return self.ledger.with_live_output([record])[0]
-
-    def result_of(self, name: str) -> object:
-        return self.arguments.result_of(name)
-
-    def run_now(self, task: Task) -> bool:
-        self.host.check_loop()
-        with self._lock:
-            if self._state == "stopped":
-                from ..exc import SchedulerNotRunning
-
-                raise SchedulerNotRunning(
-                    f"cannot run task {task.name!r}: the scheduler is stopped (call app.start())"
-                )
-            name = task.name
-            if self._state != "running" or task.disabled:
-                return False
-            if name in self.ledger.live and not task._definition.multilaunch:
-                return False
-            if name in self.pools.waiting:
-                return False
-            now = self.clock.time()
-            if self.holds_end_cond(task, now):
-                return False
-            self.retries.started(name)  # by hand: a fresh attempt 1, a pending retry dropped
-            # The run and its record exist from this moment, whatever the thread;
-            # only starting its function belongs to the loop.
-            if self.lifecycle.ask(task):
-                return True  # it starts when the startup tasks are done
-            runs = self.launch([task], now)
-            if not runs:
-                return name in self.pools.waiting  # queued: it starts when a slot frees
-            self.wake()  # its end condition is to be watched from now on
-        loop = self.host.loop
-        assert loop is not None
-        if self.host.on_loop():
-            self.start_run(runs[0], loop)
-        else:
-            loop.call_soon_threadsafe(self.start_run, runs[0], loop)
-        return True
-
-    def terminate_task(self, name: str, reason: Reason) -> bool:
-        # Every live run of the task: with multilaunch, there may be several.
-        runs = self.ledger.runs_of(name)
-        if runs:
-            return any([run.terminate(reason) for run in runs])
-        with self._lock:
-            return self.queueing.leave(name, reason, self.clock.time())
-
-    def task_changed(self, task: Task, change: TaskChange) -> None:
-        with self._lock:
-            if task.disabled:  # no new run starts: a waiting one leaves its queue
-                self.queueing.leave(task.name, "manual", self.clock.time())
-            self.agenda.mark([task.name])
-            bus = self.bus
-            if bus.active:
-                bus.emit(_TASK_EVENTS[change](task.name, time=bus.now()))
-            self.wake()
+    def timeout_of(self, definition: TaskDefinition) -> float | None:
+        return definition.effective_timeout(self.config)
 
     def define(self, definition: TaskDefinition, disabled: bool) -> Task:
         with self._lock:
             name = definition.name
             task = self.tasks.get(name)
             if task is None:
-                task = self.tasks[name] = Task(self, definition, disabled)
+                task = self.tasks[name] = Task(self.desk, definition, disabled)
             else:
                 task._definition = definition  # a live run keeps its own definition
                 task._disabled = disabled
@@ -449,5 +354,5 @@ class Core:
                 if cond is not None:
                     refs |= cond.task_refs()
             self.agenda.watch(name, refs)
-            self.task_changed(task, "defined")
+            self.desk.task_changed(task, "defined")
             return task

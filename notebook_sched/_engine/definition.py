@@ -5,6 +5,7 @@ Re-running a cell makes a new definition; the ``Task`` handle stays."""
 from __future__ import annotations
 
 import inspect
+import sys
 import warnings
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -20,7 +21,7 @@ from .config import EXECUTIONS, SessionConfig
 from .pools import check_pool, check_priority
 from .retries import NO_RETRY, RetryPolicy, retry_policy
 
-__all__ = ["TaskDefinition", "define_task"]
+__all__ = ["TaskDefinition", "bare_use", "define_task"]
 
 
 @dataclass(frozen=True)
@@ -207,3 +208,18 @@ def check_phase_task(
 
 def _flag_params(func: Callable[..., Any]) -> tuple[str, ...]:
     return params_with_default(func, TerminationFlag)
+
+
+def bare_use(arg: object) -> bool:
+    """Whether ``task(arg)`` is the bare ``@app.task`` above a ``def``: the
+    function was made on the very line of the call (a decorated function's
+    first line is its first decorator's). ``@app.task(ready)``, a function
+    made elsewhere given as a start condition, is not: the decorator it returns
+    refuses it, naming the task, as any other bad condition."""
+    if isinstance(arg, Condition) or not callable(arg):
+        return False
+    code = getattr(arg, "__code__", None)
+    if code is None:
+        return False
+    caller = sys._getframe(2)
+    return caller.f_lineno == code.co_firstlineno and caller.f_code.co_filename == code.co_filename

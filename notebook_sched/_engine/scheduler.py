@@ -8,7 +8,6 @@ from __future__ import annotations
 import asyncio
 import os
 import re
-import sys
 import time
 import types
 import warnings
@@ -22,9 +21,10 @@ from .arguments import Params
 from .clock import Clock, SystemClock, to_datetime
 from .config import Execution, build_config
 from .core import Core, State
-from .definition import define_task
+from .definition import bare_use, define_task
 from .display import Panel, mimebundle, panel_of
 from .events import Event, Subscription
+from .session import Session
 from .task import Task
 
 __all__ = ["Scheduler", "Session"]
@@ -33,50 +33,6 @@ F = TypeVar("F", bound=Callable[..., Any])
 E = TypeVar("E", bound=Event)
 
 FLUSH_WAIT = 2.0  # seconds wait()/join() give the writer to put the last records in the file
-
-
-def _bare_use(arg: object) -> bool:
-    """Whether ``task(arg)`` is the bare ``@app.task`` above a ``def``: the
-    function was made on the very line of the call (a decorated function's
-    first line is its first decorator's). ``@app.task(ready)``, a function
-    made elsewhere given as a start condition, is not: the decorator it returns
-    refuses it, naming the task, as any other bad condition."""
-    if isinstance(arg, Condition) or not callable(arg):
-        return False
-    code = getattr(arg, "__code__", None)
-    if code is None:
-        return False
-    caller = sys._getframe(2)
-    return caller.f_lineno == code.co_firstlineno and caller.f_code.co_filename == code.co_filename
-
-
-class Session:
-    """``app.session``: the Rocketry-style handle on a scheduler."""
-
-    def __init__(self, scheduler: Scheduler) -> None:
-        self._scheduler = scheduler
-
-    @property
-    def config(self) -> dict[str, Any]:
-        """The validated configuration (a copy)."""
-        return self._scheduler.config
-
-    @property
-    def tasks(self) -> Mapping[str, Task]:
-        """The tasks by name, as ``Scheduler.tasks``."""
-        return self._scheduler.tasks
-
-    @property
-    def parameters(self) -> Params:
-        """The scheduler's ``params`` (Rocketry's name for them)."""
-        return self._scheduler.params
-
-    def shut_down(self, force: bool = False, *, force_after: float | str | None = None) -> None:
-        """Same as ``Scheduler.shut_down``."""
-        self._scheduler.shut_down(force=force, force_after=force_after)
-
-    def __repr__(self) -> str:
-        return f"<Session of {self._scheduler!r}>"
 
 
 class Scheduler:
@@ -286,7 +242,7 @@ class Scheduler:
             self._core.define(definition, disabled)
             return func
 
-        if _bare_use(start_cond):
+        if bare_use(start_cond):
             return decorate(start_cond, None)
         return decorate
 

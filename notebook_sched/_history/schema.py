@@ -11,7 +11,11 @@ from __future__ import annotations
 import os
 import sqlite3
 import stat
+import time
 from collections.abc import Callable
+
+from . import recovery
+from .transactions import retry, transaction
 
 __all__ = [
     "ADDED_COLUMNS",
@@ -23,6 +27,7 @@ __all__ = [
     "check_path",
     "connect",
     "explain",
+    "open_file",
     "protect_sidecars",
 ]
 
@@ -159,3 +164,63 @@ def protect_sidecars(path: str) -> None:
                 os.chmod(path + suffix, mode & 0o600)
         except OSError:
             pass  # not there (yet), or another user's: nothing to tighten
+
+
+def open_file(
+    path: str, busy_timeout: float, lock_wait: float, fail: Callable[[str], Exception]
+) -> sqlite3.Connection:
+    """The write connection of the run history at ``path``: checked, created
+    if missing, in WAL mode, its schema brought up to date and the runs of
+    dead owners marked crashed. Whatever is wrong raises ``fail(why)``."""
+    check_path(path, fail)
+    try:
+        conn = connect(path, busy_timeout)
+    except sqlite3.Error as exc:
+        raise fail(explain(path, exc)) from exc
+    try:
+        _set_up(conn, path, lock_wait, fail)
+    except sqlite3.Error as exc:
+        conn.close()
+        raise fail(explain(path, exc)) from exc
+    except BaseException:
+        conn.close()
+        raise
+    protect_sidecars(path)
+    return conn
+
+
+def _set_up(
+    conn: sqlite3.Connection, path: str, lock_wait: float, fail: Callable[[str], Exception]
+) -> None:
+    # Reads the header: a file that is not SQLite fails here.
+    mode = retry(lambda: conn.execute("PRAGMA journal_mode=WAL").fetchone()[0], path, lock_wait)
+    if str(mode).lower() != "wal":
+        raise fail(f"SQLite could not switch it to WAL mode (journal_mode={mode})")
+    conn.execute("PRAGMA synchronous=NORMAL")
+
+    def prepare(conn: sqlite3.Connection) -> None:
+        for statement in SCHEMA:
+            conn.execute(statement)
+        add_columns(conn)
+        row = conn.execute("SELECT version FROM schema_version").fetchone()
+        if row is None:
+            for statement in FILL_TASK_TIMES:
+                conn.execute(statement)
+            conn.execute(
+                "INSERT INTO schema_version (version, last_opened) VALUES (?, ?)",
+                (SCHEMA_VERSION, time.time()),
+            )
+        elif row[0] > SCHEMA_VERSION:
+            raise fail(
+                f"it was written by a newer notebook_sched (schema version {row[0]}; "
+                f"this one reads up to {SCHEMA_VERSION})"
+            )
+        else:
+            # A real write, so a file that cannot take one fails here, now.
+            conn.execute(
+                "UPDATE schema_version SET version = ?, last_opened = ?",
+                (SCHEMA_VERSION, time.time()),
+            )
+        recovery.mark_crashed(conn)
+
+    transaction(conn, prepare, path, lock_wait)

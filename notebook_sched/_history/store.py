@@ -29,9 +29,10 @@ from collections.abc import Callable, Sequence
 from typing import Any, TypeVar
 
 from ..exc import RunStoreError
-from . import queries, recovery, schema
+from . import queries, schema
 from .records import FINAL_STATUSES, REASONS, RunRecord
 from .schema import COLUMNS, SCHEMA_VERSION
+from .transactions import transaction
 
 __all__ = ["SCHEMA_VERSION", "RunStore", "RunStoreError"]
 
@@ -48,11 +49,6 @@ def _epoch(value: float, name: str) -> float:
     if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
         raise ValueError(f"{name} must be finite epoch seconds (a float), got {value!r}")
     return float(value)
-
-
-def _is_busy(exc: sqlite3.OperationalError) -> bool:
-    text = str(exc).lower()
-    return "locked" in text or "busy" in text
 
 
 def _check_final(status: str, reason: str | None) -> None:
@@ -105,113 +101,20 @@ class RunStore:
             self._reader = self._conn  # one database: reads share the lock of writes
             self._read_lock = self._lock
         else:
-            self._conn = self._open_file(self.path)
+            self._conn = schema.open_file(self.path, self.busy_timeout, self.lock_wait, self._fail)
             self._reader = schema.connect(self.path, self.busy_timeout)
-
-    # ------------------------------------------------------------ opening
 
     def _fail(self, why: str) -> RunStoreError:
         return RunStoreError(f"runs_db {self.path!r} cannot be used: {why}")
-
-    def _open_file(self, path: str) -> sqlite3.Connection:
-        schema.check_path(path, self._fail)
-        try:
-            conn = schema.connect(path, self.busy_timeout)
-        except sqlite3.Error as exc:
-            raise self._fail(schema.explain(path, exc)) from exc
-        try:
-            self._setup(conn)
-        except RunStoreError:
-            conn.close()
-            raise
-        except sqlite3.Error as exc:
-            conn.close()
-            raise self._fail(schema.explain(path, exc)) from exc
-        schema.protect_sidecars(path)
-        return conn
-
-    def _setup(self, conn: sqlite3.Connection) -> None:
-        # Reads the header: a file that is not SQLite fails here.
-        mode = self._retry(lambda: conn.execute("PRAGMA journal_mode=WAL").fetchone()[0])
-        if str(mode).lower() != "wal":
-            raise self._fail(f"SQLite could not switch it to WAL mode (journal_mode={mode})")
-        conn.execute("PRAGMA synchronous=NORMAL")
-
-        def prepare(conn: sqlite3.Connection) -> None:
-            for statement in schema.SCHEMA:
-                conn.execute(statement)
-            schema.add_columns(conn)
-            row = conn.execute("SELECT version FROM schema_version").fetchone()
-            if row is None:
-                for statement in schema.FILL_TASK_TIMES:
-                    conn.execute(statement)
-                conn.execute(
-                    "INSERT INTO schema_version (version, last_opened) VALUES (?, ?)",
-                    (SCHEMA_VERSION, time.time()),
-                )
-            elif row[0] > SCHEMA_VERSION:
-                raise self._fail(
-                    f"it was written by a newer notebook_sched (schema version {row[0]}; "
-                    f"this one reads up to {SCHEMA_VERSION})"
-                )
-            else:
-                # A real write, so a file that cannot take one fails here, now.
-                conn.execute(
-                    "UPDATE schema_version SET version = ?, last_opened = ?",
-                    (SCHEMA_VERSION, time.time()),
-                )
-            recovery.mark_crashed(conn)
-
-        self._transaction(conn, prepare)
-
-    # ------------------------------------------------------------ transactions
-
-    def _transaction(
-        self, conn: sqlite3.Connection, body: Callable[[sqlite3.Connection], T], write: bool = True
-    ) -> T:
-        """Run ``body`` in one transaction, committed before returning.
-
-        While another writer holds the file, SQLite waits ``busy_timeout``
-        and then this retries, ``lock_wait`` seconds in all; then
-        ``RunStoreError`` naming the path.
-        """
-
-        def attempt() -> T:
-            conn.execute("BEGIN IMMEDIATE" if write else "BEGIN")
-            try:
-                out = body(conn)
-                conn.execute("COMMIT")
-            except BaseException:
-                if conn.in_transaction:
-                    conn.execute("ROLLBACK")
-                raise
-            return out
-
-        return self._retry(attempt)
-
-    def _retry(self, attempt: Callable[[], T]) -> T:
-        deadline = time.monotonic() + self.lock_wait
-        while True:
-            try:
-                return attempt()
-            except sqlite3.OperationalError as exc:
-                if not _is_busy(exc):
-                    raise
-                if time.monotonic() >= deadline:
-                    raise RunStoreError(
-                        f"runs_db {self.path!r} stayed locked by another writer for "
-                        f"{self.lock_wait:g} s: {exc}"
-                    ) from exc
-                _pause()
 
     def _do(self, body: Callable[[sqlite3.Connection], T], write: bool = True) -> T:
         if not write:
             with self._read_lock:
                 self._check_open()
-                return self._transaction(self._reader, body, write=False)
+                return transaction(self._reader, body, self.path, self.lock_wait, write=False)
         with self._lock:
             self._check_open()
-            return self._transaction(self._conn, body, write)
+            return transaction(self._conn, body, self.path, self.lock_wait, write)
 
     def _check_open(self) -> None:
         if self._closed:
@@ -421,8 +324,3 @@ def check_query(status: str | None, limit: int | None) -> None:
         raise ValueError(f"status must be one of {', '.join(_STATUSES)}, got {status!r}")
     if limit is not None and (isinstance(limit, bool) or not isinstance(limit, int) or limit < 0):
         raise ValueError(f"limit must be an int >= 0 or None, got {limit!r}")
-
-
-def _pause() -> None:
-    """Between retries of a locked write (a hook tests can replace)."""
-    time.sleep(0.02)

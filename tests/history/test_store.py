@@ -21,7 +21,7 @@ from pathlib import Path
 import pytest
 
 from notebook_sched._history import _owner
-from notebook_sched._history import store as store_module
+from notebook_sched._history import transactions
 from notebook_sched._history.store import SCHEMA_VERSION, RunStore, RunStoreError
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -614,7 +614,7 @@ def test_a_write_waits_out_a_short_lock(opened, db, quick_locks, monkeypatch):
         if holder.in_transaction:
             holder.execute("COMMIT")
 
-    monkeypatch.setattr(store_module, "_pause", release_on_first_pause)
+    monkeypatch.setattr(transactions, "pause", release_on_first_pause)
     try:
         holder.execute("BEGIN IMMEDIATE")
         holder.execute("INSERT INTO runs (task, status, start, owner) VALUES ('x', 'run', 1, '1')")
