@@ -180,8 +180,53 @@ async def capture_burst(kind: str, n: int, rounds: int, ahead: float = 0.5) -> d
         _cost(c["throughput"], u["throughput"], rate=True)
         for c, u in zip(per["captured"], per["uncaptured"], strict=True)
     ]
+    # The least CPU per run of each mode: interference only adds CPU time.
+    least = {m: min(r["cpu_per_run"] for r in per[m]) for m in MODES}
+    result["cpu_least_cost"] = _cost(least["captured"], least["uncaptured"], rate=False)
+    path = result["path"] = capture_path()
+    # Capture's own work per run, as a share of an uncaptured run's least CPU.
+    result["path_cost"] = path["added_s"] / least["uncaptured"]
     result["problems"] = [p for rows in per.values() for r in rows for p in r["problems"]][:5]
     return result
+
+
+def capture_path(repeats: int = 9, number: int = 20000) -> dict[str, Any]:
+    """What capture adds to one run that prints one line, timed alone (the
+    least of ``repeats`` timings of ``number`` runs, timeit's estimator: a
+    loaded machine only ever adds time): a run's buffer made, the context
+    variable set, the line printed through ``RunAwareStream`` into it and the
+    buffer closed into its text, as ``starting.py``, ``async_.py`` /
+    ``thread.py`` and ``ledger.py`` do — against the same line printed to the
+    uncaptured sink (``/dev/null``, block-buffered)."""
+    import timeit
+
+    from notebook_sched._execution import capture
+    from notebook_sched._execution.output import DEFAULT_LIMIT, OutputBuffer
+
+    sink = open(os.devnull, "w")  # noqa: SIM115 - closed below
+    stream = capture.RunAwareStream(sink)
+    line = "a line from p17"
+
+    def captured() -> None:
+        buffer = OutputBuffer(DEFAULT_LIMIT)
+        token = capture.CURRENT.set(buffer)
+        print(line, file=stream)
+        capture.CURRENT.reset(token)
+        buffer.close()
+
+    def uncaptured() -> None:
+        print(line, file=sink)
+
+    try:
+        per = {
+            name: min(timeit.repeat(f, number=number, repeat=repeats)) / number
+            for name, f in (("captured", captured), ("uncaptured", uncaptured))
+        }
+    finally:
+        sink.close()
+    return {"captured_s": per["captured"], "uncaptured_s": per["uncaptured"],
+            "added_s": per["captured"] - per["uncaptured"], "repeats": repeats,
+            "number": number}  # fmt: skip
 
 
 # -------------------------------------------------- (b) kernel round trip
@@ -284,6 +329,16 @@ def capture_kernel(
             result[f"cost_{q}"] = _cost(
                 result["captured"]["rtt_s"][q], result["uncaptured"]["rtt_s"][q], rate=False
             )
+            # The noise floor: the same mode's phases against each other.
+            result[f"same_mode_spread_{q}"] = max(
+                _cost(max(v), min(v), rate=False) or 0.0
+                for v in (
+                    [p["rtt_s"][q] for p in result["phases"] if p["mode"] == mode] for mode in MODES
+                )
+            )
+        path = result["path"] = capture_path()
+        # Capture's own work, as a share of the kernel loop's time: what it can add to a wait.
+        result["loop_share"] = path["added_s"] * result["captured"]["runs_per_s"]["median"]
         return result
 
     return _with_kernel(body)

@@ -74,11 +74,14 @@ class RunAwareStream:
         return self._wrapped
 
     def write(self, text: str) -> int:
-        if not isinstance(text, str):
-            raise TypeError(f"write() argument must be str, not {type(text).__name__}")
+        # Every print of a run passes here twice (its text, then its end): one
+        # context-variable read, and the wrapped stream's own checks otherwise.
         buffer = CURRENT.get()
-        if buffer is not None and buffer.write(text):
-            return len(text)
+        if buffer is not None:
+            if not isinstance(text, str):
+                raise TypeError(f"write() argument must be str, not {type(text).__name__}")
+            if buffer.write(text):
+                return len(text)
         return self._wrapped.write(text)
 
     def writelines(self, lines: Iterable[str]) -> None:

@@ -68,6 +68,28 @@ def test_closing_the_buffer_ends_a_split_character_and_empty_writes_change_nothi
 # ------------------------------------------------------------ in the kernel's process
 
 
+def test_the_wrapped_stream_refuses_what_is_not_text_in_and_out_of_a_run():
+    import io
+
+    from notebook_sched._execution.capture import CURRENT, RunAwareStream
+
+    kept = io.StringIO()
+    stream = RunAwareStream(kept)  # type: ignore[arg-type]
+    with pytest.raises(TypeError, match="bytes"):
+        stream.write(b"not text")  # type: ignore[arg-type]
+    buffer = OutputBuffer(LIMIT)
+    token = CURRENT.set(buffer)
+    try:
+        with pytest.raises(TypeError, match="bytes"):
+            stream.write(b"not text")  # type: ignore[arg-type]
+        assert stream.write("in the run\n") == len("in the run\n")
+    finally:
+        CURRENT.reset(token)
+    assert stream.write("a cell's\n") == len("a cell's\n")
+    assert buffer.close() == "in the run\n"
+    assert kept.getvalue() == "a cell's\n"
+
+
 def test_a_thread_run_captures_prints_stderr_logs_and_its_own_threads(make_scheduler, capfd):
     app = make_scheduler()
     log = logging.getLogger("test_output.thread")
