@@ -105,6 +105,9 @@ class Core:
             self, self.tasks, self.agenda, self.ledger, clock, config, self.errors
         )
         self._short_of_ids: set[str] = set()
+        # Runs asked for by hand (Task.run()) that found no run id at hand:
+        # they start when ids come (_ids_arrived), as a queued run would.
+        self._asked_for_ids: list[Task] = []
         self.history.on_ids = self._ids_arrived
         self.face: Any = None  # the public Scheduler: kept alive with the core while it runs
         self.phrases = Phrases()  # @app.cond("is ready"): what strings may name
@@ -215,13 +218,51 @@ class Core:
                 self.retries.started(run.task)
         return runs
 
+    def wait_for_id(self, task: Task) -> bool:
+        """Whether ``task``'s run asked for by hand (under the lock) found no
+        run id at hand: then it is kept, and starts when ids come."""
+        if task.name not in self._short_of_ids:
+            return False
+        if task._definition.multilaunch or task not in self._asked_for_ids:
+            self._asked_for_ids.append(task)
+        return True
+
+    def waits_for_id(self, name: str) -> bool:
+        return any(task.name == name for task in self._asked_for_ids)
+
+    def drop_asked(self, name: str) -> bool:
+        """Forget the runs of ``name`` waiting for a run id (under the lock):
+        they have no record yet, so nothing else is left of them."""
+        kept = [task for task in self._asked_for_ids if task.name != name]
+        dropped = len(kept) < len(self._asked_for_ids)
+        self._asked_for_ids = kept
+        return dropped
+
     def _ids_arrived(self) -> None:
         def look_again() -> None:
+            runs: list[Run] = []
             with self._lock:
                 names, self._short_of_ids = self._short_of_ids, set()
                 self.agenda.mark(names)
                 if self.pools.waiting:
                     self.queueing.fill_soon()
+                asked, self._asked_for_ids = self._asked_for_ids, []
+                if asked and self._state == "running":
+                    now = self.clock.time()
+                    asked = [
+                        task
+                        for task in asked
+                        if self.tasks.get(task.name) is task
+                        and not task.disabled
+                        and not self.holds_end_cond(task, now)
+                    ]
+                    runs = self.launch(asked, now)
+                    for task in asked:  # still none at hand: they wait for the next ids
+                        self.wait_for_id(task)
+            loop = self.host.loop
+            if loop is not None:
+                for run in runs:
+                    self.start_run(run, loop)
             self.loop.wake()
 
         self.host.post(look_again)
@@ -264,6 +305,7 @@ class Core:
         # its queue with a record, and so does a catching up.
         self.retries.clear()
         self.catchup.clear()
+        self._asked_for_ids.clear()
         self.queueing.drain("shutdown", self.clock.time())
         if force and not self._forced:
             self._forced = self.ledger.forced = True

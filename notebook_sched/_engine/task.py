@@ -274,17 +274,19 @@ class Task:
 
     def run(self) -> bool:
         """Start one run now (attempt 1: a pending retry is dropped). ``True``
-        if a run started — or, for a task of a full pool, was queued (status
-        ``"waiting"``: it starts when a slot frees); ``False`` when one is
-        already alive or waiting, the scheduler is shutting down, the task is
-        disabled or its end condition is true. Raises ``RuntimeError`` when
-        stopped."""
+        if a run started — or was queued: for a task of a full pool (status
+        ``"waiting"``: it starts when a slot frees), or while the ``runs_db``
+        file holds back run ids (locked, full: it starts when they come);
+        ``False`` when one is already alive or waiting, the scheduler is
+        shutting down, the task is disabled or its end condition is true.
+        Raises ``RuntimeError`` when stopped."""
         return self._host.run_now(self)
 
     def terminate(self) -> bool:
         """Terminate the live run (reason ``"manual"``), or take a waiting run
-        out of its pool's queue (with a record: status ``"terminate"``);
-        ``False`` if there is neither."""
+        out of its pool's queue (with a record: status ``"terminate"``) or
+        drop one that waits for a run id (it has no record yet); ``False`` if
+        there is none."""
         return self._host.terminate_task(self.name, "manual")
 
     def disable(self) -> None:

@@ -73,6 +73,9 @@ class Desked(Protocol):
     def launch(self, tasks: list[Task], now: float) -> list[Run]: ...
     def start_run(self, run: Run, loop: asyncio.AbstractEventLoop) -> None: ...
     def wake(self) -> None: ...
+    def wait_for_id(self, task: Task) -> bool: ...
+    def waits_for_id(self, name: str) -> bool: ...
+    def drop_asked(self, name: str) -> bool: ...
 
 
 class TaskDesk:
@@ -150,6 +153,8 @@ class TaskDesk:
                 return False
             if name in core.pools.waiting:
                 return False
+            if core.waits_for_id(name) and not task._definition.multilaunch:
+                return False
             now = core.clock.time()
             if core.holds_end_cond(task, now):
                 return False
@@ -160,7 +165,9 @@ class TaskDesk:
                 return True  # it starts when the startup tasks are done
             runs = core.launch([task], now)
             if not runs:
-                return name in core.pools.waiting  # queued: it starts when a slot frees
+                # Queued: it starts when a pool's slot frees, or when run ids
+                # come (the runs_db file held them back: locked, full).
+                return name in core.pools.waiting or core.wait_for_id(task)
             core.wake()  # its end condition is to be watched from now on
         loop = core.host.loop
         assert loop is not None
@@ -177,7 +184,8 @@ class TaskDesk:
         if runs:
             return any([run.terminate(reason) for run in runs])
         with core.lock:
-            return core.queueing.leave(name, reason, core.clock.time())
+            dropped = core.drop_asked(name)
+            return core.queueing.leave(name, reason, core.clock.time()) or dropped
 
     def task_changed(self, task: Task, change: TaskChange) -> None:
         core = self._core

@@ -127,7 +127,10 @@ def test_a_disk_that_fills_while_a_process_run_lives(make_scheduler, small_fs, t
     started = _run_quick(app, 300)  # more than a block of run ids: they run out meanwhile
     assert started > 100
     records = app.runs()
-    assert len(records) == 1 + started
+    # The run asked for once the ids ran out is queued (run() said True): it
+    # has no record until ids come, and a second ask is refused meanwhile.
+    assert len(records) == started
+    assert app.tasks["quick"].run() is False
     assert all(r.status == "success" for r in records), {r.status for r in records}
     assert file_rows(db) == [("slow", "run")]  # the disk took none of it
     warned = disk_warnings(caplog, db)
@@ -135,14 +138,14 @@ def test_a_disk_that_fills_while_a_process_run_lives(make_scheduler, small_fs, t
     assert repr(str(db)) in warned[0] and "full" in warned[0], warned[0]
     assert caplog.text.count("no run id set aside is left") <= 1  # said once, not per try
     filler.unlink()
-    wait_until(lambda: len(file_rows(db)) == len(records), 15)
+    wait_until(lambda: len(file_rows(db)) == len(records) + 1, 15)  # the queued run too
     assert {status for _, status in file_rows(db)} == {"success"}
     wait_until(lambda: "takes records again; none was lost" in caplog.text, 5)
     assert _run_quick(app, 3) == 3
     app.shut_down()
     assert app.join(15)
     assert app.state == "stopped"
-    wait_until(lambda: len(file_rows(db)) == len(records) + 3, 15)
+    wait_until(lambda: len(file_rows(db)) == len(records) + 4, 15)
 
 
 def test_a_graceful_shutdown_completes_on_a_full_disk(make_scheduler, small_fs, tmp_path, caplog):
@@ -200,3 +203,26 @@ def test_runs_that_fill_the_disk_themselves(make_scheduler, small_fs, tmp_path, 
     assert {status for _, status in file_rows(db)} == {"success"}
     app.shut_down()
     assert app.join(15)
+
+
+def test_a_run_waiting_for_a_run_id_can_be_terminated(make_scheduler, small_fs, tmp_path):
+    """``Task.run()`` on a full disk once the ids set aside are used: queued
+    (``True``); ``terminate()`` drops it, so it never starts when ids come."""
+    db = small_fs / "runs.sqlite"
+    app = make_scheduler(runs_db=db, terminate_grace=0.5)
+    _define(app, tmp_path / "release")
+    app.start()
+    assert app.tasks["quick"].run() is True
+    wait_until(lambda: len(file_rows(db)) == 1)  # the writer has it: the file is in use
+    filler = fill(small_fs)
+    started = _run_quick(app, 300)
+    assert len(app.runs()) == started  # the last one asked for waits for an id
+    assert app.tasks["quick"].terminate() is True
+    assert app.tasks["quick"].terminate() is False  # nothing is left of it
+    filler.unlink()
+    wait_until(lambda: len(file_rows(db)) == started, 15)
+    assert app.tasks["quick"].run() is True  # a fresh ask starts at once
+    wait_until(lambda: len(app.runs()) == started + 1, 10)
+    app.shut_down()
+    assert app.join(15)
+    assert len(app.runs()) == started + 1
