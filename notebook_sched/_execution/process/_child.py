@@ -1,15 +1,23 @@
 """What a process run's child does, once the zygote has forked it.
 
-The parent passes three or four pipe ends: the payload to read (the
-function and the run's arguments, cloudpickled, so functions, lambdas and
-closures defined in a notebook's ``__main__`` work), the result to write
-(messages, ``channel.py``: progress reports, then the report — plain pickle of
-strings and the return value's own pickle: an unpicklable return value is
-never a problem, its ``repr()`` is taken here instead), the termination flag
-(readable once the parent sets it), and, when output is captured, the pipe
-that becomes the child's file descriptors 1 and 2. Only the child itself
-writes messages: a copy that the task forks and that returns from it exits
-without a word (its process group dies with the run anyway).
+The zygote passes the run's payload (the function and the run's arguments,
+cloudpickled, so functions, lambdas and closures defined in a notebook's
+``__main__`` work: in memory, or a pipe to read when it was too big for one
+packet) and two or three pipe ends: the result to write (messages,
+``channel.py``: the child's pid, progress reports, then the report — plain
+pickle of strings and the return value's own pickle: an unpicklable return
+value is never a problem, its ``repr()`` is taken here instead), the
+termination flag (readable once the parent sets it), and, when output is
+captured, the pipe that becomes the child's file descriptors 1 and 2. Only
+the child itself writes messages: a copy that the task forks and that
+returns from it exits without a word (its process group dies with the run
+anyway).
+
+What every child needs the same — the kernel's directory, environment,
+import path and log levels, the C library's ``prctl``, the streams and log
+handler of captured output — the zygote sets up once (``prepare``, and
+``_take_context`` in ``_zygote``), so that a child does only what is its
+own: a fork costs what the run needs, no more.
 """
 
 from __future__ import annotations
@@ -22,15 +30,49 @@ import pickle
 import select
 import signal
 import sys
+from collections.abc import Callable
+from typing import Any
 
 # Imported here, so that the zygote has them loaded before it forks a child.
 from ...args import Progress, TerminationFlag
-from ..call import Report, call_away, params_with_default
+from ..call import Report, call_away
 from ..capture import LOG_FORMAT, set_log_levels
 from ..output import Coalescer
 from .channel import frame
 
+__all__ = ["context_error", "prepare", "read_all", "run_child", "set_log_levels"]
+
 _PR_SET_PDEATHSIG = 1
+
+#: Why the kernel's directory could not be entered (set by the zygote), if it could not.
+context_error: str | None = None
+
+# Made by ``prepare`` in the zygote, once: what each child would make anew.
+_prctl: Callable[..., Any] | None = None
+_streams: tuple[Any, Any] | None = None
+_log_handler: logging.Handler | None = None
+
+
+def prepare() -> None:
+    """In the zygote, before any fork: what every child needs the same."""
+    global _prctl, _streams, _log_handler
+    try:
+        _prctl = ctypes.CDLL(None, use_errno=True).prctl
+    except (OSError, AttributeError):  # not Linux: the parent's cleanup still applies
+        _prctl = None
+    # The streams of captured output, for file descriptors 1 and 2 once the
+    # child has made them its output pipe: line-buffered (as at a terminal),
+    # so a ``print`` reaches the record when it is made, and UTF-8, which
+    # the kernel reads (the zygote's own locale may be anything).
+    _streams = tuple(  # type: ignore[assignment]
+        open(  # noqa: SIM115 (a child's, for its whole life)
+            number, "w", buffering=1, encoding="utf-8", errors="backslashreplace", closefd=False
+        )
+        for number in (1, 2)
+    )
+    assert _streams is not None
+    _log_handler = logging.StreamHandler(_streams[1])
+    _log_handler.setFormatter(logging.Formatter(LOG_FORMAT))
 
 
 class PipeFlagEvent:
@@ -53,11 +95,8 @@ class PipeFlagEvent:
 
 def _die_with_parent(parent_pid: int) -> None:
     # The kernel may be killed with SIGKILL: the child must not outlive it.
-    try:
-        libc = ctypes.CDLL(None, use_errno=True)
-        libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
-    except (OSError, AttributeError):  # not Linux: the parent's cleanup still applies
-        pass
+    if _prctl is not None:
+        _prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
     if os.getppid() != parent_pid:  # the parent died before prctl took effect
         os._exit(1)
 
@@ -77,14 +116,6 @@ def _on_sigterm(flag: PipeFlagEvent):  # type: ignore[no-untyped-def]
     return handler
 
 
-def _read_all(fd: int) -> bytes:
-    chunks = []
-    while chunk := os.read(fd, 1 << 20):
-        chunks.append(chunk)
-    os.close(fd)
-    return b"".join(chunks)
-
-
 class Messages:
     """The child's end of the result pipe: progress reports (coalesced),
     then the report."""
@@ -95,6 +126,9 @@ class Messages:
         # task) inherits the pipe but must never speak for the run.
         self._owner = os.getpid()
         self.progress = Coalescer(self._send_progress)
+        # First, and in one write (so nothing else can come between): which
+        # process the run is, for the kernel's signals.
+        self._write(frame("pid", self._owner))
 
     def _send_progress(self, value: tuple[float, str]) -> None:
         if os.getpid() == self._owner:
@@ -122,60 +156,54 @@ def _flush_streams() -> None:
 
 
 def _capture_output(fd: int) -> None:
-    """Make ``fd`` this child's file descriptors 1 and 2, with ``sys.stdout``
-    line-buffered (as at a terminal), so a ``print`` reaches the record when
-    it is made."""
+    """Make ``fd`` this child's file descriptors 1 and 2, with the streams
+    and the log handler ``prepare`` made for them."""
     _flush_streams()
     os.dup2(fd, 1)
     os.dup2(fd, 2)
     os.close(fd)
-    # New streams: the zygote's may be absent, and their encoding is the
-    # zygote's locale's, where the kernel reads UTF-8.
-    for name, number in (("stdout", 1), ("stderr", 2)):
-        stream = open(  # noqa: SIM115 (the process's own, for its whole life)
-            number, "w", buffering=1, encoding="utf-8", errors="backslashreplace", closefd=False
-        )
-        setattr(sys, name, stream)
+    if _streams is not None:
+        sys.stdout, sys.stderr = _streams
+    if _log_handler is not None:
+        # Log records as lines of the output (``LEVEL logger: message``), at
+        # the levels the kernel's loggers have (the zygote took them).
+        logging.getLogger().addHandler(_log_handler)
 
 
-def _log_to_output(levels: dict[str, int]) -> None:
-    """Log records as lines of the output (``LEVEL logger: message``), at
-    the levels the kernel's loggers have."""
-    handler = logging.StreamHandler(sys.stderr)
-    handler.setFormatter(logging.Formatter(LOG_FORMAT))
-    logging.getLogger().addHandler(handler)
-    set_log_levels(levels)
+def read_all(fd: int) -> bytes:
+    """Everything ``fd`` gives until end of file; closes it."""
+    chunks = []
+    while chunk := os.read(fd, 1 << 20):
+        chunks.append(chunk)
+    os.close(fd)
+    return b"".join(chunks)
 
 
 def run_child(
-    payload_fd: int, result_fd: int, flag_fd: int, parent_pid: int, output_fd: int = -1
+    payload: bytes | int, result_fd: int, flag_fd: int, parent_pid: int, output_fd: int = -1
 ) -> None:
-    """Run the task in this (freshly forked) process, report, and exit."""
+    """Run the task in this (freshly forked) process, report, and exit.
+    ``payload`` is the run's payload, or a pipe to read it from."""
     os.setpgid(0, 0)  # its own group: a kernel interrupt does not reach it
     _die_with_parent(parent_pid)
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # a kernel interrupt is not for us
     flag_event = PipeFlagEvent(flag_fd)
     signal.signal(signal.SIGTERM, _on_sigterm(flag_event))
+    messages = Messages(result_fd)
     if output_fd >= 0:
         _capture_output(output_fd)
-    messages = Messages(result_fd)
     message: Report
     try:
-        sys_path, cwd, env, blob, args, levels = pickle.loads(_read_all(payload_fd))
-        # The zygote started long ago: take the kernel's present directory,
-        # environment and import path, as a fresh process would.
-        os.chdir(cwd)
-        os.environ.clear()
-        os.environ.update(env)
-        sys.path[:] = sys_path
-        if levels is not None:
-            _log_to_output(levels)
+        if context_error is not None:
+            raise OSError(f"the kernel's directory cannot be entered here:\n{context_error}")
+        data = payload if isinstance(payload, bytes) else read_all(payload)
+        blob, args, progress_params = pickle.loads(data)  # made by handle.py
         func, flag_params = pickle.loads(blob)  # made by payload.serialize
         kwargs: dict[str, object] = dict.fromkeys(flag_params, TerminationFlag(flag_event))
         if args:
             kwargs.update(pickle.loads(args))  # made by payload.serialize_args
-        for name in params_with_default(func, Progress):
-            kwargs[name] = Progress(messages.progress)
+        if progress_params:
+            kwargs.update(dict.fromkeys(progress_params, Progress(messages.progress)))
         message = call_away(func, kwargs)
     except BaseException as exc:  # the payload itself could not be loaded
         import traceback

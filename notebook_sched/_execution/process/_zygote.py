@@ -6,29 +6,44 @@ milliseconds after it is asked for — where starting a new interpreter costs
 tens. It is single-threaded, so forking it is safe (forking a kernel that
 runs threads is not), and it never imports the user's ``__main__``.
 
-Protocol on the SOCK_SEQPACKET socket FD, one message per packet:
-  parent → zygote: ``spawn <id>`` with three or four file descriptors attached
-                    (payload to read, result to write, termination flag to read,
-                    and the output to write, when it is captured)
-  zygote → parent: ``started <id> <pid>``, later ``exited <pid> <exit code>``
-Each child leads a process group of its own; when it exits (and when the
-kernel goes) the whole group is killed. End of file on the socket means the
-kernel is gone: every child is killed.
+Protocol on the SOCK_SEQPACKET socket FD, one message per packet, a kind
+letter then its data (pickled); in a lower-case kind the data does not fit a
+packet and comes through a pipe, the last descriptor attached:
+  ``C``/``c``  the kernel's import path, directory, environment and log
+               levels, sent when they change: the zygote takes them itself,
+               so every child it forks has them without a word
+  ``S``/``s``  fork a child for one run, its payload (``_child.run_child``)
+               in the packet (the child has it in memory at once) or in the
+               pipe (the child reads it); attached: the result pipe to write,
+               the termination flag to read and, when output is captured,
+               the output to write
+The zygote keeps a copy of each run's result pipe. When the child exits, it
+kills the child's whole process group and then writes the last message on
+that pipe, ``("exited", exit code)`` — so the kernel learns the end of a run
+on the one pipe it reads anyway, and only once nothing of the run is left
+(``("exited", "why")`` if it could not fork at all). End of file on the
+socket means the kernel is gone: every child's group is killed.
 """
 
 from __future__ import annotations
 
 import contextlib
 import os
+import pickle
 import select
 import signal
 import socket
 import sys
+import traceback
 
 # Preloaded so that children start fast.
 import cloudpickle  # noqa: F401
 
 from notebook_sched._execution.process import _child
+from notebook_sched._execution.process.channel import frame
+
+PACKET = 1 << 16  # the largest message read in one packet (the kernel keeps within it)
+MAX_FDS = 4
 
 
 def _end_group(pid: int) -> None:
@@ -41,50 +56,123 @@ def _end_group(pid: int) -> None:
         os.killpg(pid, signal.SIGKILL)
 
 
+def _take_context(data: bytes) -> None:
+    """Become what the kernel is now: its import path, directory, environment
+    and log levels, for every child forked from here on. A directory that
+    cannot be entered fails those children's runs (``_child``), not this."""
+    sys_path, cwd, env, levels = pickle.loads(data)
+    sys.path[:] = sys_path
+    os.environ.clear()
+    os.environ.update(env)
+    _child.set_log_levels(levels)
+    try:
+        os.chdir(cwd)
+        _child.context_error = None
+    except OSError as exc:
+        _child.context_error = "".join(traceback.format_exception(exc)).rstrip()
+
+
+class _Ends:
+    """The copies of live runs' result pipes, and the last messages that
+    could not be written yet (a pipe the kernel has not read empty)."""
+
+    def __init__(self) -> None:
+        self.result_fds: dict[int, int] = {}  # by child pid
+        self.unsent: dict[int, bytes] = {}  # by result fd
+
+    def send_last(self, fd: int, message: object) -> None:
+        data = frame("exited", message)
+        # Nothing of the run writes on the pipe any more: no one else minds
+        # that it does not block.
+        os.set_blocking(fd, False)
+        self.unsent[fd] = data
+        self.flush(fd)
+
+    def flush(self, fd: int) -> None:
+        data = self.unsent[fd]
+        try:
+            data = data[os.write(fd, data) :]
+        except BlockingIOError:
+            return
+        except OSError:  # the kernel closed its end: no one is listening
+            data = b""
+        if data:
+            self.unsent[fd] = data
+        else:
+            del self.unsent[fd]
+            os.close(fd)
+
+
+def _fork(kind: bytes, data: bytes, fds: list[int], ends: _Ends, own: tuple[int, ...]) -> None:
+    payload: bytes | int = data if kind == b"S" else fds.pop()
+    result_fd, flag_fd, *output = fds
+    output_fd = output[0] if output else -1
+    try:
+        pid = os.fork()
+    except OSError as exc:
+        for fd in (flag_fd, output_fd, payload):
+            if isinstance(fd, int) and fd >= 0:
+                os.close(fd)
+        ends.send_last(result_fd, f"could not fork: {exc!r}")
+        return
+    if pid == 0:
+        signal.set_wakeup_fd(-1)
+        signal.signal(signal.SIGCHLD, signal.SIG_DFL)
+        # Not the child's: the zygote's own, and the other runs' result pipes.
+        for fd in (*own, *ends.result_fds.values(), *ends.unsent):
+            os.close(fd)
+        _child.run_child(payload, result_fd, flag_fd, os.getppid(), output_fd)
+        os._exit(0)  # not reached: run_child exits
+    for fd in (flag_fd, output_fd, payload):
+        if isinstance(fd, int) and fd >= 0:
+            os.close(fd)
+    ends.result_fds[pid] = result_fd
+
+
+def _reap(ends: _Ends) -> None:
+    while ends.result_fds:
+        try:
+            pid, status = os.waitpid(-1, os.WNOHANG)
+        except ChildProcessError:
+            return
+        if pid == 0:
+            return
+        _end_group(pid)
+        fd = ends.result_fds.pop(pid, None)
+        if fd is not None:
+            ends.send_last(fd, os.waitstatus_to_exitcode(status))
+
+
 def _serve(sock: socket.socket) -> None:
     wake_r, wake_w = os.pipe()
     os.set_blocking(wake_w, False)
     signal.set_wakeup_fd(wake_w)  # SIGCHLD wakes select()
     signal.signal(signal.SIGCHLD, lambda signum, frame: None)
     signal.signal(signal.SIGINT, signal.SIG_IGN)
-    children: set[int] = set()
+    _child.prepare()
+    ends = _Ends()
+    own = (sock.fileno(), wake_r, wake_w)
     while True:
         watched: list[socket.socket | int] = [sock, wake_r]
-        readable, _, _ = select.select(watched, [], [])
+        readable, writable, _ = select.select(watched, list(ends.unsent), [])
+        for fd in writable:
+            ends.flush(fd)
         if wake_r in readable:
             os.read(wake_r, 4096)
-            while children:
-                try:
-                    pid, status = os.waitpid(-1, os.WNOHANG)
-                except ChildProcessError:
-                    break
-                if pid == 0:
-                    break
-                children.discard(pid)
-                _end_group(pid)
-                sock.send(f"exited {pid} {os.waitstatus_to_exitcode(status)}".encode())
+            _reap(ends)
         if sock in readable:
-            message, fds, _, _ = socket.recv_fds(sock, 256, 4)
+            message, fds, _, _ = socket.recv_fds(sock, PACKET, MAX_FDS)
             if not message:  # the kernel is gone
-                for pid in children:
+                for pid in ends.result_fds:
                     _end_group(pid)
                 return
-            _, request = message.decode().split()
-            pid = os.fork()
-            if pid == 0:
-                signal.set_wakeup_fd(-1)
-                signal.signal(signal.SIGCHLD, signal.SIG_DFL)
-                sock.close()
-                os.close(wake_r)
-                os.close(wake_w)
-                payload_fd, result_fd, flag_fd, *output = fds
-                output_fd = output[0] if output else -1
-                _child.run_child(payload_fd, result_fd, flag_fd, os.getppid(), output_fd)
-                os._exit(0)  # not reached: run_child exits
-            for fd in fds:
-                os.close(fd)
-            children.add(pid)
-            sock.send(f"started {request} {pid}".encode())
+            kind, data = message[:1], message[1:]
+            if kind in (b"S", b"s"):
+                _fork(kind, data, fds, ends, own)
+            elif kind == b"C":
+                _take_context(data)
+            elif kind == b"c":
+                _take_context(_child.read_all(fds[0]))
 
 
 if __name__ == "__main__":

@@ -1,16 +1,18 @@
-"""What a process run's child sends back while it runs, and how the kernel
-reads it.
+"""What comes back from a process run, and how the kernel reads it.
 
 Two pipes come back from a child. Its result pipe carries messages, each a
-length-prefixed pickle of ``(kind, value)``: ``("progress", (fraction,
-message))`` any number of times, then ``("report", (status, error, result))``
-once. Its output pipe — file descriptors 1 and 2 of the child, when output is
-captured — carries raw bytes: whatever the child, C code in it and processes
-it starts write.
+length-prefixed pickle of ``(kind, value)``: from the child ``("pid", pid)``
+first, ``("progress", (fraction, message))`` any number of times, then
+``("report", (status, error, result))`` once; and last, from the zygote once
+the child has exited and its process group is gone, ``("exited", exit
+code)``. Its output pipe — file descriptors 1 and 2 of the child, when output
+is captured — carries raw bytes: whatever the child, C code in it and
+processes it starts write.
 
-The kernel's waiter thread reads both with one ``select`` until the report is
-whole or the child is gone — not until end of file, which a grandchild that
-inherited a pipe could hold off long after the run is over.
+The kernel's waiter thread reads both with one ``select`` until the
+zygote's last message — not until end of file, which a grandchild that
+inherited a pipe could hold off long after the run is over — or until the
+zygote is gone (its pidfd, watched too).
 """
 
 from __future__ import annotations
@@ -20,9 +22,9 @@ import os
 import pickle
 import select
 from collections.abc import Callable
-from typing import Any
+from typing import Any, NamedTuple
 
-__all__ = ["frame", "read_child"]
+__all__ = ["Ended", "frame", "read_child"]
 
 _HEADER = 8
 _CHUNK = 1 << 16
@@ -34,46 +36,49 @@ def frame(kind: str, value: object) -> bytes:
     return len(data).to_bytes(_HEADER, "big") + data
 
 
+class Ended(NamedTuple):
+    """How a run's reading ended."""
+
+    report: Any  # the child's report, or None if it sent none
+    exit: int | str | None  # its exit code; why it never started (str); None: the zygote died
+
+
 def read_child(
     result_fd: int,
     output_fd: int,
-    pid: int,
+    zygote_fd: int,
     on_output: Callable[[bytes], object] | None,
     on_progress: Callable[[float, str], None] | None,
-) -> Any:
-    """Read a child's pipes until its report (returned), or until it is gone
-    (``None``). ``output_fd`` is ``-1`` when its output is not captured. Both
-    descriptors are closed on return."""
+    on_pid: Callable[[int], None],
+) -> Ended:
+    """Read a run's pipes until the zygote's last message on them, or until
+    the zygote (whose pidfd is ``zygote_fd``) is gone. ``output_fd`` is
+    ``-1`` when the output is not captured. Both descriptors are closed on
+    return."""
+    reader = _Messages(on_progress, on_pid)
+    watched = [fd for fd in (result_fd, output_fd) if fd >= 0]
+    watched.append(zygote_fd)
     try:
-        pidfd = os.pidfd_open(pid)
-    except OSError:  # already gone (and reaped), or no pidfd: end of file will do
-        pidfd = -1
-    messages = bytearray()
-    report: Any = None
-    watched = [fd for fd in (result_fd, output_fd, pidfd) if fd >= 0]
-    try:
-        while report is None and result_fd in watched:
+        while not reader.over:
             readable, _, _ = select.select(watched, [], [])
             if output_fd in readable and not _read_output(output_fd, on_output):
                 watched.remove(output_fd)
             if result_fd in readable:
                 chunk = os.read(result_fd, 1 << 20)
-                if not chunk:
-                    watched.remove(result_fd)
-                messages += chunk
-                report = _take_messages(messages, on_progress)
-            elif pidfd in readable:  # the child exited: take what it wrote, if anything
-                _drain(result_fd, messages.extend)
-                report = _take_messages(messages, on_progress)
+                if not chunk:  # the zygote is gone (it holds the pipe until its last message)
+                    break
+                reader.take(chunk)
+            elif zygote_fd in readable:  # gone: take what the child wrote, if anything
+                _drain(result_fd, reader.take)
                 break
         if output_fd >= 0:
             # Written before the report (or the exit): already in the pipe.
             _drain(output_fd, on_output)
     finally:
-        for fd in (result_fd, output_fd, pidfd):
+        for fd in (result_fd, output_fd):
             if fd >= 0:
                 os.close(fd)
-    return report
+    return Ended(reader.report, reader.exit)
 
 
 def _read_output(fd: int, on_output: Callable[[bytes], object] | None) -> bool:
@@ -91,16 +96,33 @@ def _drain(fd: int, take: Callable[[bytes], object] | None) -> None:
                 take(chunk)
 
 
-def _take_messages(messages: bytearray, on_progress: Callable[[float, str], None] | None) -> Any:
-    """Handle the whole messages in ``messages`` (removing them); the report, if one came."""
-    while len(messages) >= _HEADER:
-        size = int.from_bytes(messages[:_HEADER], "big")
-        if len(messages) < _HEADER + size:
-            break
-        kind, value = pickle.loads(bytes(messages[_HEADER : _HEADER + size]))
-        del messages[: _HEADER + size]
-        if kind == "report":
-            return value
-        if kind == "progress" and on_progress is not None:
-            on_progress(*value)
-    return None
+class _Messages:
+    """The messages of one result pipe, as they come in chunks."""
+
+    def __init__(
+        self, on_progress: Callable[[float, str], None] | None, on_pid: Callable[[int], None]
+    ) -> None:
+        self._on_progress = on_progress
+        self._on_pid = on_pid
+        self._buffer = bytearray()
+        self.report: Any = None
+        self.exit: int | str | None = None
+        self.over = False
+
+    def take(self, chunk: bytes) -> None:
+        buffer = self._buffer
+        buffer += chunk
+        while len(buffer) >= _HEADER:
+            size = int.from_bytes(buffer[:_HEADER], "big")
+            if len(buffer) < _HEADER + size:
+                break
+            kind, value = pickle.loads(bytes(buffer[_HEADER : _HEADER + size]))
+            del buffer[: _HEADER + size]
+            if kind == "pid":
+                self._on_pid(value)
+            elif kind == "progress" and self._on_progress is not None:
+                self._on_progress(*value)
+            elif kind == "report" and self.report is None:
+                self.report = value
+            elif kind == "exited":
+                self.exit, self.over = value, True

@@ -15,12 +15,10 @@ import contextlib
 import os
 import pickle
 import signal
-import sys
 import threading
 
 from ..base import Executor, Job, Outcome
 from ..call import Report, outcome_of_report
-from ..capture import log_levels
 from ..payload import serialize, serialize_args
 from ..waiters import wait_in_thread
 from . import zygote
@@ -31,13 +29,15 @@ __all__ = ["start"]
 
 class ProcessHandle:
     def __init__(self, job: Job) -> None:
+        # Made on the scheduler's loop: no system call here, the waiter makes
+        # the pipes (a stop asked before then is kept and done then).
         self._job = job
         self._lock = threading.Lock()
         self._pid: int | None = None
         self._exited = False
         self._stop_requested = False
         self._kill_requested = False
-        self._flag_r, self._flag_w = os.pipe()
+        self._flag_w = -1
         wait_in_thread(self._serve)
 
     @property
@@ -51,28 +51,52 @@ class ProcessHandle:
             blob = job.extra.get("payload") or serialize(job.func, job.flag_params)
             what = f"the run's arguments ({', '.join(job.args)})"
             args = serialize_args(dict(job.args)) if job.args else b""
+            payload = pickle.dumps((blob, args, job.progress_params))  # for _child.run_child
         except Exception as exc:
-            os.close(self._flag_r)
-            self._close_flag()
             error = f"{what} cannot be sent to a child process: {exc!r}"
             job.done(Outcome("fail", job.now(), error=error))
             return
-        payload_r, payload_w = os.pipe()
+        flag_r, flag_w = os.pipe()
+        with self._lock:
+            self._flag_w = flag_w
+            if self._stop_requested:
+                os.write(flag_w, b"x")
         result_r, result_w = os.pipe()
         output_r, output_w = os.pipe() if job.output is not None else (-1, -1)
-        given = (payload_r, result_w, self._flag_r, output_w)
+        given = (result_w, flag_r, output_w)
         try:
-            pid, server = zygote.spawn(*given)
+            zygote_fd = zygote.spawn(payload, *given)
         except Exception as exc:
-            for fd in (*given, payload_w, result_r, output_r):
+            for fd in (result_r, output_r):
                 if fd >= 0:
                     os.close(fd)
             self._close_flag()
             job.done(Outcome("crash", job.now(), error=f"could not start the child: {exc!r}"))
             return
-        for fd in given:
-            if fd >= 0:
-                os.close(fd)
+        finally:
+            for fd in given:  # the zygote has its own copies now
+                if fd >= 0:
+                    os.close(fd)
+        output = job.output.write_bytes if job.output is not None else None
+        ended = read_child(result_r, output_r, zygote_fd, output, job.progress, self._started)
+        end = job.now()  # the child has exited, and its process group is gone
+        with self._lock:
+            self._exited = True
+        self._close_flag()
+        if ended.exit is None:
+            # The zygote, which ends a run's process group, is gone: the child
+            # died with it (PDEATHSIG); what it forked is ended from here.
+            if self._pid is not None:
+                with contextlib.suppress(OSError):
+                    os.killpg(self._pid, signal.SIGKILL)
+            job.done(Outcome("crash", end, error="the zygote process died during the run"))
+        elif isinstance(ended.exit, str):
+            job.done(Outcome("crash", end, error=f"could not start the child: {ended.exit}"))
+        else:
+            job.done(self._outcome(ended.report, ended.exit, end))
+
+    def _started(self, pid: int) -> None:
+        """The child runs (its first message): signals asked for before go now."""
         with self._lock:
             self._pid = pid
             stop, kill = self._stop_requested, self._kill_requested
@@ -80,24 +104,6 @@ class ProcessHandle:
             self._signal(signal.SIGKILL)
         elif stop:
             self._signal(signal.SIGTERM)
-        levels = log_levels() if job.output is not None else None
-        payload = (list(sys.path), os.getcwd(), dict(os.environ), blob, args, levels)
-        self._write_payload(payload_w, pickle.dumps(payload))
-        output = job.output.write_bytes if job.output is not None else None
-        report = read_child(result_r, output_r, pid, output, job.progress)
-        end = job.now()  # the child has reported, or died: its run is over
-        returncode = zygote.exit_code(server, pid)
-        with self._lock:
-            self._exited = True
-        self._close_flag()
-        if returncode is None:
-            # The zygote, which ends a run's process group, is gone: the child
-            # died with it (PDEATHSIG); what it forked is ended from here.
-            with contextlib.suppress(OSError):
-                os.killpg(pid, signal.SIGKILL)
-            job.done(Outcome("crash", end, error="the zygote process died during the run"))
-            return
-        job.done(self._outcome(report, returncode, end))
 
     def _outcome(self, report: Report | None, returncode: int, end: float) -> Outcome:
         if report is not None:
@@ -110,16 +116,6 @@ class ProcessHandle:
         return Outcome(
             "crash", end, error=f"the child process exited with code {returncode} without a result"
         )
-
-    def _write_payload(self, fd: int, data: bytes) -> None:
-        try:
-            view = memoryview(data)
-            while view:
-                view = view[os.write(fd, view) :]
-        except BrokenPipeError:  # the child died before reading: its exit code tells why
-            pass
-        finally:
-            os.close(fd)
 
     def _close_flag(self) -> None:
         with self._lock:

@@ -1,24 +1,30 @@
 """The kernel's side of the zygote (see ``_zygote``): start it on first use,
-ask it for children, and learn when they exit.
+tell it what the kernel is now, and ask it for children.
 
-One zygote per Python process, shared by every scheduler in it; a reader
-thread turns its messages into answers for the threads that wait on them.
+One zygote per Python process, shared by every scheduler in it. It never
+answers on the socket: what a run's child does, and when it has exited,
+comes back on the run's own result pipe (``channel.py``), so a run costs the
+kernel one message sent and no thread of its own beyond its waiter. The
+zygote's pidfd tells a waiter when the zygote itself is gone.
 """
 
 from __future__ import annotations
 
 import contextlib
-import itertools
 import os
+import pickle
 import socket
 import subprocess
 import sys
 import threading
 from pathlib import Path
 
-__all__ = ["ZygoteError", "exit_code", "spawn"]
+from ..capture import log_levels
+
+__all__ = ["ZygoteError", "spawn", "stop", "zygote_pid"]
 
 _PACKAGE_ROOT = str(Path(__file__).resolve().parents[2])
+INLINE = 48 * 1024  # data up to this size travels in the packet itself (the zygote reads 64 KiB)
 
 
 class ZygoteError(RuntimeError):
@@ -44,51 +50,48 @@ class _Zygote:
         )
         child.close()
         self.sock = parent
-        self.alive = True
-        self._ids = itertools.count()
+        self.pidfd = os.pidfd_open(self.process.pid)
+        self._broken = False
         self._send_lock = threading.Lock()
-        self._cv = threading.Condition()
-        self._started: dict[int, int] = {}
-        self._exited: dict[int, int] = {}
-        threading.Thread(target=self._read, name="notebook_sched-zygote", daemon=True).start()
+        self._context: tuple[object, ...] | None = None
 
-    def _read(self) -> None:
-        while True:
-            try:
-                message = self.sock.recv(256)
-            except OSError:
-                message = b""
-            with self._cv:
-                if not message:
-                    self.alive = False
-                    self._cv.notify_all()
-                    return
-                kind, a, b = message.decode().split()
-                if kind == "started":
-                    self._started[int(a)] = int(b)
-                else:
-                    self._exited[int(a)] = int(b)
-                self._cv.notify_all()
+    @property
+    def alive(self) -> bool:
+        return not self._broken and self.process.poll() is None
 
-    def spawn(self, fds: tuple[int, ...]) -> int:
-        request = next(self._ids)
-        with self._send_lock:
-            socket.send_fds(self.sock, [f"spawn {request}".encode()], list(fds))
-        with self._cv:
-            while request not in self._started:
-                if not self.alive:
-                    raise ZygoteError("the zygote process died")
-                self._cv.wait()
-            return self._started.pop(request)
+    def spawn(self, payload: bytes, fds: tuple[int, ...]) -> None:
+        """Ask for a child running ``payload``, with those pipe ends; what it
+        does comes back on the result pipe (the first of ``fds``)."""
+        # Read each time (a few microseconds; only a change is sent): a
+        # child starts where the kernel is now, as a fresh process would.
+        context = (list(sys.path), os.getcwd(), dict(os.environ), log_levels())
+        try:
+            with self._send_lock:
+                if context != self._context:
+                    self._send(b"C", pickle.dumps(context), ())
+                    self._context = context
+                self._send(b"S", payload, fds)
+        except OSError:
+            self._broken = True
+            raise
 
-    def exit_code(self, pid: int) -> int | None:
-        """Block until child ``pid`` exits; ``None`` if the zygote died first."""
-        with self._cv:
-            while pid not in self._exited:
-                if not self.alive:
-                    return None
-                self._cv.wait()
-            return self._exited.pop(pid)
+    def _send(self, kind: bytes, data: bytes, fds: tuple[int, ...]) -> None:
+        if len(data) <= INLINE:
+            socket.send_fds(self.sock, [kind, data], list(fds))
+            return
+        read, write = os.pipe()
+        try:
+            socket.send_fds(self.sock, [kind.lower()], [*fds, read])
+        finally:
+            os.close(read)
+        try:
+            view = memoryview(data)
+            while view:
+                view = view[os.write(write, view) :]
+        except BrokenPipeError:  # the reader died first: what it was for ends in a crash
+            pass
+        finally:
+            os.close(write)
 
 
 _lock = threading.Lock()
@@ -98,7 +101,9 @@ _zygote: _Zygote | None = None
 def _get() -> _Zygote:
     global _zygote
     with _lock:
-        if _zygote is None or not _zygote.alive or _zygote.process.poll() is not None:
+        if _zygote is None or not _zygote.alive:
+            # A zygote gone keeps its pidfd open: waiters of its runs may
+            # still be watching it (one descriptor per zygote ever started).
             _zygote = _Zygote()
         return _zygote
 
@@ -109,19 +114,18 @@ def prestart() -> None:
         threading.Thread(target=_get, name="notebook_sched-zygote-start", daemon=True).start()
 
 
-def spawn(payload_r: int, result_w: int, flag_r: int, output_w: int = -1) -> tuple[int, _Zygote]:
-    """Fork a child that runs a task from those pipe ends (``output_w``, if
-    given, becomes its file descriptors 1 and 2); returns its pid."""
+def spawn(payload: bytes, result_w: int, flag_r: int, output_w: int = -1) -> int:
+    """Fork a child that runs ``payload`` (``_child.run_child``), writing its
+    messages on ``result_w`` (``output_w``, if given, becomes its file
+    descriptors 1 and 2); returns the zygote's pidfd, which becomes readable
+    if the zygote dies."""
     zygote = _get()
-    fds = (payload_r, result_w, flag_r) if output_w < 0 else (payload_r, result_w, flag_r, output_w)
+    fds = (result_w, flag_r) if output_w < 0 else (result_w, flag_r, output_w)
     try:
-        return zygote.spawn(fds), zygote
+        zygote.spawn(payload, fds)
     except OSError as exc:
         raise ZygoteError(f"could not reach the zygote: {exc!r}") from exc
-
-
-def exit_code(zygote: _Zygote, pid: int) -> int | None:
-    return zygote.exit_code(pid)
+    return zygote.pidfd
 
 
 def _forget_after_fork() -> None:
@@ -146,8 +150,8 @@ def stop(timeout: float = 5.0) -> None:
         zygote, _zygote = _zygote, None
     if zygote is None:
         return
-    # shutdown() (not just close()) so the reader thread's recv() returns and
-    # the zygote sees end of file: it kills its children and exits.
+    # shutdown() (not just close()) so the zygote sees end of file at once:
+    # it kills its children's groups and exits.
     with contextlib.suppress(OSError):
         zygote.sock.shutdown(socket.SHUT_RDWR)
     zygote.sock.close()
