@@ -22,9 +22,15 @@ shuts down.
 - ``started``, ``succeeded``, ``failed``, ``finished``, ``terminated`` — the
   task (or ``succeeded(task=a)``) has had that ever, or ``.this_minute``,
   ``.this_hour``, ``.today``, ``.this_week``, ``.this_month`` (with or without
-  ``()``), narrowed by ``.between(...)``, ``.after(...)``, ``.before(...)``, ``.on(...)``
+  ``()``), narrowed by ``.between(...)``, ``.after(...)``, ``.before(...)``,
+  ``.on(...)``; compared with a number, how many times (``succeeded.today >= 2``),
+  counted in the run history
 - ``retry(n)`` — after a failure, at most ``n`` times in a row
-- ``scheduler_running(more_than="5 minutes", less_than=...)`` — the scheduler's uptime
+- ``scheduler_running(more_than="5 minutes", less_than=...)`` — the scheduler's uptime;
+  ``scheduler_cycles(more_than=1, less_than=...)`` — how many times it has
+  looked at its due tasks (Rocketry's cycles)
+- ``IsEnv("prod")`` — ``app.params["env"]`` is ``"prod"``; ``ParamExists("db",
+  mode="fast")`` — ``app.params`` has ``"db"``, and ``"mode"`` is ``"fast"``
 - ``true``, ``false``, ``condition(func)``
 - ``parse_condition("daily between 08:00 and 18:00 & ~running('a')")`` — the
   same conditions as strings (``ConditionSyntaxError`` when a string is bad)
@@ -39,7 +45,10 @@ from ._conditions.base import false as false
 from ._conditions.base import true as true
 from ._conditions.cron import cron as cron
 from ._conditions.cron import crontime as crontime
+from ._conditions.cycles import scheduler_cycles as scheduler_cycles
 from ._conditions.every import every as every
+from ._conditions.params import IsEnv as IsEnv
+from ._conditions.params import ParamExists as ParamExists
 from ._conditions.parse import ConditionSyntaxError as ConditionSyntaxError
 from ._conditions.parse import parse_condition as parse_condition
 from ._conditions.periods import daily as daily
@@ -75,6 +84,8 @@ from ._conditions.uptime import scheduler_running as scheduler_running
 __all__ = [
     "Condition",
     "ConditionSyntaxError",
+    "IsEnv",
+    "ParamExists",
     "after_all_fail",
     "after_all_finish",
     "after_all_success",
@@ -98,6 +109,7 @@ __all__ = [
     "parse_condition",
     "retry",
     "running",
+    "scheduler_cycles",
     "scheduler_running",
     "secondly",
     "started",

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import tzinfo
 from typing import overload
@@ -82,6 +82,28 @@ class Context:
         the latest did not fail)."""
         raise NotImplementedError
 
+    def count_events(self, task: str, how: str | None, since: float, until: float) -> int:
+        """How many times ``task`` started (``how`` ``None``) or finished
+        ``how`` (``"success"``, ``"fail"``, ``"terminate"``, ``"crash"``,
+        ``"finish"``: any end) at a moment ``since <= t < until``. A scheduler
+        counts its whole run history; this default knows only the latest."""
+        last = self.last_start(task) if how is None else self.last_finish(task, how)
+        return int(last is not None and since <= last < until)
+
+    def nth_event(self, task: str, how: str | None, since: float, n: int = 0) -> float | None:
+        """The ``n``-th (from 0) such moment at or after ``since`` (``None``: none)."""
+        last = self.last_start(task) if how is None else self.last_finish(task, how)
+        return last if n == 0 and last is not None and last >= since else None
+
+    def cycles(self) -> int:
+        """How many times the scheduler has looked at its due tasks since it
+        last started (Rocketry's scheduler cycles)."""
+        return 0
+
+    def params(self) -> Mapping[str, object]:
+        """The scheduler's ``params`` (Rocketry's session parameters)."""
+        return {}
+
 
 @dataclass
 class StaticContext(Context):
@@ -97,6 +119,11 @@ class StaticContext(Context):
     finishes: dict[tuple[str, str], float] = field(default_factory=dict)
     running: dict[str, float] = field(default_factory=dict)
     fail_streaks: dict[str, int] = field(default_factory=dict)
+    # every start (how None) and end (how "success", ...) of each task, when a
+    # test needs more than the latest of each
+    events: dict[tuple[str, str | None], list[float]] = field(default_factory=dict)
+    n_cycles: int = 0
+    parameters: dict[str, object] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         if self.started_at is None:
@@ -116,6 +143,33 @@ class StaticContext(Context):
 
     def fail_streak(self, task: str) -> int:
         return self.fail_streaks.get(task, 0)
+
+    def _times(self, task: str, how: str | None) -> list[float] | None:
+        if how == "finish":
+            ends = [self.events.get((task, s)) for s in ("success", "fail", "terminate", "crash")]
+            if all(e is None for e in ends):
+                return None
+            return sorted(t for e in ends if e is not None for t in e)
+        return self.events.get((task, how))
+
+    def count_events(self, task: str, how: str | None, since: float, until: float) -> int:
+        times = self._times(task, how)
+        if times is None:
+            return super().count_events(task, how, since, until)
+        return sum(1 for t in times if since <= t < until)
+
+    def nth_event(self, task: str, how: str | None, since: float, n: int = 0) -> float | None:
+        times = self._times(task, how)
+        if times is None:
+            return super().nth_event(task, how, since, n)
+        later = sorted(t for t in times if t >= since)
+        return later[n] if n < len(later) else None
+
+    def cycles(self) -> int:
+        return self.n_cycles
+
+    def params(self) -> Mapping[str, object]:
+        return self.parameters
 
 
 _present: Callable[[Condition], Context | None] | None = None

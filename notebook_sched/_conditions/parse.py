@@ -11,6 +11,7 @@ keywords in any case::
              | PERIOD [window]
              | 'time' 'of' UNIT window
              | 'cron' (FIELD FIELD FIELD FIELD FIELD | NAME)
+             | 'env' NAME | 'param' NAME (',' NAME)* 'exists' | 'param' NAME 'is' NAME
              | an atom about runs (``parse_runs.py``: after, task, running, has, ...)
     window  := 'between' VALUE 'and' VALUE | 'after' VALUE | 'before' VALUE
              | ('at' | 'on' | 'starting') VALUE
@@ -32,6 +33,7 @@ from .base import All, Any, Condition, Not, false, true
 from .calendar import DAILY, HOURLY, MINUTELY, MONTHLY, SECONDLY, WEEKLY, Scale
 from .cron import Cron
 from .every import BASED, Every
+from .params import IsEnv, ParamExists
 from .parse_runs import RUN_STARTS, RunAtoms
 from .periods import Periodic, daily, hourly, minutely, monthly, secondly, weekly
 from .phrases import Phrases
@@ -61,6 +63,8 @@ _STARTS = (
     "time",
     "cron",
     "always",
+    "env",
+    "param",
 )
 _ATOM_HINT = (
     "a condition such as 'every 10 seconds', 'daily', 'time of day between 08:00 and 18:00', "
@@ -158,6 +162,8 @@ class _Parser(RunAtoms):
                 "retry": self.atom_retry,
                 "scheduler": self.atom_scheduler,
                 "cron": self.atom_cron,
+                "env": self.atom_env,
+                "param": self.atom_param,
             }
             result = atoms[word]()
         self.no_trailing_word()
@@ -241,6 +247,33 @@ class _Parser(RunAtoms):
         except (TypeError, ValueError) as exc:
             raise self.source.error(first.start, last.end, str(exc)) from None
         return point.text, last
+
+    def atom_env(self) -> Condition:
+        """``env 'prod'``: ``app.params["env"]`` is ``'prod'``."""
+        if self.peek().kind != "name":
+            raise self.unexpected(self.peek(), "an environment in quotes after 'env', like 'prod'")
+        return IsEnv(self.take().text)
+
+    def atom_param(self) -> Condition:
+        """``param 'a', 'b' exists``, ``param 'mode' is 'fast'``."""
+        names = [self.param_name("param")]
+        while self.peek().kind == "word" and self.peek().text == ",":
+            self.take()
+            names.append(self.param_name("','"))
+        if len(names) == 1 and self.peek().is_word("is"):
+            self.take()
+            if self.peek().kind != "name":
+                raise self.unexpected(self.peek(), "a value in quotes after 'is', like 'fast'")
+            return ParamExists(**{names[0]: self.take().text})
+        expected = "'exists' or 'is'" if len(names) == 1 else "'exists'"
+        self.keyword("exists", expected=f"{expected}, as in \"param 'db' exists\"")
+        return ParamExists(*names)
+
+    def param_name(self, after: str) -> str:
+        token = self.peek()
+        if token.kind != "name":
+            raise self.unexpected(token, f"a parameter name in quotes after {after!r}, like 'db'")
+        return self.take().text
 
     def atom_cron(self) -> Condition:
         if self.peek().kind == "name":

@@ -5,11 +5,12 @@
     'after' ['any'] 'tasks' NAME (',' NAME)* [OUTCOME]
     ['while'] 'task' NAME ['is'] 'running' RUNNING
     'running' RUNNING                       (the task itself)
-    ['task' NAME] 'has' ACTION [PERIOD [window] | ['in'] 'past' DURATION]
+    ['task' NAME] 'has' ACTION [PERIOD [window] | ['in'] 'past' DURATION] [OP INT]
     'retry' [INT]
-    'scheduler' ('has' 'run' 'over' DURATION | 'started' DURATION 'ago' | 'is' 'running')
+    'scheduler' ('has' 'run' 'over' DURATION | 'started' DURATION 'ago' | 'is' 'running'
+                 | 'has' [('more' | 'less') 'than'] INT 'cycles')
 
-    OUTCOME := 'succeeded' | 'failed' | 'finished'
+    OUTCOME := 'succeeded' | 'failed' | 'finished' | 'terminated'
     RUNNING := ['more' 'than' DURATION] ['less' 'than' DURATION] [OP INT]
     ACTION  := 'succeeded' | 'failed' | 'finished' | 'started' | 'terminated'
     PERIOD  := 'this' ('minute' | 'hour' | 'day' | 'week' | 'month') | 'today'
@@ -19,6 +20,7 @@ from __future__ import annotations
 
 from .base import All, Any, Condition
 from .calendar import Scale
+from .cycles import Cycles
 from .retry import Retry
 from .running import COMPARISONS, Running
 from .status import Status, period_scale
@@ -29,7 +31,12 @@ from .uptime import Uptime
 __all__ = ["RUN_STARTS", "RunAtoms"]
 
 RUN_STARTS = ("after", "task", "while", "running", "has", "retry", "scheduler")
-_OUTCOMES = {"succeeded": "success", "failed": "fail", "finished": "finish"}
+_OUTCOMES = {
+    "succeeded": "success",
+    "failed": "fail",
+    "finished": "finish",
+    "terminated": "terminate",
+}
 _ACTIONS = ("succeeded", "failed", "finished", "started", "terminated")
 _PERIOD_UNITS = ("minute", "hour", "day", "week", "month")
 _WINDOW_WORDS = ("between", "after", "before", "at", "on", "starting")
@@ -63,8 +70,9 @@ class RunAtoms(TokenStream):
         if token.kind == "word":
             if not token.is_word(*_OUTCOMES):
                 raise self.unexpected(
-                    token, "succeeded, failed, finished, &, | or the end", tuple(_OUTCOMES)
-                )
+                    token, "succeeded, failed, finished, terminated, &, | or the end",
+                    tuple(_OUTCOMES),
+                )  # fmt: skip
             outcome = _OUTCOMES[self.take().text.lower()]
         if len(names) == 1:
             return TaskFinished(names[0], outcome)
@@ -95,25 +103,39 @@ class RunAtoms(TokenStream):
                     f"running {bound} than", f"{bound} than 1 hour", stop=("less", *COMPARISONS)
                 )
                 cond = cond._with(**{"near" if bound == "more" else "far": seconds})
+        return self.compared(cond, "running >= 2")
+
+    def compared(self, cond: Running | Status, example: str) -> Condition:
+        """``cond`` compared with the count that may follow it (``>= 2``)."""
         token = self.peek()
         if token.kind == "word" and token.text in COMPARISONS:
             op = self.take().text
             count = self.peek()
             if count.kind != "word" or not count.text.isdigit():
-                raise self.unexpected(count, f"a number of runs after {op!r}, like 'running >= 2'")
+                raise self.unexpected(count, f"a number of runs after {op!r}, like {example!r}")
             self.take()
-            cond = cond._compared(op, int(count.text))
+            return cond._compared(op, int(count.text))
         return cond
 
     def atom_has(self, task: str | None = None) -> Condition:
-        """``has succeeded [today [window] | past 2 hours]``."""
+        """``has succeeded [today [window] | past 2 hours] [>= 2]``."""
+        if self.peek().is_word("inacted"):
+            raise self.fail(
+                self.peek(),
+                "'inacted' (Rocketry's TaskInactionException) has no counterpart here: a run "
+                "ends succeeded, failed, terminated or crashed",
+            )
         action = self.keyword(*_ACTIONS, expected=", ".join(_ACTIONS[:-1]) + " or terminated")
-        cond = Status(action.text.lower(), task)
+        return self.compared(
+            self.has_period(Status(action.text.lower(), task)), "has succeeded >= 2"
+        )
+
+    def has_period(self, cond: Status) -> Status:
         token = self.peek()
         if token.is_word("in", "past"):
             if self.take().is_word("in"):
                 self.keyword("past", expected="'past', as in 'has succeeded in past 1 hour'")
-            return cond.in_past(self.duration("past", "past 2 hours"))
+            return cond.in_past(self.duration("past", "past 2 hours", stop=tuple(COMPARISONS)))
         if token.is_word("today"):
             self.take()
             words = "today"
@@ -127,7 +149,9 @@ class RunAtoms(TokenStream):
         assert scale is not None
         whole = cond._in(scale)
         if self.peek().is_word(*_WINDOW_WORDS):
-            return self.window(whole, scale, self.take())
+            narrowed = self.window(whole, scale, self.take())
+            assert isinstance(narrowed, Status)
+            return narrowed
         return whole
 
     def atom_retry(self) -> Condition:
@@ -138,16 +162,35 @@ class RunAtoms(TokenStream):
 
     def atom_scheduler(self) -> Condition:
         """Rocketry's ``scheduler has run over 5 minutes`` (``scheduler_running(
-        more_than=...)``) and ``scheduler started 5 minutes ago``
-        (``less_than=...``)."""
+        more_than=...)``), ``scheduler started 5 minutes ago``
+        (``less_than=...``) and ``scheduler has more than 3 cycles``."""
         token = self.keyword("has", "started", "is", expected="has, started or is")
         if token.is_word("is"):
             self.keyword("running", expected="'running', as in 'scheduler is running'")
             return Uptime()
         if token.is_word("has"):
+            if not self.peek().is_word("run"):
+                return self.cycles()
             self.keyword("run", expected="'run', as in 'scheduler has run over 5 minutes'")
             self.keyword("over", expected="'over', as in 'scheduler has run over 5 minutes'")
             return Uptime(more_than=self.duration("scheduler has run over", "over 5 minutes"))
         seconds = self.duration("scheduler started", "started 5 minutes ago", stop=("ago",))
         self.keyword("ago", expected="'ago', as in 'scheduler started 5 minutes ago'")
         return Uptime(less_than=seconds)
+
+    def cycles(self) -> Condition:
+        """What follows ``scheduler has``, about cycles: ``more than 3 cycles``,
+        ``less than 3 cycles``, ``3 cycles``."""
+        op = "=="
+        if self.peek().is_word("more", "less"):
+            op = ">" if self.take().is_word("more") else "<"
+            self.keyword("than", expected="'than', as in 'scheduler has more than 3 cycles'")
+        count = self.peek()
+        if count.kind != "word" or not count.text.isdigit():
+            raise self.unexpected(
+                count, "run over, more than, less than or a number of cycles, as in "
+                "'scheduler has more than 3 cycles'", ("run", "more", "less"),
+            )  # fmt: skip
+        self.take()
+        self.keyword("cycles", "cycle", expected="'cycles', as in 'scheduler has 3 cycles'")
+        return Cycles(op, int(count.text))

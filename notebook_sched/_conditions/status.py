@@ -1,5 +1,6 @@
 """Rocketry's task-status conditions: ``started``, ``succeeded``, ``failed``,
-``finished``, ``terminated`` — "has it happened (in this period)?".
+``finished``, ``terminated`` — "has it happened (in this period)?", and how
+many times (``succeeded.today >= 2``, ``started.this_hour == 0``).
 
 ``succeeded`` alone is "the task has ever succeeded"; ``succeeded(task=a)``
 asks about another task; ``succeeded.today`` (or ``.today()``),
@@ -9,22 +10,22 @@ the current period of the wall clock, and ``.between()``, ``.after()``,
 that window up to now, as in Rocketry (``succeeded.today.between("10:00",
 "12:00")`` asked at 09:00 looks at yesterday's 10:00-12:00).
 
-The scheduler keeps, per task, the time of the latest event of each kind
-(it never reads the history file on the loop): a status condition looks at
-that one, so an event inside a narrowed window is hidden by a later one
-after the window (succeeded at 11:00 and again at 12:30: at 13:00
-``today.between("10:00", "12:00")`` is false).
+They count the task's run history: the scheduler keeps every start and end
+of each task in memory (loaded from the history file when it starts, then fed
+by its runs), so a check is a lookup, never a read of the file on the loop.
 """
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+import math
+from datetime import datetime, timedelta, tzinfo
 
 from .._durations import format_duration, parse_timedelta
 from .base import Condition, Context
 from .calendar import DAILY, HOURLY, MINUTELY, MONTHLY, WEEKLY, Scale, Window
+from .running import COMPARISONS
 from .tasks import task_name
-from .wallclock import ChangeCache, next_wall_change, wall
+from .wallclock import ChangeCache, instants, next_wall_change, transitions, wall
 
 __all__ = ["Status", "failed", "finished", "started", "succeeded", "terminated"]
 
@@ -49,7 +50,8 @@ _PERIOD_WORDS = {
 class Status(Condition):
     """True when ``task`` (``None``: the task the condition belongs to) has
     had ``action`` ever, within ``window`` (the latest occurrence of it up to
-    now), or within the ``past`` seconds."""
+    now), or within the ``past`` seconds — at least once, or with ``compare``
+    (``(">=", 2)``) that many times."""
 
     def __init__(
         self,
@@ -57,6 +59,7 @@ class Status(Condition):
         task: str | None = None,
         window: Window | None = None,
         past: float | None = None,
+        compare: tuple[str, int] | None = None,
     ) -> None:
         if action not in _HOW:
             raise ValueError(f"action must be one of {', '.join(_HOW)}, got {action!r}")
@@ -64,6 +67,7 @@ class Status(Condition):
         self.task: str | None = task
         self.window: Window | None = window
         self.past: float | None = past
+        self.compare: tuple[str, int] | None = compare
         self._changes = ChangeCache()
 
     # -- building --------------------------------------------------------------
@@ -74,12 +78,17 @@ class Status(Condition):
         if task is None:
             return self
         name = task_name(task, what=f"{self.action}()")
-        return Status(self.action, name, self.window, self.past)
+        return Status(self.action, name, self.window, self.past, self.compare)
 
     def _in(self, scale: Scale) -> Status:
+        self._unbounded("a period")
+        return Status(self.action, self.task, scale.whole())
+
+    def _unbounded(self, what: str) -> None:
         if self.window is not None or self.past is not None:
             raise ValueError(f"{str(self)!r} already has a period; start from {self.action}")
-        return Status(self.action, self.task, scale.whole())
+        if self.compare is not None:
+            raise ValueError(f"give {str(self)!r} {what} before comparing it with a count")
 
     @property
     def this_minute(self) -> Status:
@@ -113,8 +122,7 @@ class Status(Condition):
 
     def in_past(self, duration: object) -> Status:
         """Within the last ``duration`` (Rocketry's ``"has succeeded past 2 hours"``)."""
-        if self.window is not None or self.past is not None:
-            raise ValueError(f"{str(self)!r} already has a period; start from {self.action}")
+        self._unbounded("a period")
         seconds = parse_timedelta(duration, what=f"{self.action}.in_past()")
         return Status(self.action, self.task, None, seconds)
 
@@ -144,6 +152,8 @@ class Status(Condition):
 
     def _narrow(self, method: str, *args: object) -> Status:
         scale = self._scale()
+        if self.compare is not None:
+            raise ValueError(f"narrow {str(self)!r} before comparing it with a count")
         if scale is None or self.window is None or self.window.text is not None:
             raise ValueError(
                 f"{str(self)!r}.{method}() needs a whole period first, like "
@@ -164,55 +174,122 @@ class Status(Condition):
         scale = self._scale()
         return next(word for word, s in _PERIOD_WORDS.items() if s is scale).replace(" ", "_")
 
+    # -- comparing with a count ---------------------------------------------
+
+    def _compared(self, op: str, other: object) -> Status:
+        if not isinstance(other, int) or isinstance(other, bool) or other < 0:
+            raise TypeError(f"{self.action} compares with a count of runs, got {other!r}")
+        if self.compare is not None:
+            raise TypeError(f"{str(self)!r} is already compared")
+        return Status(self.action, self.task, self.window, self.past, (op, other))
+
+    def __ge__(self, other: object) -> Status:
+        return self._compared(">=", other)
+
+    def __gt__(self, other: object) -> Status:
+        return self._compared(">", other)
+
+    def __le__(self, other: object) -> Status:
+        return self._compared("<=", other)
+
+    def __lt__(self, other: object) -> Status:
+        return self._compared("<", other)
+
+    # ``succeeded.today == 0`` is a condition, as in Rocketry; between
+    # conditions, == is equality
+    def __eq__(self, other: object) -> Status | bool:  # type: ignore[override]
+        if isinstance(other, int) and not isinstance(other, bool):
+            return self._compared("==", other)
+        return isinstance(other, Status) and other._key() == self._key()
+
+    def __ne__(self, other: object) -> Status | bool:  # type: ignore[override]
+        if isinstance(other, int) and not isinstance(other, bool):
+            return self._compared("!=", other)
+        return not (isinstance(other, Status) and other._key() == self._key())
+
+    def __hash__(self) -> int:
+        return hash((Status, *self._key()))
+
+    def _key(self) -> tuple[object, ...]:
+        return (self.action, self.task, self.window, self.past, self.compare)
+
     # -- evaluating ------------------------------------------------------------
 
-    def _last(self, ctx: Context) -> float | None:
-        task = self.task if self.task is not None else ctx.task
-        if task is None:
-            return None  # a scheduler-level condition names no task of its own
-        how = _HOW[self.action]
-        return ctx.last_start(task) if how is None else ctx.last_finish(task, how)
+    def _task(self, ctx: Context) -> str | None:
+        # None for a scheduler-level condition: it names no task of its own
+        return self.task if self.task is not None else ctx.task
 
-    def _occurred(self, moment: datetime, last: datetime | None) -> bool:
+    def _holds(self, count: int) -> bool:
+        if self.compare is None:
+            return count > 0
+        op, other = self.compare
+        return COMPARISONS[op](count, other)
+
+    def _count_at(self, ctx: Context, task: str, moment: datetime) -> int:
+        """The events in the window's occurrence at wall time ``moment`` (up
+        to ``ctx.now``: later ones are not known yet)."""
         assert self.window is not None
-        if last is None:
-            return False
-        return self.window.occurrence_start(moment) <= last < self.window.occurrence_end(moment)
+        since = _epoch(self.window.occurrence_start(moment), ctx.tz)
+        until = min(_epoch(self.window.occurrence_end(moment), ctx.tz), _just_after(ctx.now))
+        return ctx.count_events(task, _HOW[self.action], since, until)
 
     def _is_true(self, ctx: Context) -> bool:
-        last = self._last(ctx)
-        if last is None or last > ctx.now:
+        task = self._task(ctx)
+        if task is None:
             return False
+        how, now = _HOW[self.action], ctx.now
         if self.past is not None:
-            return last > ctx.now - self.past
-        if self.window is None:
-            return True
-        return self._occurred(wall(ctx.now, ctx.tz), wall(last, ctx.tz))
+            count = ctx.count_events(task, how, _just_after(now - self.past), _just_after(now))
+        elif self.window is None:
+            count = ctx.count_events(task, how, -math.inf, _just_after(now))
+        else:
+            count = self._count_at(ctx, task, wall(now, ctx.tz))
+        return self._holds(count)
 
     def next_change(self, ctx: Context) -> float | None:
-        last = self._last(ctx)
-        if last is None or (self.window is None and self.past is None):
+        task = self._task(ctx)
+        if task is None or (self.window is None and self.past is None):
             return None  # only an event changes it
-        if last > ctx.now:
-            return last
+        how, now = _HOW[self.action], ctx.now
         if self.past is not None:
-            return last + self.past if last + self.past > ctx.now else None
+            return self._past_change(ctx, task, how)
+        last = ctx.last_start(task) if how is None else ctx.last_finish(task, how)
+        if last is None:
+            return None
+        if last > now:
+            return last
         assert self.window is not None
-        last_wall = wall(last, ctx.tz)
-        key = (ctx.tz, last)
-        if (known := self._changes.get(key, ctx.now)) is not None:
+        key = (ctx.tz, last, ctx.count_events(task, how, -math.inf, math.inf))
+        if (known := self._changes.get(key, now)) is not None:
             return known
-        now = wall(ctx.now, ctx.tz)
+        moment = wall(now, ctx.tz)
         horizon = self.window.period.horizon
         change = next_wall_change(
-            lambda moment: self._occurred(moment, last_wall),
-            self.window.edges(now, now + timedelta(seconds=horizon)),
-            ctx.now,
+            lambda at: self._holds(self._count_at(ctx, task, at)),
+            self.window.edges(moment, moment + timedelta(seconds=horizon)),
+            now,
             ctx.tz,
             horizon,
             self.window.period.chunk,
         )
-        return self._changes.put(key, ctx.now, change)
+        return self._changes.put(key, now, change)
+
+    def _past_change(self, ctx: Context, task: str, how: str | None) -> float | None:
+        """When the count of the last ``past`` seconds next changes the value:
+        as its events leave the span one by one, or one of the future (the
+        wall clock was set back) enters it."""
+        assert self.past is not None
+        now, since = ctx.now, _just_after(ctx.now - self.past)
+        later = ctx.nth_event(task, how, _just_after(now))
+        count = ctx.count_events(task, how, since, _just_after(now))
+        value = self._holds(count)
+        for left in range(1, count + 1):
+            if self._holds(count - left) != value:
+                leaving = ctx.nth_event(task, how, since, left - 1)
+                assert leaving is not None
+                gone = leaving + self.past
+                return gone if later is None else min(gone, later)
+        return later
 
     def task_refs(self) -> frozenset[str]:
         return frozenset() if self.task is None else frozenset({self.task})
@@ -221,21 +298,33 @@ class Status(Condition):
         who = "" if self.task is None else f"task {self.task!r} "
         text = f"{who}has {self.action}"
         if self.past is not None:
-            return f"{text} past {format_duration(self.past)}"
-        if self.window is not None:
+            text += f" past {format_duration(self.past)}"
+        elif self.window is not None:
             text += " " + self._period_word().replace("_", " ")
             if self.window.text is not None:
                 text += " " + self.window.text
+        if self.compare is not None:
+            text += f" {self.compare[0]} {self.compare[1]}"
         return text
 
-    def _key(self) -> tuple[object, ...]:
-        return (self.action, self.task, self.window, self.past)
 
-    def __eq__(self, other: object) -> bool:
-        return isinstance(other, Status) and other._key() == self._key()
+def _just_after(t: float) -> float:
+    # ends are exclusive: this takes in an event at ``t`` itself
+    return math.nextafter(t, math.inf)
 
-    def __hash__(self) -> int:
-        return hash((Status, *self._key()))
+
+def _epoch(local: datetime, tz: tzinfo | None) -> float:
+    """The first instant at which the wall clock reads ``local`` or later (in a
+    DST gap: the end of the gap)."""
+    found = instants(local, tz)
+    if found:
+        return found[0]
+    early, late = sorted(
+        (naive.timestamp() if tz is None else naive.replace(tzinfo=tz).timestamp())
+        for naive in (local.replace(fold=0), local.replace(fold=1))
+    )
+    changes = transitions(early, late, tz)
+    return changes[0] if changes else early
 
 
 def period_scale(words: str) -> Scale | None:

@@ -21,7 +21,12 @@ __all__ = [
 ]
 
 # how= of Context.last_finish -> the word str() and the string syntax use
-_OUTCOMES = {"success": "succeeded", "fail": "failed", "finish": "finished"}
+_OUTCOMES = {
+    "success": "succeeded",
+    "fail": "failed",
+    "finish": "finished",
+    "terminate": "terminated",
+}
 
 
 def task_name(task: object, *, what: str) -> str:
@@ -41,8 +46,8 @@ def task_name(task: object, *, what: str) -> str:
 
 
 class TaskFinished(Condition):
-    """True when ``task`` has finished ``how`` (``"success"``, ``"fail"`` or
-    ``"finish"``: any end) since this task last started, or since the
+    """True when ``task`` has finished ``how`` (``"success"``, ``"fail"``,
+    ``"terminate"`` or ``"finish"``: any end) since this task last started, or since the
     scheduler started if this task has not started in this session.
 
     A finish at the very instant of this task's own last start counts as an

@@ -3,6 +3,7 @@ its ledger; made per evaluation."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import tzinfo
 
 from .._conditions.base import Context
@@ -12,7 +13,9 @@ __all__ = ["EngineContext"]
 
 
 class EngineContext(Context):
-    __slots__ = ("_ledger", "cycle_sleep", "now", "started_at", "task", "tz")
+    __slots__ = (
+        "_cycles", "_ledger", "_params", "cycle_sleep", "now", "started_at", "task", "tz",
+    )  # fmt: skip
 
     def __init__(
         self,
@@ -22,8 +25,12 @@ class EngineContext(Context):
         tz: tzinfo | None,
         started_at: float,
         cycle_sleep: float,
+        cycles: int = 0,
+        params: Mapping[str, object] | None = None,
     ) -> None:
         self._ledger = ledger
+        self._cycles = cycles
+        self._params = {} if params is None else params
         self.now = now
         self.task = task
         self.tz = tz
@@ -50,4 +57,16 @@ class EngineContext(Context):
         return self._ledger.running_starts(task)
 
     def fail_streak(self, task: str) -> int:
-        return self._ledger.fail_streaks.get(task, 0)
+        return self._ledger.occurrences.fail_streak(task)
+
+    def count_events(self, task: str, how: str | None, since: float, until: float) -> int:
+        return self._ledger.occurrences.count(task, how, since, until)
+
+    def nth_event(self, task: str, how: str | None, since: float, n: int = 0) -> float | None:
+        return self._ledger.occurrences.nth(task, how, since, n)
+
+    def cycles(self) -> int:
+        return self._cycles
+
+    def params(self) -> Mapping[str, object]:
+        return self._params

@@ -138,8 +138,9 @@ class Core:
 
     def context(self, now: float, task: str | None) -> EngineContext:
         return EngineContext(
-            self.ledger, now, task, self.tz, self.started_at, self.config.cycle_sleep
-        )
+            self.ledger, now, task, self.tz, self.started_at, self.config.cycle_sleep,
+            self.loop.cycles, self.arguments.params,
+        )  # fmt: skip
 
     def wake(self) -> None:
         self.host.post(self.loop.wake)

@@ -7,7 +7,8 @@ reserved block) and hands it to the history's writer; an end is recorded in
 a batch per turn of the loop. Nothing here waits for the file: the state
 conditions read (last start, last end per outcome, live runs) and the panel
 reads (last record, counts) is kept in memory, seeded from the file once,
-when the scheduler is constructed.
+when the scheduler is constructed; every start and end, which status
+conditions count, is loaded on a thread (``occurrences.py``).
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from .._history.records import Reason, RunRecord, new_record
 from .agenda import Agenda
 from .clock import to_datetime
 from .events import EventBus, RunFinished, RunStarted, RunTerminating
+from .occurrences import FINAL, Occurrences
 from .run import Run
 from .timers import Watchdog
 
@@ -30,8 +32,6 @@ if TYPE_CHECKING:
     from .task import TaskDefinition
 
 __all__ = ["FINAL", "Ended", "Ledger"]
-
-FINAL = ("success", "fail", "terminate", "crash")
 
 Ended = tuple[Run, RunRecord, float]  # a run, its final record, its end (epoch seconds)
 
@@ -66,11 +66,12 @@ class Ledger:
         self.session_began: float | None = None  # the scheduler's last start, monotonic
         self.last_records = history.store.last_per_task()
         self.counts = history.store.counts()
-        # failed finished runs in a row per task, for retry(n); from the file,
-        # only whether the latest failed is known
-        self.fail_streaks = {
-            name: 1 for name, record in self.last_records.items() if record.status == "fail"
-        }
+        # every start and end, for status conditions and retry(n)
+        store, before = history.store, history.first_own_id
+        self.occurrences = Occurrences(
+            None if history.path is None else lambda: store.events(before),
+            [name for name, record in self.last_records.items() if record.status == "fail"],
+        )
         # The latest successful return value of each task (Task.result, Return):
         # of this process's runs only, as (run id, value).
         self.results: dict[str, tuple[int, object]] = {}
@@ -167,6 +168,7 @@ class Ledger:
         runs = []
         live, starts, last, counts = self.live, self.starts, self.last_records, self.counts
         mono = self._watchdog.now()
+        occurrences = self.occurrences
         bus = self._bus if self._bus.active else None
         watchdog, report, on_terminating = self._watchdog, self.report, self._on_terminating
         for definition, timeout, record in zip(definitions, timeouts, records, strict=True):
@@ -177,6 +179,7 @@ class Ledger:
                 self._overlapping.setdefault(name, []).append(newest)
             live[name] = run
             starts[name] = now
+            occurrences.started(name, now)
             self._mono_starts[name] = mono
             last[name] = record
             tally = counts.setdefault(name, {})
@@ -271,7 +274,7 @@ class Ledger:
             self._forget(name, run)
             finishes[(name, status)] = outcome.end
             self._mono_finishes[(name, status)] = mono_now - max(0.0, wall_now - outcome.end)
-            self.fail_streaks[name] = self.fail_streaks.get(name, 0) + 1 if status == "fail" else 0
+            self.occurrences.ended(name, status, outcome.end)
             if status == "success":
                 kept = results.get(name)
                 if kept is None or kept[0] < run.run_id:
@@ -312,6 +315,7 @@ class Ledger:
         for record in finals:
             name = record.task
             finishes[(name, "terminate")] = now
+            self.occurrences.ended(name, "terminate", now)
             last[name] = record
             tally = counts.setdefault(name, {})
             tally["terminate"] = tally.get("terminate", 0) + 1

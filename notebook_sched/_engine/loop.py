@@ -102,6 +102,7 @@ class SchedulingLoop:
         self._wake: asyncio.Event | None = None
         self._behind = False  # the history's writer fell behind (warned once per session)
         self._offset = 0.0  # wall minus monotonic time at the last step
+        self.cycles = 0  # steps since the scheduler started (Rocketry's cycles)
 
     async def serve(self, gen: int) -> None:
         """Run until the scheduler stops or a newer session takes over."""
@@ -115,7 +116,10 @@ class SchedulingLoop:
 
         self._clock.add_listener(on_jump)
         self._wall_stepped()
+        self.cycles = 0
         try:
+            # status conditions count the whole history: its file's part first
+            await self._ledger.occurrences.wait_ready()
             while steer.generation() == gen and steer.state != "stopped":
                 wake.clear()
                 if self._wall_stepped():
@@ -204,6 +208,7 @@ class SchedulingLoop:
                     now = self._clock.time()
         finally:
             ledger.release()
+            self.cycles += 1
         return launched
 
     def _priority(self, name: str) -> float:

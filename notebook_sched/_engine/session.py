@@ -1,6 +1,7 @@
 """``app.session``: the handle Rocketry's documentation spells its examples
 with (``app.session.shut_down()``, ``session.config``, ``session.tasks``). It
-adds nothing of its own: every member is the scheduler's."""
+adds nothing of its own: every member is the scheduler's (``env`` is its
+``params["env"]``, as Rocketry's ``session.env`` is a parameter)."""
 
 from __future__ import annotations
 
@@ -45,6 +46,16 @@ class Session:
     def parameters(self) -> Params:
         """The scheduler's ``params`` (Rocketry's name for them)."""
         return self._scheduler.params
+
+    @property
+    def env(self) -> Any:
+        """``params["env"]`` (``None`` when unset): what ``IsEnv("prod")`` and
+        ``"env 'prod'"`` compare with. Setting it sets the parameter."""
+        return self._scheduler.params.get("env")
+
+    @env.setter
+    def env(self, value: Any) -> None:
+        self._scheduler.params["env"] = value
 
     def shut_down(self, force: bool = False, *, force_after: float | str | None = None) -> None:
         """Same as ``Scheduler.shut_down``."""

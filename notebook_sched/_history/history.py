@@ -68,6 +68,9 @@ class History:
         else:
             first = self.store.reserve_ids(BLOCK)  # at construction: the file is opened now
             self._next_id, self._end_id = first, first + BLOCK
+        #: Every run of this history has this run id or a higher one; the
+        #: file's runs below it were there before.
+        self.first_own_id: int = self._next_id
         self._writer = Writer(self.store, self._on_written, self._on_reserved)
         # In memory, the history dies with the process anyway: nothing to save as it goes.
         self._live = LiveOutput(self._writer.put_outputs) if self.path is not None else None

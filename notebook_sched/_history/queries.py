@@ -9,7 +9,7 @@ from typing import Any
 from .records import RunRecord, new_record
 from .schema import COLUMNS
 
-__all__ = ["counts", "last_per_task", "last_times", "select_runs", "to_datetime"]
+__all__ = ["counts", "events", "last_per_task", "last_times", "select_runs", "to_datetime"]
 
 
 def to_datetime(epoch: float | None) -> datetime | None:
@@ -83,3 +83,11 @@ def counts(conn: sqlite3.Connection) -> dict[str, dict[str, int]]:
     ).fetchall():
         found.setdefault(task, {})[status] = n
     return found
+
+
+def events(conn: sqlite3.Connection, before: int) -> list[tuple[str, str, float, float | None]]:
+    """``(task, status, start, end)`` of every run with a ``run_id`` below
+    ``before``, in ``run_id`` order."""
+    return conn.execute(
+        'SELECT task, status, start, "end" FROM runs WHERE run_id < ? ORDER BY run_id', (before,)
+    ).fetchall()

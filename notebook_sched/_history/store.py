@@ -302,6 +302,12 @@ class RunStore:
         """Number of runs per task and status."""
         return self._do(queries.counts, write=False)
 
+    def events(self, before: int) -> list[tuple[str, str, float, float | None]]:
+        """``(task, status, start, end)`` of the runs before run id ``before``,
+        oldest first: every start and end the file knows of (a long read:
+        not for the scheduler's loop)."""
+        return self._do(lambda conn: queries.events(conn, before), write=False)
+
     def close(self) -> None:
         """Close the database (idempotent); later calls raise ``RunStoreError``."""
         shared = self._read_lock is self._lock  # in memory: one connection, one lock

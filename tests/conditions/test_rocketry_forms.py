@@ -38,7 +38,7 @@ ROCKETRY_CONDS = [
     "time_of_month", "after_finish", "after_success", "after_fail", "after_all_finish",
     "after_all_success", "after_all_fail", "after_any_finish", "after_any_success",
     "after_any_fail", "started", "succeeded", "failed", "finished", "retry",
-    "scheduler_running", "running", "cron", "crontime", "condition",
+    "scheduler_running", "scheduler_cycles", "running", "cron", "crontime", "condition",
 ]  # fmt: skip
 
 
