@@ -38,6 +38,7 @@ from ...args import Progress, TerminationFlag
 from ..call import Report, call_away
 from ..capture import LOG_FORMAT, set_log_levels
 from ..output import Coalescer
+from ..payload import Unresolved  # noqa: F401 (a payload's pickle refers to this module)
 from .channel import frame
 
 __all__ = ["context_error", "prepare", "read_all", "run_child", "set_log_levels"]
