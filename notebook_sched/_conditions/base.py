@@ -16,6 +16,7 @@ __all__ = [
     "Context",
     "FuncCondition",
     "Not",
+    "Paced",
     "StaticContext",
     "condition",
     "false",
@@ -350,7 +351,17 @@ true: Condition = _Constant(True)
 false: Condition = _Constant(False)
 
 
-class FuncCondition(Condition):
+class Paced(Condition):
+    """A condition that time alone does not decide and that cannot say when it
+    changes (a function of the user's, ``app.params``, the scheduler's
+    cycles): the scheduler re-checks it every ``cycle_sleep`` seconds, and
+    catching up cannot replay it."""
+
+    def next_change(self, ctx: Context) -> float | None:
+        return ctx.now + ctx.cycle_sleep
+
+
+class FuncCondition(Paced):
     """Any callable returning bool; it cannot say when it changes, so the
     scheduler re-checks it every ``cycle_sleep`` seconds."""
 
@@ -362,9 +373,6 @@ class FuncCondition(Condition):
 
     def _is_true(self, ctx: Context) -> bool:
         return bool(self.func())
-
-    def next_change(self, ctx: Context) -> float | None:
-        return ctx.now + ctx.cycle_sleep
 
     def __str__(self) -> str:
         return f"condition({self.name})"

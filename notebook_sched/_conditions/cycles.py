@@ -12,7 +12,7 @@ condition on cycles that the next look may change asks for that look one
 
 from __future__ import annotations
 
-from .base import All, Condition, Context
+from .base import All, Condition, Context, Paced
 from .running import COMPARISONS
 
 __all__ = ["Cycles", "scheduler_cycles"]
@@ -20,7 +20,7 @@ __all__ = ["Cycles", "scheduler_cycles"]
 _WORDS = {">": "more than ", "<": "less than ", "==": ""}
 
 
-class Cycles(Condition):
+class Cycles(Paced):
     """True when the scheduler's count of cycles compares ``op`` (``">"``,
     ``"<"`` or ``"=="``) with ``count``."""
 

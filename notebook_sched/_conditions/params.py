@@ -12,19 +12,14 @@ scheduler, so these are re-checked every ``cycle_sleep``, like
 
 from __future__ import annotations
 
-from .base import Condition, Context
+from .base import Context, Paced
 
 __all__ = ["IsEnv", "ParamExists"]
 
 _MISSING = object()
 
 
-class _ParamCondition(Condition):
-    def next_change(self, ctx: Context) -> float | None:
-        return ctx.now + ctx.cycle_sleep
-
-
-class IsEnv(_ParamCondition):
+class IsEnv(Paced):
     """True while the scheduler's ``params["env"]`` equals ``env``."""
 
     def __init__(self, env: str) -> None:
@@ -45,7 +40,7 @@ class IsEnv(_ParamCondition):
         return hash((IsEnv, self.env))
 
 
-class ParamExists(_ParamCondition):
+class ParamExists(Paced):
     """True while the scheduler's ``params`` has every one of ``names``, and
     each key of ``values`` with that value."""
 

@@ -10,8 +10,9 @@ happened, would have been the last start from then on). The replay steps from
 one ``next_change`` to the next, so it costs a few evaluations per missed
 time, not per second of the gap; it is done in slices on the loop (the first
 step of a session), and stops counting at ``MAX_MISSED``. Conditions that
-time alone does not decide — a custom function, another task's runs — cannot
-be replayed and are not caught up.
+time alone does not decide — a custom function, ``app.params``, the
+scheduler's cycles, another task's runs — cannot be replayed and are not
+caught up.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from __future__ import annotations
 import time
 from collections.abc import Iterable, Mapping
 
-from .._conditions.base import CONDITION_ERRORS, Condition, Context, FuncCondition
+from .._conditions.base import CONDITION_ERRORS, Condition, Context, Paced
 
 __all__ = ["MAX_MISSED", "CatchUp"]
 
@@ -57,8 +58,9 @@ class _Replay:
 
 
 def replayable(cond: Condition) -> bool:
-    """Whether time alone decides ``cond`` (no custom function, no other task)."""
-    if isinstance(cond, FuncCondition) or cond.task_refs():
+    """Whether time alone decides ``cond`` (no custom function, no params,
+    no cycles, no other task)."""
+    if isinstance(cond, Paced) or cond.task_refs():
         return False
     children: list[Condition] = list(getattr(cond, "conditions", ()))
     if isinstance(inner := getattr(cond, "condition", None), Condition):

@@ -10,8 +10,19 @@ from datetime import datetime
 import pytest
 
 from notebook_sched import Scheduler
+from notebook_sched._engine.catchup import replayable
 from notebook_sched._engine.clock import ManualClock
-from notebook_sched.conds import condition, cron, every
+from notebook_sched.conds import (
+    IsEnv,
+    ParamExists,
+    after_success,
+    condition,
+    cron,
+    every,
+    hourly,
+    scheduler_cycles,
+    time_of_day,
+)
 from tests.conftest import until
 
 START = datetime(2026, 11, 30, 7, 59, 0).timestamp()  # a Monday, 07:59 local
@@ -103,6 +114,18 @@ def test_a_custom_condition_is_not_replayed(tmp_path):
     (runs, missed), evaluations = asyncio.run(scenario())
     assert (runs, missed) == (0, 0)
     assert evaluations <= 3  # the loop's own looks; no replay over the five hours
+
+
+def test_what_time_alone_does_not_decide_is_not_replayed():
+    assert replayable(hourly & ~time_of_day.after("18:00"))
+    for cond in [
+        hourly & IsEnv("prod"),  # the params of the past are not known
+        hourly | ParamExists("db"),
+        hourly & scheduler_cycles(more_than=2),
+        hourly & condition(lambda: True),
+        hourly & after_success("other"),
+    ]:
+        assert not replayable(cond), cond
 
 
 def test_catch_up_needs_a_bool():
