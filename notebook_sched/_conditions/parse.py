@@ -6,7 +6,7 @@ keywords in any case::
     expr    := and ('|' and)*
     and     := unary ('&' unary)*
     unary   := '~' unary | '(' expr ')' | atom
-    atom    := ['always'] ('true' | 'false')
+    atom    := ['always'] ('true' | 'false') | 'always' | 'never'
              | 'every' DURATION ['based' 'on' ('run' | 'success' | 'fail' | 'finish')]
              | PERIOD [window]
              | 'time' 'of' UNIT window
@@ -63,6 +63,7 @@ _STARTS = (
     "time",
     "cron",
     "always",
+    "never",
     "env",
     "param",
 )
@@ -144,8 +145,13 @@ class _Parser(RunAtoms):
             raise self.unexpected(token, _ATOM_HINT, (*self.starts, "true", "false"))
         word = self.take().text.lower()
         result: Condition
-        if word == "always":
-            word = self.keyword("true", "false", expected="'true' or 'false'").text.lower()
+        if word == "always":  # "always" alone is true, as Rocketry's time period
+            if self.peek().kind in ("word", "name"):
+                word = self.keyword("true", "false", expected="'true' or 'false'").text.lower()
+            else:
+                word = "true"
+        elif word == "never":
+            word = "false"
         if word in ("true", "false"):
             result = true if word == "true" else false
         elif word in _PERIODS:

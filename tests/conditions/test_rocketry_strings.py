@@ -55,6 +55,9 @@ CASES = [
     ("always true & always false", All(true, false)),
     ("always true | always false", Any(true, false)),
     ("~ always false", Not(false)),
+    ("always", true),  # Rocketry's time periods "always" and "never" as conditions
+    ("never", false),
+    ("~never & (always)", All(Not(false), true)),
     ("(true & true)\n        | (false & ~\n        false)", (true & true) | (false & ~false)),
     ("true & false & ~(true | false)", true & false & ~(true | false)),
     # durations in Rocketry's forms
