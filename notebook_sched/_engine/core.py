@@ -187,8 +187,8 @@ class Core:
         starts each. A task whose run is already alive is left out."""
         live, waiting = self.ledger.live, self.pools.waiting
         fresh = [t for t in tasks if t.name not in live or t._definition.multilaunch]
-        if waiting:
-            fresh = [t for t in fresh if t.name not in waiting]
+        if waiting:  # a run that waits is the task's one (a multilaunch task's are many)
+            fresh = [t for t in fresh if t.name not in waiting or t._definition.multilaunch]
         if self.lifecycle.phase == "startup":
             fresh = self.lifecycle.admit(fresh)
         if not fresh:

@@ -102,6 +102,9 @@ class SchedulingLoop:
         self._wake: asyncio.Event | None = None
         self._behind = False  # the history's writer fell behind (warned once per session)
         self._offset = 0.0  # wall minus monotonic time at the last step
+        # Multilaunch tasks: when their start condition may start (or queue)
+        # another run, a cycle after the last (see _relaunch_at).
+        self._relaunch: dict[str, float] = {}
         self.cycles = 0  # steps since the scheduler started (Rocketry's cycles)
 
     async def serve(self, gen: int) -> None:
@@ -253,6 +256,8 @@ class SchedulingLoop:
             return None
         steer = self._steer
         if self._waiting and name in self._waiting:
+            if definition.multilaunch:  # each due time queues one more run
+                return self._evaluate_overlapping(task, ctx)
             if end is not None:  # a waiting run leaves its queue when it holds
                 if errors.check(end, ctx, "end_cond"):
                     steer.queueing.leave(name, "end_cond", ctx.now)
@@ -283,14 +288,15 @@ class SchedulingLoop:
                 return task  # once, however many were missed
         if errors.check(start, ctx, "start_cond"):
             if definition.multilaunch:
-                agenda.check_at(name, self._relaunch_at(ctx))
+                agenda.check_at(name, self._relaunch_at(name, ctx))
             return task
         agenda.check_at(name, errors.next_change(start, ctx, "start_cond"))
         return None
 
     def _evaluate_overlapping(self, task: Task, ctx: EngineContext) -> Task | None:
-        """A multilaunch task with live runs: its end condition ends them all;
-        else its start condition may start one more."""
+        """A multilaunch task with live or waiting runs: its end condition
+        ends them all (the waiting ones leave their queue); else its start
+        condition may start (or queue) one more."""
         name, definition, errors = task.name, task._definition, self._errors
         end, start = definition.end_cond, definition.start_cond
         end_change = None
@@ -298,24 +304,34 @@ class SchedulingLoop:
             if errors.check(end, ctx, "end_cond"):
                 for run in self._ledger.runs_of(name):
                     run.terminate("end_cond")
+                if self._waiting and name in self._waiting:
+                    self._steer.queueing.leave(name, "end_cond", ctx.now)
                 return None
             end_change = errors.next_change(end, ctx, "end_cond")
         times = [end_change]
         if self._steer.state == "running" and not task.disabled and start is not None:
             if errors.check(start, ctx, "start_cond"):
+                # Marked again within a cycle of the run it last started or
+                # queued (that run's start, its slot's wait): not yet another.
+                again = self._relaunch.get(name)
+                launch = again is None or ctx.now >= again
+                if launch:
+                    again = self._relaunch_at(name, ctx)
+                assert again is not None
                 # The live runs' end is still watched.
-                again = self._relaunch_at(ctx)
                 self._agenda.check_at(name, again if end_change is None else min(end_change, again))
-                return task
+                return task if launch else None
             times.append(errors.next_change(start, ctx, "start_cond"))
         self._agenda.check_at(name, min((t for t in times if t is not None), default=None))
         return None
 
-    def _relaunch_at(self, ctx: EngineContext) -> float:
+    def _relaunch_at(self, name: str, ctx: EngineContext) -> float:
         # A multilaunch task is looked at again after it starts a run, as its
         # start condition may allow another: one cycle later, so that a
-        # condition that stays true starts a run per cycle, not one per step.
-        return ctx.now + self._config.cycle_sleep
+        # condition that stays true starts a run per cycle, not one per step
+        # (nor one per look in between: its run's start or its queueing marks it).
+        again = self._relaunch[name] = ctx.now + self._config.cycle_sleep
+        return again
 
     # ------------------------------------------------------------ sleeping
 

@@ -12,6 +12,9 @@ A queue is a FIFO per priority level. Leaving the queue early (the task's end
 condition, ``Task.terminate()``, a shutdown) only marks the entry, which the
 queue skips when it comes to it; an entry knows its place in its level, so
 ``Task.queue_position`` costs a few additions however long the queue is.
+A task has one waiting run at most, but a ``multilaunch`` task has one per
+run that came due or was asked for: they wait in the order they came, and
+leave the queue together.
 """
 
 from __future__ import annotations
@@ -124,7 +127,9 @@ class Pools:
     def __init__(self, sizes: Mapping[str, int]) -> None:
         self._pools = {name: _Pool(slots) for name, slots in sizes.items()}
         self.configured = bool(self._pools)
-        self.waiting: dict[str, Waiting] = {}  # by task name
+        # By task name, its waiting runs in the order they came (several:
+        # multilaunch); a task has a key only while a run of it waits.
+        self.waiting: dict[str, deque[Waiting]] = {}
 
     def take_slot(self, pool: str) -> bool:
         """Take a slot of ``pool`` for a run starting now; ``False`` if it is
@@ -147,13 +152,22 @@ class Pools:
     def enqueue(self, task: str, pool: str, priority: float, attempt: int, now: float) -> Waiting:
         entry = Waiting(task, pool, priority, attempt, now)
         self._pools[pool].join(entry)
-        self.waiting[task] = entry
+        self.waiting.setdefault(task, deque()).append(entry)
         return entry
 
     def requeue(self, entry: Waiting) -> None:
         """Put ``entry`` back at the head of its queue: it could not start."""
         self._pools[entry.pool].rejoin(entry)
-        self.waiting[entry.task] = entry
+        self.waiting.setdefault(entry.task, deque()).appendleft(entry)
+
+    def _granted(self, entry: Waiting) -> None:
+        mine = self.waiting[entry.task]
+        if mine[0] is entry:
+            mine.popleft()
+        else:  # a task redefined with another priority: its runs may start out of turn
+            mine.remove(entry)
+        if not mine:
+            del self.waiting[entry.task]
 
     def grant(self) -> list[Waiting]:
         """The waiting runs that may start now, each with a slot taken for it."""
@@ -164,18 +178,18 @@ class Pools:
                 if entry is None:
                     break
                 state.alive += 1
-                del self.waiting[entry.task]
+                self._granted(entry)
                 granted.append(entry)
         return granted
 
-    def leave(self, task: str) -> Waiting | None:
-        """Take ``task``'s waiting run out of its queue."""
-        entry = self.waiting.pop(task, None)
-        if entry is not None:
+    def leave(self, task: str) -> list[Waiting]:
+        """Take ``task``'s waiting runs out of their queue (oldest first)."""
+        entries = list(self.waiting.pop(task, ()))
+        for entry in entries:
             entry.gone = True
             level = self._pools[entry.pool].levels[entry.level]
             bisect.insort(level.gone, entry.index)
-        return entry
+        return entries
 
     def drain(self) -> list[Waiting]:
         """Every waiting run, in queue order; the queues are left empty."""
@@ -189,8 +203,12 @@ class Pools:
         return drained
 
     def place(self, task: str) -> int | None:
-        """``task``'s waiting run's place in its queue (1: it starts next)."""
-        entry = self.waiting.get(task)
+        """``task``'s (first) waiting run's place in its queue (1: it starts next)."""
+        mine = self.waiting.get(task)
+        try:
+            entry = mine[0] if mine else None  # read from the panel's thread too
+        except IndexError:
+            entry = None
         return None if entry is None else self._pools[entry.pool].place(entry)
 
     def alive(self, pool: str) -> int:

@@ -165,11 +165,11 @@ class Queueing:
                 core.start_run(run, loop)
 
     def leave(self, name: str, reason: Reason, now: float) -> bool:
-        """``name``'s waiting run leaves its queue, with its record (under the lock)."""
-        entry = self.pools.leave(name)
-        if entry is None:
+        """``name``'s waiting runs leave their queue, each with its record (under the lock)."""
+        entries = self.pools.leave(name)
+        if not entries:
             return False
-        self.record_left([(entry, reason)], now)
+        self.record_left([(entry, reason) for entry in entries], now)
         return True
 
     def drain(self, reason: Reason, now: float) -> None:

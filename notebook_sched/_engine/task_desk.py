@@ -107,9 +107,9 @@ class TaskDesk:
         start = task.start_cond
         if start is None or task.disabled:
             return None
-        if task.name in core.ledger.live and not task._definition.multilaunch:
-            return None
-        if task.name in core.pools.waiting:
+        if task._definition.multilaunch:
+            pass  # runs of it overlap, and so may its waits for a slot
+        elif task.name in core.ledger.live or task.name in core.pools.waiting:
             return None
         now = core.clock.time()
         ctx = core.context(now, task.name)
@@ -149,12 +149,10 @@ class TaskDesk:
             name = task.name
             if core.state != "running" or task.disabled:
                 return False
-            if name in core.ledger.live and not task._definition.multilaunch:
-                return False
-            if name in core.pools.waiting:
-                return False
-            if core.waits_for_id(name) and not task._definition.multilaunch:
-                return False
+            if not task._definition.multilaunch and (
+                name in core.ledger.live or name in core.pools.waiting or core.waits_for_id(name)
+            ):
+                return False  # one run at a time: it is alive, or waits for a slot or an id
             now = core.clock.time()
             if core.holds_end_cond(task, now):
                 return False
@@ -179,13 +177,14 @@ class TaskDesk:
 
     def terminate_task(self, name: str, reason: Reason) -> bool:
         core = self._core
-        # Every live run of the task: with multilaunch, there may be several.
+        # Every live run of the task, and every one that waits: with
+        # multilaunch, there may be several of each.
         runs = core.ledger.runs_of(name)
-        if runs:
-            return any([run.terminate(reason) for run in runs])
+        ended = any([run.terminate(reason) for run in runs]) if runs else False
         with core.lock:
             dropped = core.drop_asked(name)
-            return core.queueing.leave(name, reason, core.clock.time()) or dropped
+            left = core.queueing.leave(name, reason, core.clock.time())
+        return ended or left or dropped
 
     def task_changed(self, task: Task, change: TaskChange) -> None:
         core = self._core
