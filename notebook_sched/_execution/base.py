@@ -4,15 +4,17 @@ record fields (``call.py`` calls the function and builds that outcome)."""
 
 from __future__ import annotations
 
-import asyncio
 import traceback
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, Literal, NamedTuple, Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Any, Literal, NamedTuple, Protocol, runtime_checkable
 
 from ..args import Progress, TerminationFlag
 from ..exc import TaskTerminationException
 from .output import OutputBuffer, ProgressSink
+
+if TYPE_CHECKING:  # not imported here: a process child (and the zygote) never needs asyncio
+    import asyncio
 
 __all__ = [
     "Executor",
@@ -107,6 +109,8 @@ class Executor(Protocol):
 def on_loop(loop: asyncio.AbstractEventLoop, callback: Callable[[], object]) -> None:
     """Call ``callback`` on ``loop``: now if that is the running loop, else
     soon through ``call_soon_threadsafe`` (nothing if the loop is closed)."""
+    import asyncio  # loaded wherever there is a loop
+
     try:
         running = asyncio.get_running_loop()
     except RuntimeError:

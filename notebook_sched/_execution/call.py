@@ -13,8 +13,8 @@ freshly forked child imports it.
 
 from __future__ import annotations
 
-import asyncio
 import inspect
+import types
 from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
@@ -55,7 +55,9 @@ def call(
     try:
         try:
             value = func(**kwargs)
-            if run_coroutine and inspect.iscoroutine(value):
+            if run_coroutine and isinstance(value, types.CoroutineType):
+                import asyncio  # only then: a process child does not load it to start
+
                 value = asyncio.run(value)
         finally:
             if finished is not None:
@@ -74,6 +76,8 @@ async def call_async(
     terminated. Never raises — but ``GeneratorExit``: the coroutine is being
     closed (its loop closed under it), and one that went on would be an error
     inside the garbage collector."""
+    import asyncio  # loaded: this runs on a loop
+
     try:
         value = await func(**kwargs)
     except asyncio.CancelledError:

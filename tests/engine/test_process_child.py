@@ -118,3 +118,18 @@ def test_a_kernel_directory_deleted_ends_the_run_saying_so_and_the_next_one_runs
     assert error.startswith("could not start the child") and "FileNotFoundError" in error, error
     monkeypatch.chdir(kernel_state)
     assert _run_once(app, "where")[0] == str(kernel_state)
+
+
+def _loaded() -> bool:
+    import sys
+
+    return "asyncio" in sys.modules
+
+
+def test_a_child_starts_without_asyncio(make_scheduler):
+    """The zygote loads only what a child needs: asyncio (and the ssl it
+    brings) would make it 7 MB bigger, and every fork copies what it maps."""
+    app = make_scheduler()
+    app.task(execution="process", name="loaded")(_loaded)
+    app.start()
+    assert _run_once(app, "loaded") is False
