@@ -19,7 +19,7 @@ from typing import Any, Literal
 from .._conditions.base import Condition
 from .._conditions.phrases import Phrases
 from .._history.history import History, IdsExhausted, flush_all
-from . import loop_end, present
+from . import in_process, loop_end, present
 from .agenda import Agenda
 from .arguments import Resolver
 from .catchup import CatchUp
@@ -53,11 +53,6 @@ __all__ = ["Core", "State"]
 
 
 State = Literal["stopped", "running", "shutting_down"]
-
-# Running schedulers, held strongly: the loop keeps only weak references to its
-# tasks, so a scheduler whose variable a re-run cell rebound must not be
-# collected while it runs.
-_RUNNING: set[Core] = set()
 
 IDS_RETRY = 0.1  # seconds before a run that found no run id at hand is tried again
 
@@ -147,8 +142,11 @@ class Core:
 
     # ------------------------------------------------------------ Hosted
 
+    def claim(self) -> None:
+        in_process.claim(self)  # refused while another runs on this runs_db file
+
     def begin(self, own_thread: bool) -> int:
-        """Enter "running" (under the lock); returns the new generation."""
+        """Enter "running" (under the lock, after ``claim``); returns the new generation."""
         self._gen += 1
         self._state = "running"
         self._forced = self.ledger.forced = False
@@ -156,7 +154,7 @@ class Core:
         self.started_at = self.clock.time()
         self.ledger.session_began = self.clock.monotonic()
         self.errors.reset()
-        _RUNNING.add(self)
+        self.history.watch_file(True)
         if self.config.catch_up and self.config.runs_db is not None:
             conds = [(t.name, t.start_cond) for t in self.tasks.values()]
             self.catchup.begin(conds, self.ledger.starts, self.started_at)
@@ -353,7 +351,8 @@ class Core:
         """Enter "stopped" (under the lock) and release every waiter."""
         self._state = "stopped"
         self.deadline.cancel()
-        _RUNNING.discard(self)
+        in_process.release(self)
+        self.history.watch_file(False)
         self.host.release()
         bus = self.bus
         if bus.active:

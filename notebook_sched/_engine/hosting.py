@@ -30,6 +30,7 @@ class Hosted(Protocol):
     def state(self) -> str: ...
     @property
     def lock(self) -> threading.RLock: ...
+    def claim(self) -> None: ...
     def begin(self, own_thread: bool) -> int: ...
     def serve_loop(self, gen: int) -> Coroutine[Any, Any, None]: ...
     def shut_down(self, force: bool = False) -> None: ...
@@ -70,7 +71,10 @@ class Host:
     # ------------------------------------------------------------ starting
 
     def enter(self, loop: asyncio.AbstractEventLoop, own_thread: bool = False) -> int:
-        """The scheduler enters "running" on ``loop`` (under its lock)."""
+        """The scheduler enters "running" on ``loop`` (under its lock). Refused
+        (``RuntimeError``) before anything changes when another scheduler of
+        this process runs on the same ``runs_db`` file."""
+        self._hosted.claim()
         self.loop = loop
         self.loop_thread = None if own_thread else threading.get_ident()
         self.stopped.clear()
@@ -79,6 +83,17 @@ class Host:
             atexit.unregister(self._at_exit)  # once, however often it restarts
             atexit.register(self._at_exit)
         return gen
+
+    def start(self) -> None:
+        """On the running loop, or on a thread of its own when none runs."""
+        try:
+            loop: asyncio.AbstractEventLoop | None = asyncio.get_running_loop()
+        except RuntimeError:
+            loop = None
+        if loop is None:
+            self.start_thread()  # (outside the except: a refusal is not chained to it)
+        else:
+            self.start_here(loop)
 
     def start_here(self, loop: asyncio.AbstractEventLoop) -> None:
         gen = self.enter(loop)
@@ -115,7 +130,11 @@ class Host:
 
     def start_thread(self) -> None:
         loop = asyncio.new_event_loop()
-        gen = self.enter(loop, own_thread=True)
+        try:
+            gen = self.enter(loop, own_thread=True)
+        except BaseException:
+            loop.close()
+            raise
         self.thread = threading.Thread(
             target=self._thread_main, args=(loop, gen), name="notebook_sched-loop", daemon=True
         )

@@ -17,6 +17,7 @@ from typing import Any, Never, TypeVar, overload
 
 from .._conditions.base import CONDITION_ERRORS, Condition
 from .._history.records import RunRecord
+from . import in_process
 from .arguments import Params
 from .clock import Clock, SystemClock, to_datetime
 from .config import Execution, build_config
@@ -117,11 +118,18 @@ class Scheduler:
         given.update(unknown)
         self._config = build_config(config, {k: v for k, v in given.items() if v is not None})
         self._clock: Clock = clock if clock is not None else SystemClock()
+        in_process.warn_if_running(stacklevel=2)  # a re-run cell leaves the old one running
         self._core = Core(self._config, self._clock, tz)
         self._core.face = self
         self._session = Session(self)
 
     # ------------------------------------------------------------ state
+
+    @classmethod
+    def list_running(cls) -> list[Scheduler]:
+        """This process's schedulers running or shutting down, oldest first: how to
+        reach one a re-run cell rebound (``Scheduler.list_running()[0].shut_down()``)."""
+        return in_process.running()
 
     @property
     def state(self) -> State:
@@ -307,12 +315,7 @@ class Scheduler:
                     stacklevel=2,
                 )
                 return
-            try:
-                loop = asyncio.get_running_loop()
-            except RuntimeError:
-                core.host.start_thread()
-            else:
-                core.host.start_here(loop)
+            core.host.start()
 
     async def serve(self) -> None:
         """Run on the current loop until the scheduler stops. The first

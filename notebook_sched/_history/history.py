@@ -49,7 +49,6 @@ class IdsExhausted(RuntimeError):
 class History:
     def __init__(self, path: str | os.PathLike[str] | None) -> None:
         self.store = RunStore(path)
-        self.path = self.store.path
         self._lock = threading.Lock()
         self._pending: dict[int, RunRecord] = {}
         self._written = 0  # batches committed: a read that saw a change reads again
@@ -75,6 +74,20 @@ class History:
         # In memory, the history dies with the process anyway: nothing to save as it goes.
         self._live = LiveOutput(self._writer.put_outputs) if self.path is not None else None
         _OPEN.add(self)
+
+    @property
+    def path(self) -> str | None:
+        """The file's path (``None`` in memory); it moves beside the one given
+        when that was replaced by a file that cannot take the history."""
+        return self.store.path
+
+    def file_keys(self) -> frozenset[object]:
+        return self.store.file_keys()
+
+    def watch_file(self, on: bool) -> None:
+        """Look every second whether the file was deleted or replaced (while
+        the scheduler runs; a flush looks once too)."""
+        self._writer.watch(on)
 
     @property
     def backlog(self) -> int:

@@ -13,6 +13,9 @@ outlives the kernel) — the synchronous layer under the scheduler's writer.
   never waits for a writer, this process's or another's.
 * Finishing a run that is already final is a no-op that returns the existing
   record: the first final status wins.
+* A file deleted or replaced while open is noticed by ``follow_path`` (the
+  writer asks every second) and the history follows the path, whole
+  (``moved_file.py``).
 * Run ids: ``start`` takes the next one (AUTOINCREMENT); ``reserve_ids`` sets
   a block aside for a writer that hands ids out before its rows are written.
 """
@@ -29,7 +32,7 @@ from collections.abc import Callable, Sequence
 from typing import Any, TypeVar
 
 from ..exc import RunStoreError
-from . import queries, schema
+from . import moved_file, queries, schema
 from .records import FINAL_STATUSES, REASONS, RunRecord
 from .schema import COLUMNS, SCHEMA_VERSION
 from .transactions import transaction
@@ -103,22 +106,84 @@ class RunStore:
         else:
             self._conn = schema.open_file(self.path, self.busy_timeout, self.lock_wait, self._fail)
             self._reader = schema.connect(self.path, self.busy_timeout)
+        self._given = self.path  # the path asked for (``path`` may move beside it: moved_file)
+        self._opened: moved_file.Identity | None = None  # the file opened, by identity
+        self._find_keys()
+        # While the history follows a file deleted or replaced under it: what
+        # that file held, ``(change, rows, last id set aside)``.
+        self._moving: tuple[moved_file.Change, list[tuple[Any, ...]], int] | None = None
 
-    def _fail(self, why: str) -> RunStoreError:
-        return RunStoreError(f"runs_db {self.path!r} cannot be used: {why}")
+    def _fail(self, why: str, path: str | None = None) -> RunStoreError:
+        return RunStoreError(f"runs_db {path or self.path!r} cannot be used: {why}")
+
+    def file_keys(self) -> frozenset[object]:
+        """What tells this file from another: its identity and real paths
+        (none in memory); found when it is opened, so asking costs no I/O."""
+        return self._keys
+
+    def _find_keys(self) -> None:
+        keys: set[object] = set()
+        if self.path is not None and self._given is not None:
+            keys = {os.path.realpath(self._given), os.path.realpath(self.path)}
+            self._opened = moved_file.identity(self.path)
+            if self._opened is not None:
+                keys.add(self._opened)
+        self._keys = frozenset(keys)
 
     def _do(self, body: Callable[[sqlite3.Connection], T], write: bool = True) -> T:
         if not write:
             with self._read_lock:
-                self._check_open()
+                self._check_open(write)  # while moving: read from the copy in memory
                 return transaction(self._reader, body, self.path, self.lock_wait, write=False)
         with self._lock:
-            self._check_open()
+            self._check_open(write)
             return transaction(self._conn, body, self.path, self.lock_wait, write)
 
-    def _check_open(self) -> None:
+    def _check_open(self, write: bool) -> None:
         if self._closed:
             raise RunStoreError(f"runs_db {self.path!r}: the run store is closed")
+        if write and self._moving is not None:
+            raise RunStoreError(f"runs_db {self.path!r}: the file was {self._moving[0]}")
+
+    # ------------------------------------------------------------ the path
+
+    def follow_path(self) -> str | None:
+        """If the file at ``path`` is no longer the one opened (deleted or
+        replaced), move the history to the file the path leads to now, or
+        beside it (``moved_file``); returns what was done, for a warning.
+        ``RunStoreError`` if it cannot be done yet (tried again: until then
+        reads are answered from a copy in memory, and writes wait)."""
+        if self.path is None or self._opened is None:
+            return None
+        with self._lock:
+            if self._closed:
+                return None
+            if self._moving is None:
+                change = moved_file.change(self.path, self._opened)
+                if change is None:
+                    return None
+                copy, rows, seq = moved_file.read_out(self._conn)
+                with self._read_lock:
+                    old, self._reader = self._reader, copy
+                old.close()
+                self._conn.close()  # before the path's new file is opened: see moved_file
+                self._moving = (change, rows, seq)
+            change, rows, seq = self._moving
+            try:
+                conn, reader, target, done = moved_file.move(
+                    self.path, change, rows, seq, self.busy_timeout, self._fail
+                )
+            except (sqlite3.Error, OSError, RunStoreError) as exc:
+                raise RunStoreError(
+                    f"runs_db {self.path!r} was {change} while open, and its history "
+                    f"({len(rows)} runs) cannot be put back: {exc}"
+                ) from exc
+            with self._read_lock:
+                copy, self._reader = self._reader, reader
+            copy.close()
+            self._conn, self.path, self._moving = conn, target, None
+            self._find_keys()
+            return done
 
     # ------------------------------------------------------------ writes
 

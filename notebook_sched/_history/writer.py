@@ -5,6 +5,11 @@ full file delays the records, never the loop. A batch that cannot be written
 is kept, in order, and tried again with a growing pause (20 ms up to 250 ms), so
 nothing is dropped; the first failure of an episode is logged once, naming
 the path and the error, and its end is logged too.
+
+While the scheduler runs, and before a flush is done, the thread also looks
+whether the file is still the one at its path (``RunStore.follow_path``: an
+``os.stat`` every ``WATCH`` seconds, here, never on the loop); a file deleted
+or replaced is followed before the next batch is written.
 """
 
 from __future__ import annotations
@@ -29,6 +34,7 @@ GATHER = 0.01
 BUSY = 0.05
 RETRY_FIRST = 0.02
 RETRY_MAX = 0.25
+WATCH = 1.0  # seconds between two looks at the file's path while watching
 
 
 class Writer:
@@ -58,6 +64,10 @@ class Writer:
         self._urgent = 0  # flushes waiting: write at once
         self._last = -1.0  # monotonic time of the last batch written
         self._thread: threading.Thread | None = None
+        self._watching = False  # look at the path every WATCH seconds
+        self._look_at = 0.0  # monotonic time of the next look, while watching
+        self._look_due = False  # a flush asked for a look
+        self._final = False  # closing: the last flush's look is not retried
         self.problem: str | None = None  # the error that holds records back, if any
 
     def put(self, starts: Sequence[RunRecord] = (), finals: Sequence[RunRecord] = ()) -> None:
@@ -85,6 +95,22 @@ class Writer:
             self._reserve = max(self._reserve, count)
             self._wake()
 
+    def watch(self, on: bool) -> None:
+        """Look at the file's path every ``WATCH`` seconds (or stop)."""
+        if self._store.path is None:
+            return  # in memory: no path
+        with self._cv:
+            self._watching = on
+            if on:
+                self._look_at = time.monotonic()
+                self._wake()
+
+    def _look_needed(self) -> bool:  # under _cv
+        return self._look_due or (self._watching and time.monotonic() >= self._look_at)
+
+    def _until_look(self) -> float | None:  # under _cv
+        return max(0.0, self._look_at - time.monotonic()) if self._watching else None
+
     def _wake(self) -> None:  # under _cv
         if self._thread is None:
             self._thread = threading.Thread(
@@ -105,9 +131,11 @@ class Writer:
         deadline = time.monotonic() + timeout
         with self._cv:
             self._urgent += 1
+            if self._thread is not None:  # it wrote: the records must be in the file at the path
+                self._look_due = True
             self._cv.notify_all()
             try:
-                while self._starts or self._finals or self._busy:
+                while self._starts or self._finals or self._busy or self._look_due:
                     remaining = deadline - time.monotonic()
                     if remaining <= 0:
                         return False
@@ -118,9 +146,12 @@ class Writer:
 
     def close(self, timeout: float) -> bool:
         """Flush (bounded), then stop the thread; ``True`` if all was written."""
+        with self._cv:
+            self._final = True  # one last look at the path, not retried
         done = self.flush(timeout)
         with self._cv:
             self._closing = True
+            self._watching = self._look_due = False
             self._cv.notify_all()
         return done
 
@@ -129,9 +160,21 @@ class Writer:
         while True:
             with self._cv:
                 while not (
-                    self._starts or self._finals or self._outputs or self._reserve or self._closing
+                    self._starts
+                    or self._finals
+                    or self._outputs
+                    or self._reserve
+                    or self._closing
+                    or self._look_needed()
                 ):
-                    self._cv.wait()
+                    self._cv.wait(self._until_look())
+                look = self._look_needed()
+                if look:
+                    self._look_due, self._busy = False, True
+            if look:
+                pause = RETRY_FIRST if self._look(pause) else min(pause * 2, RETRY_MAX)
+                continue
+            with self._cv:
                 if self._closing and not (self._starts or self._finals):
                     self._thread = None
                     self._cv.notify_all()
@@ -172,18 +215,50 @@ class Writer:
                 continue
             pause = RETRY_FIRST
             self._last = time.monotonic()
-            if self.problem is not None:
-                log.warning(
-                    "notebook_sched: runs_db %r takes records again; none was lost",
-                    self._store.path,
-                )
-                self.problem = None
+            self._recovered()
             try:
                 self._on_written(starts, finals)
             finally:
                 with self._cv:
                     self._busy = False
                     self._cv.notify_all()
+
+    def _look(self, pause: float) -> bool:
+        """Follow the file if it was deleted or replaced; ``False`` if that
+        failed (it is tried again after ``pause``)."""
+        try:
+            done = self._store.follow_path()
+        except Exception as exc:
+            with self._cv:
+                # Closing: no more looks; the batch's own failure says what was lost.
+                last = self._closing or self._final
+                self._look_due = not last
+                self._watching = self._watching and not last
+            if last:
+                log.warning("notebook_sched: %s; at the close, it is not tried again", exc)
+                with self._cv:
+                    self._busy = False
+                    self._cv.notify_all()
+                return False
+            self._held_back(exc, [], [], 0)
+            time.sleep(pause)
+            return False
+        with self._cv:
+            self._busy = False
+            self._look_at = time.monotonic() + WATCH
+            self._cv.notify_all()
+        if done is not None:
+            log.warning("notebook_sched: %s", done)
+            self._recovered()
+        return True
+
+    def _recovered(self) -> None:
+        if self.problem is not None:
+            log.warning(
+                "notebook_sched: runs_db %r takes records again; none was lost",
+                self._store.path,
+            )
+            self.problem = None
 
     def _held_back(
         self,
@@ -199,11 +274,14 @@ class Writer:
             self._reserve = max(self._reserve, reserve)
             self._busy = False
             self._cv.notify_all()
-        if self.problem is None:
+            held = len(self._starts) + len(self._finals)
+        if self.problem is None and not held:  # the history could not follow its file
+            log.warning("notebook_sched: %s; it is kept in memory and tried again", exc)
+        elif self.problem is None:
             log.warning(
                 "notebook_sched: could not record %d runs in runs_db %r (%s); they are kept "
                 "in memory and retried",
-                len(starts) + len(finals),
+                held,
                 self._store.path,
                 exc,
             )
