@@ -18,14 +18,14 @@ by its runs), so a check is a lookup, never a read of the file on the loop.
 from __future__ import annotations
 
 import math
-from datetime import datetime, timedelta, tzinfo
+from datetime import datetime, timedelta
 
 from .._durations import format_duration, parse_timedelta
 from .base import Condition, Context
 from .calendar import DAILY, HOURLY, MINUTELY, MONTHLY, WEEKLY, Scale, Window
 from .running import COMPARISONS
 from .tasks import task_name
-from .wallclock import ChangeCache, instants, next_wall_change, transitions, wall
+from .wallclock import ChangeCache, first_instant, next_wall_change, wall
 
 __all__ = ["Status", "failed", "finished", "started", "succeeded", "terminated"]
 
@@ -229,8 +229,8 @@ class Status(Condition):
         """The events in the window's occurrence at wall time ``moment`` (up
         to ``ctx.now``: later ones are not known yet)."""
         assert self.window is not None
-        since = _epoch(self.window.occurrence_start(moment), ctx.tz)
-        until = min(_epoch(self.window.occurrence_end(moment), ctx.tz), _just_after(ctx.now))
+        since = first_instant(self.window.occurrence_start(moment), ctx.tz)
+        until = min(first_instant(self.window.occurrence_end(moment), ctx.tz), _just_after(ctx.now))
         return ctx.count_events(task, _HOW[self.action], since, until)
 
     def _is_true(self, ctx: Context) -> bool:
@@ -256,11 +256,13 @@ class Status(Condition):
         last = ctx.last_start(task) if how is None else ctx.last_finish(task, how)
         if last is None:
             return None
-        if last > now:
-            return last
         assert self.window is not None
-        key = (ctx.tz, last, ctx.count_events(task, how, -math.inf, math.inf))
-        if (known := self._changes.get(key, now)) is not None:
+        # An event after now (the wall clock was set back) counts once now
+        # reaches it; until then the value depends on now, so is not cached.
+        later = ctx.nth_event(task, how, _just_after(now))
+        # the events of the task: its latest and how many (they only ever grow)
+        key = (ctx.tz, task, last, ctx.count_events(task, how, -math.inf, math.inf))
+        if later is None and (known := self._changes.get(key, now)) is not None:
             return known
         moment = wall(now, ctx.tz)
         horizon = self.window.period.horizon
@@ -272,6 +274,8 @@ class Status(Condition):
             horizon,
             self.window.period.chunk,
         )
+        if later is not None:
+            return later if change is None else min(later, change)
         return self._changes.put(key, now, change)
 
     def _past_change(self, ctx: Context, task: str, how: str | None) -> float | None:
@@ -311,20 +315,6 @@ class Status(Condition):
 def _just_after(t: float) -> float:
     # ends are exclusive: this takes in an event at ``t`` itself
     return math.nextafter(t, math.inf)
-
-
-def _epoch(local: datetime, tz: tzinfo | None) -> float:
-    """The first instant at which the wall clock reads ``local`` or later (in a
-    DST gap: the end of the gap)."""
-    found = instants(local, tz)
-    if found:
-        return found[0]
-    early, late = sorted(
-        (naive.timestamp() if tz is None else naive.replace(tzinfo=tz).timestamp())
-        for naive in (local.replace(fold=0), local.replace(fold=1))
-    )
-    changes = transitions(early, late, tz)
-    return changes[0] if changes else early
 
 
 def period_scale(words: str) -> Scale | None:

@@ -18,7 +18,14 @@ import time
 from collections.abc import Callable, Iterable
 from datetime import datetime, timedelta, tzinfo
 
-__all__ = ["ChangeCache", "instants", "next_wall_change", "transitions", "wall"]
+__all__ = [
+    "ChangeCache",
+    "first_instant",
+    "instants",
+    "next_wall_change",
+    "transitions",
+    "wall",
+]
 
 # Offset changes are sought by sampling at this step; two changes closer than
 # this that cancel out would be missed, and no zone has any.
@@ -67,6 +74,20 @@ def instants(local: datetime, tz: tzinfo | None) -> list[float]:
         if wall(t, tz) == local and t not in found:
             found.append(t)
     return sorted(found)
+
+
+def first_instant(local: datetime, tz: tzinfo | None) -> float:
+    """The first instant at which the wall clock reads ``local`` or later: in a
+    fold the first of the two, in a DST gap the end of the gap."""
+    found = instants(local, tz)
+    if found:
+        return found[0]
+    early, late = sorted(
+        (naive.timestamp() if tz is None else naive.replace(tzinfo=tz).timestamp())
+        for naive in (local.replace(fold=0), local.replace(fold=1))
+    )
+    changes = transitions(early, late, tz)
+    return changes[0] if changes else early
 
 
 def transitions(start: float, end: float, tz: tzinfo | None) -> list[float]:

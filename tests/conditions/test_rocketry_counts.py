@@ -5,6 +5,7 @@ status conditions counting the run history (``succeeded.today >= 2``),
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import datetime
 
 import pytest
@@ -223,3 +224,31 @@ def test_params_conditions_read_back_and_refuse_bad_input():
         ParamExists()
     with pytest.raises(ValueError, match="names of parameters, got 5"):
         ParamExists(5)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(
+    "cond",
+    [
+        succeeded.today.between("02:00", "03:00") >= 2,
+        succeeded.today.between("02:00", "03:00") == 1,
+        succeeded.today.between("01:00", "04:00") < 3,
+        succeeded.today >= 3,
+    ],
+)
+def test_counts_across_a_fold_count_both_readings_of_the_wall_clock(cond):
+    # Berlin, 2024-10-27: 02:00-03:00 is shown twice; a success in each
+    events = [
+        at(D(2024, 10, 27, 2, 30), BERLIN, fold=0),
+        at(D(2024, 10, 27, 2, 30), BERLIN, fold=1),
+    ]
+    events.append(at(D(2024, 10, 27, 1, 15), BERLIN))
+    context = ctx(
+        at(D(2024, 10, 27, 5), BERLIN), BERLIN, task="t",
+        finishes={("t", "success"): max(events)}, events={("t", "success"): sorted(events)},
+    )  # fmt: skip
+    assert (succeeded.today.between("02:00", "03:00") == 2).is_true(context)
+    check_next_change(cond, context, step=900, limit=3 * 86400)
+    # the day after, at 02:30 (shown once): nothing of today counts
+    assert not (succeeded.today >= 1).is_true(
+        replace(context, now=at(D(2024, 10, 28, 2, 30), BERLIN))
+    )
