@@ -58,8 +58,8 @@ class Scheduler:
         execution: the default execution method, ``"async"``, ``"thread"``,
             ``"process"``, ``"main"`` or ``"ray"``. Default: ``"async"`` for
             ``async def``, ``"thread"`` for ``def``.
-        cycle_sleep: seconds between two checks of conditions that cannot
-            predict their own change (``condition(func)``). Default ``0.1``.
+        cycle_sleep: seconds between two checks of conditions that cannot say
+            when they change (``condition(func)``, ``IsEnv``...). Default ``0.1``.
         terminate_grace: seconds between asking a thread or process run to
             stop and forcing it. Default ``3.0``.
         runs_db: the SQLite file of the run history. Default ``None``: in
