@@ -124,13 +124,38 @@ def log_line(record: logging.LogRecord) -> str:
         return f"{record.levelname} {record.name}: {record.msg!r} (unformattable: {exc!r})\n"
 
 
+class _Unchanged:
+    """The mark ``log_levels`` leaves in the root logger's level cache."""
+
+
+_UNCHANGED = _Unchanged()
+_levels: dict[str, int] | None = None
+
+
 def log_levels() -> dict[str, int]:
     """The levels set on this process's loggers, root (``""``) included: a
-    process child or a Ray worker logs what the kernel would."""
-    levels = {"": logging.getLogger().level}
+    process child or a Ray worker logs what the kernel would. (Not to be
+    changed: the same dict is given while no level changes.)
+
+    Read for every process and Ray run, and a kernel has a hundred loggers
+    or more (90 us to read them, on the run's way out): so they are read
+    again only after a level changed. ``Logger.setLevel`` and
+    ``logging.disable`` empty every logger's level cache, the root's too,
+    where a mark of ours stays as long as nothing did. (A level assigned to
+    ``logger.level`` directly, bypassing ``setLevel``, goes unseen.)"""
+    global _levels
+    root = logging.getLogger()
+    if _levels is not None and _UNCHANGED in root._cache:  # type: ignore[attr-defined]
+        return _levels
+    # Marked first: a level that changes while they are read clears the mark.
+    root._cache[_UNCHANGED] = True  # type: ignore[attr-defined]
+    levels: dict[str, int] = {}
     for name, logger in list(logging.Logger.manager.loggerDict.items()):
-        if isinstance(logger, logging.Logger) and logger.level != logging.NOTSET:
-            levels[name] = logger.level
+        level = getattr(logger, "level", logging.NOTSET)  # a PlaceHolder has none
+        if level != logging.NOTSET:
+            levels[name] = level
+    levels[""] = root.level
+    _levels = levels
     return levels
 
 

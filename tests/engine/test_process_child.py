@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import logging
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 import cloudpickle
@@ -49,13 +50,14 @@ def _run_once(app, name: str) -> object:
 
 
 @pytest.fixture
-def kernel_state(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+def kernel_state(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
     monkeypatch.chdir(tmp_path)
     monkeypatch.setenv("NOTEBOOK_SCHED_TEST_VALUE", "first")
     monkeypatch.setattr(sys, "path", [*sys.path, str(tmp_path / "first")])
     logger = logging.getLogger("notebook_sched_test")
-    monkeypatch.setattr(logger, "level", logging.ERROR)
-    return tmp_path
+    logger.setLevel(logging.ERROR)  # as a user sets it (setLevel)
+    yield tmp_path
+    logger.setLevel(logging.NOTSET)
 
 
 def test_each_run_starts_where_the_kernel_is_then(make_scheduler, kernel_state, monkeypatch):
@@ -133,3 +135,21 @@ def test_a_child_starts_without_asyncio(make_scheduler):
     app.task(execution="process", name="loaded")(_loaded)
     app.start()
     assert _run_once(app, "loaded") is False
+
+
+def test_the_log_levels_are_read_again_only_when_one_changed():
+    from notebook_sched._execution.capture import log_levels
+
+    logger = logging.getLogger("notebook_sched_test.levels")
+    try:
+        first = log_levels()
+        assert log_levels() is first  # nothing changed: not read again
+        logger.setLevel(logging.WARNING)
+        second = log_levels()
+        assert second is not first and second["notebook_sched_test.levels"] == logging.WARNING
+        logging.disable(logging.INFO)  # empties the caches too
+        assert log_levels() is not second
+    finally:
+        logging.disable(logging.NOTSET)
+        logger.setLevel(logging.NOTSET)
+    assert "notebook_sched_test.levels" not in log_levels()

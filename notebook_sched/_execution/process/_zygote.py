@@ -62,8 +62,8 @@ def _take_context(data: bytes) -> None:
     cannot be entered fails those children's runs (``_child``), not this."""
     sys_path, cwd, env, levels = pickle.loads(data)
     sys.path[:] = sys_path
-    os.environ.clear()
-    os.environ.update(env)
+    os.environb.clear()
+    os.environb.update(env)
     _child.set_log_levels(levels)
     try:
         os.chdir(cwd)
