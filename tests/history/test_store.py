@@ -20,8 +20,7 @@ from pathlib import Path
 
 import pytest
 
-from notebook_sched._history import _owner
-from notebook_sched._history import transactions
+from notebook_sched._history import _owner, transactions
 from notebook_sched._history.store import SCHEMA_VERSION, RunStore, RunStoreError
 
 ROOT = Path(__file__).resolve().parents[2]
