@@ -4,6 +4,7 @@
     .venv/bin/python -m bench.profiles panel    # 100 tasks every 0.1 s, panel built
     .venv/bin/python -m bench.profiles phases   # CPU per run of each part of a burst
     .venv/bin/python -m bench.profiles capture  # a printing burst's CPU, captured or not
+    .venv/bin/python -m bench.profiles batch [N] # where a queued process run's time goes
 
 ``burst`` times each scheduler step and profiles from the step that launches
 the burst for 0.2 s; ``panel`` profiles 3 s of a running scheduler with a
@@ -267,6 +268,8 @@ def panel() -> None:
 
 
 if __name__ == "__main__":
-    {"burst": burst, "panel": panel, "phases": phases, "capture": capture}[
+    from bench.profile_batch import batch
+
+    {"burst": burst, "panel": panel, "phases": phases, "capture": capture, "batch": batch}[
         sys.argv[1] if len(sys.argv) > 1 else "burst"
     ]()
