@@ -11,8 +11,12 @@ compared with the identity of the file opened) and, when it changed, the
 history follows the path:
 
 * What the open file holds is read out (after a checkpoint that empties its
-  WAL, so the sidecars left beside the path are harmless), the old
-  connections are closed, and reads are answered from that copy meanwhile.
+  WAL), the old connections are closed, and reads are answered from that
+  copy meanwhile. Its ``-wal`` and ``-shm``, if still beside the path, are
+  unlinked — known by their identity when the file was opened, so a new
+  file's own (made by another kernel that shared the old one) is never
+  touched: another process still writing the old file keeps them through
+  its open descriptors, and the file put at the path gets sidecars of its own.
 * Nothing at the path (deleted): a new file is made there and the history
   written into it.
 * A run history at the path (the file restored from a backup, copied back,
@@ -39,7 +43,7 @@ from typing import Any, Literal
 from . import schema
 from .transactions import transaction
 
-__all__ = ["Change", "Identity", "change", "identity", "move", "read_out"]
+__all__ = ["Change", "Identity", "change", "drop_stale", "identity", "move", "read_out", "sidecars"]
 
 Change = Literal["deleted", "replaced"]
 Identity = tuple[int, int]
@@ -62,6 +66,25 @@ def change(path: str, opened: Identity) -> Change | None:
     if now is None:
         return "deleted"
     return None if now == opened else "replaced"
+
+
+def sidecars(path: str) -> dict[str, Identity]:
+    """The identities of the ``-wal`` and ``-shm`` beside ``path`` now."""
+    found = {}
+    for suffix in ("-wal", "-shm"):
+        known = identity(path + suffix)
+        if known is not None:
+            found[suffix] = known
+    return found
+
+
+def drop_stale(path: str, opened: dict[str, Identity]) -> None:
+    """Unlink the sidecars beside ``path`` that are still those of the file
+    opened (``opened``, from ``sidecars``); leave any other."""
+    for suffix, known in opened.items():
+        if identity(path + suffix) == known:
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(path + suffix)
 
 
 def read_out(conn: sqlite3.Connection) -> tuple[sqlite3.Connection, list[tuple[Any, ...]], int]:

@@ -108,6 +108,7 @@ class RunStore:
             self._reader = schema.connect(self.path, self.busy_timeout)
         self._given = self.path  # the path asked for (``path`` may move beside it: moved_file)
         self._opened: moved_file.Identity | None = None  # the file opened, by identity
+        self._sidecars: dict[str, moved_file.Identity] = {}  # its -wal and -shm, by identity
         self._find_keys()
         # While the history follows a file deleted or replaced under it: what
         # that file held, ``(change, rows, last id set aside)``.
@@ -128,6 +129,7 @@ class RunStore:
             self._opened = moved_file.identity(self.path)
             if self._opened is not None:
                 keys.add(self._opened)
+            self._sidecars = moved_file.sidecars(self.path)
         self._keys = frozenset(keys)
 
     def _do(self, body: Callable[[sqlite3.Connection], T], write: bool = True) -> T:
@@ -167,6 +169,7 @@ class RunStore:
                     old, self._reader = self._reader, copy
                 old.close()
                 self._conn.close()  # before the path's new file is opened: see moved_file
+                moved_file.drop_stale(self.path, self._sidecars)
                 self._moving = (change, rows, seq)
             change, rows, seq = self._moving
             try:

@@ -217,3 +217,68 @@ def test_a_deleted_folder_keeps_the_records_until_it_is_back(app_on_file, caplog
     wait_until(lambda: file_rows(path) == app_rows(app), 5)
     assert len(file_rows(path)) == 5
     assert "takes records again; none was lost" in caplog.text
+
+
+SHARER = """
+import json, sys, time
+from notebook_sched import Scheduler
+
+app = Scheduler(runs_db=sys.argv[1])
+ran = []
+
+@app.task("every 0.05 seconds", execution="async")
+async def beside():
+    ran.append(1)
+
+app.start()
+print("started", flush=True)
+sys.stdin.readline()  # the file is deleted meanwhile
+time.sleep(3)  # runs on into the new file
+app.shut_down()
+assert app.join(10)
+print(json.dumps(len(app.runs(task="beside"))), flush=True)
+"""
+
+
+@pytest.mark.timeout(90)
+def test_two_processes_sharing_a_deleted_file_both_put_their_runs_back(app_on_file, caplog):
+    """Another process (kernel) writes the same file: after the delete each
+    finds it gone or remade by the other, and the file ends with every run
+    of both."""
+    import subprocess
+    import sys
+
+    app, path, _ = app_on_file
+    env = dict(os.environ, PYTHONPATH=str(Path(__file__).resolve().parents[2]))
+    child = subprocess.Popen(
+        [sys.executable, "-c", SHARER, str(path)],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env,
+    )
+    try:
+        assert child.stdout is not None and child.stdin is not None
+        assert child.stdout.readline().strip() == "started"
+        wait_until(lambda: any(t == "beside" for _, t, _ in file_rows(path)), 20)
+        path.unlink()
+        noticed(app, caplog, path)
+        run_times(app, "quick", 2)
+        child.stdin.write("go\n")
+        child.stdin.flush()
+        out, err = child.communicate(timeout=60)
+    finally:
+        if child.poll() is None:
+            child.kill()
+            child.wait(10)
+    assert child.returncode == 0, err[-3000:]
+    assert "was deleted while open" in err or "run history that agrees" in err, err[-3000:]
+    theirs = int(out.strip().splitlines()[-1])
+    app.shut_down()
+    assert app.join(10)
+    rows = file_rows(path)
+    assert sum(1 for _, t, _ in rows if t == "beside") == theirs > 20
+    assert [r for r in rows if r[1] != "beside"] == [r for r in app_rows(app) if r[1] != "beside"]
+    assert len({run_id for run_id, _, _ in rows}) == len(rows)
+    assert {status for _, _, status in rows} == {"success"}
