@@ -155,6 +155,7 @@ class Core:
         self.ledger.session_began = self.clock.monotonic()
         self.errors.reset()
         self.history.watch_file(True)
+        self.watchdog.keep()
         if self.config.catch_up and self.config.runs_db is not None:
             conds = [(t.name, t.start_cond) for t in self.tasks.values()]
             self.catchup.begin(conds, self.ledger.starts, self.started_at)
@@ -353,6 +354,7 @@ class Core:
         self.deadline.cancel()
         in_process.release(self)
         self.history.watch_file(False)
+        self.watchdog.let_go()
         self.host.release()
         bus = self.bus
         if bus.active:

@@ -70,14 +70,19 @@ class Termination:
             if self.ended:
                 return False
             when = self._watchdog.now()
+            # Each timer is made before the state that stands for it: out of
+            # memory, a request that raised can be made again (the watchdog does).
             if abandon and self.abandon_at is None:
-                self.abandon_at = when + 2 * self.grace + 1.0
-                self._timers.append(self._watchdog.call_at(self.abandon_at, self._abandon))
+                at = when + 2 * self.grace + 1.0
+                abandoning = self._watchdog.call_at(at, self._abandon)
+                self.abandon_at = at
+                self._timers.append(abandoning)
             if self.reason is not None:
                 return False
+            force = self._watchdog.call_at(when + self.grace, self._force)
             self.reason = reason
             self.requested_at = when
-            self._timers.append(self._watchdog.call_at(when + self.grace, self._force))
+            self._timers.append(force)
         # Announced before the polite step: a run that obeys at once must not
         # have its end reported before its termination.
         self._steps.requested(reason)
@@ -88,9 +93,12 @@ class Termination:
         with self._lock:
             if self.ended:
                 return
+        self._steps.force()  # first: it allocates least, should memory be short
+        with self._lock:
+            if self.ended:
+                return
             when = self._watchdog.now() + max(self.grace, MIN_REPEAT)
             self._timers.append(self._watchdog.call_at(when, self._force))
-        self._steps.force()
 
     def _abandon(self) -> None:
         with self._lock:

@@ -5,9 +5,11 @@ Deadlines of runs must fire on time even while the scheduler's loop is blocked
 loop. Their times are on the clock's monotonic face: they are durations from
 a start, which a step of the wall clock must not stretch or shorten. One
 thread sleeps until the nearest timer, runs its callback, and exits when no
-timer is left; the next ``call_at`` starts it again. Callbacks run on this
+timer is left and no running scheduler keeps it; the next ``call_at`` starts
+it again. Callbacks run on this
 thread: they must be quick and thread-safe (set a flag, send a signal, post
-to the loop).
+to the loop), and safe to call again: one that raised ``MemoryError`` (a task
+filled memory) is called again a moment later.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ import heapq
 import itertools
 import logging
 import threading
+import time
 from collections.abc import Callable
 
 from .clock import Clock
@@ -23,6 +26,8 @@ from .clock import Clock
 __all__ = ["Timer", "Watchdog"]
 
 log = logging.getLogger("notebook_sched")
+
+_SHORT_OF_MEMORY = 0.01  # seconds the watchdog pauses when memory ran out
 
 
 class Timer:
@@ -51,6 +56,7 @@ class Watchdog:
         self._cv = threading.Condition()
         self._thread: threading.Thread | None = None
         self._cancelled = 0
+        self._kept = 0
         clock.add_listener(self._on_clock_jump)
 
     def now(self) -> float:
@@ -66,11 +72,29 @@ class Watchdog:
         with self._cv:
             heapq.heappush(self._heap, (when, next(self._seq), timer))
             if self._thread is None:
-                self._thread = threading.Thread(target=self._serve, name=self._name, daemon=True)
-                self._thread.start()
+                self._start()
             elif self._heap[0][2] is timer:
                 self._cv.notify()  # the new timer is the nearest: wake up earlier
         return timer
+
+    def keep(self) -> None:
+        """Keep the thread, timers or none, until ``let_go()`` (a scheduler
+        keeps it while it runs). Starting a thread when a task has filled
+        memory can hang the starter — ``Thread.start()`` waits for a bootstrap
+        that can die of ``MemoryError`` — and a forced shutdown must not hang."""
+        with self._cv:
+            self._kept += 1
+            if self._thread is None:
+                self._start()
+
+    def let_go(self) -> None:
+        with self._cv:
+            self._kept = max(0, self._kept - 1)
+            self._cv.notify()
+
+    def _start(self) -> None:
+        self._thread = threading.Thread(target=self._serve, name=self._name, daemon=True)
+        self._thread.start()
 
     def pending(self) -> int:
         with self._cv:
@@ -94,14 +118,51 @@ class Watchdog:
             self._cv.notify()
 
     def _serve(self) -> None:
+        # Nothing may end this thread but an empty heap: every later deadline,
+        # forced step and abandon time depends on it. Out of memory (a task
+        # filled it), a wait or a callback fails for a moment: it waits a
+        # little and goes on, and calls that callback again.
         while True:
-            with self._cv:
+            try:
+                timer = self._next()
+            except (MemoryError, RuntimeError):  # RuntimeError: "can't allocate lock"
+                time.sleep(_SHORT_OF_MEMORY)
+                continue
+            if timer is None:
+                return
+            try:
+                timer.callback()
+            except MemoryError:  # a step lost to a moment's shortage could wedge its run
+                self._again(timer)
+            except Exception:  # a failing callback must not kill the watchdog
+                log.exception("notebook_sched: a watchdog callback failed")
+
+    def _again(self, timer: Timer) -> None:
+        """Call ``timer`` again, a moment from now."""
+        while True:
+            time.sleep(_SHORT_OF_MEMORY)
+            try:
+                with self._cv:
+                    timer.cancelled = False
+                    heapq.heappush(self._heap, (self._clock.monotonic(), next(self._seq), timer))
+                return
+            except MemoryError:
+                continue
+
+    def _next(self) -> Timer | None:
+        """The next timer that is due, once it is; ``None`` when none is left
+        (the thread is then over: the next ``call_at`` starts another)."""
+        with self._cv:
+            while True:
                 while self._heap and self._heap[0][2].cancelled:
                     heapq.heappop(self._heap)
                     self._cancelled -= 1
                 if not self._heap:
+                    if self._kept:
+                        self._cv.wait()
+                        continue
                     self._thread = None
-                    return
+                    return None
                 when, _, timer = self._heap[0]
                 delay = self._clock.real_wait(when - self._clock.monotonic())
                 if delay is None or delay > 0:
@@ -109,7 +170,4 @@ class Watchdog:
                     continue
                 heapq.heappop(self._heap)
                 timer.cancelled = True  # fired: a late cancel() is a no-op, not a miscount
-            try:
-                timer.callback()
-            except Exception:  # a failing callback must not kill the watchdog
-                log.exception("notebook_sched: a watchdog callback failed")
+                return timer

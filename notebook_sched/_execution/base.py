@@ -32,6 +32,10 @@ __all__ = [
 
 RESULT_LIMIT = 200
 
+# A MemoryError's text when memory is too short even to format its traceback
+# (made at import, when there was memory).
+OUT_OF_MEMORY = "MemoryError (its traceback could not be formatted: out of memory)"
+
 Status = Literal["success", "fail", "terminate", "crash"]
 
 
@@ -126,12 +130,31 @@ def short_repr(value: object, limit: int = RESULT_LIMIT) -> str:
     try:
         text = repr(value)
     except Exception as exc:
-        text = f"<unrepresentable {type(value).__name__}: {exc!r}>"
+        try:
+            text = f"<unrepresentable {type(value).__name__}: {exc!r}>"
+        except MemoryError:
+            text = "<unrepresentable: out of memory>"
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 def failure_text(exc: BaseException) -> str:
-    """The traceback of ``exc`` as the run record keeps it."""
+    """The traceback of ``exc`` as the run record keeps it.
+
+    Out of memory, the task's frames (which the traceback holds) most likely
+    hold what filled it: their variables are dropped, and the traceback is
+    formatted again — or, failing that too, only the error's type name is kept."""
+    try:
+        return _traceback_text(exc)
+    except Exception:  # MemoryError, or SystemError: CPython short of memory loses its error
+        pass
+    traceback.clear_frames(exc.__traceback__)
+    try:
+        return _traceback_text(exc)
+    except Exception:
+        return OUT_OF_MEMORY if isinstance(exc, MemoryError) else type(exc).__name__
+
+
+def _traceback_text(exc: BaseException) -> str:
     if isinstance(exc, SystemExit):
         return f"SystemExit({exc.code!r}): the task called sys.exit()"
     return "".join(traceback.format_exception(exc)).rstrip()
@@ -153,4 +176,8 @@ def outcome_of_value(value: object, end: float) -> Outcome:
 def outcome_of_error(exc: BaseException, end: float) -> Outcome:
     """A run that raised: ``terminate`` for ``TaskTerminationException``, else ``fail``."""
     status: Status = "terminate" if isinstance(exc, TaskTerminationException) else "fail"
-    return Outcome(status, end, error=failure_text(exc))
+    try:
+        return Outcome(status, end, error=failure_text(exc))
+    except MemoryError:  # what the task's frames hold goes first
+        traceback.clear_frames(exc.__traceback__)
+        return Outcome(status, end, error=failure_text(exc))

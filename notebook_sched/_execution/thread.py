@@ -1,14 +1,26 @@
 """``execution="thread"``: a worker thread. Terminated by its flag first, then
-by ``TaskTerminationException`` injected into the thread."""
+by ``TaskTerminationException`` injected into the thread.
+
+An injected exception goes to a thread by its ident, and idents are reused:
+injected into a run thread that has ended, it lands in whichever thread got
+the ident next — the watchdog's own, or another run's. So the run thread and
+the injector agree under one lock: the ident is there to be injected into
+only while the thread is in the task's own function (``_enter`` to
+``_leave``), and the thread cannot end before it has left. The run thread
+must also end with a report whatever happens around the function — when the
+task filled memory, building that report can fail; then the report made when
+the run started is the one sent.
+"""
 
 from __future__ import annotations
 
 import ctypes
 import threading
+import time
 
 from ..args import TerminationFlag
 from ..exc import TaskTerminationException
-from .base import Executor, Job
+from .base import Executor, Job, Outcome
 from .call import call
 from .capture import CURRENT
 
@@ -18,13 +30,18 @@ _set_async_exc = ctypes.pythonapi.PyThreadState_SetAsyncExc
 _set_async_exc.argtypes = (ctypes.c_ulong, ctypes.py_object)
 _set_async_exc.restype = ctypes.c_int
 
+UNREPORTED = "MemoryError: the run's outcome could not be built (out of memory)"
+_REPORT_PAUSES = (0.01, 0.1, 1.0)  # what the task held is being freed meanwhile
+
 
 class ThreadHandle:
     def __init__(self, job: Job) -> None:
         self._job = job
         self._flag_event = threading.Event()
-        self._finished = False
         self._lock = threading.Lock()
+        self._in_task: int | None = None  # the run thread's ident, while in the task's function
+        # Made now: when the run ends there may be no memory left to make it.
+        self._unreported = Outcome("fail", job.now(), error=UNREPORTED)
         self._thread = threading.Thread(
             target=self._body, name=f"notebook_sched:{job.task}:{job.run_id}", daemon=True
         )
@@ -32,18 +49,52 @@ class ThreadHandle:
 
     def _body(self) -> None:
         job = self._job
-        if job.output is not None:
-            CURRENT.set(job.output)  # this thread's context: the run's own
-        kwargs = job.kwargs(TerminationFlag(self._flag_event))
-        outcome = call(
-            job.func, kwargs, job.now, run_coroutine=job.is_async, finished=self._no_more_injection
-        )
-        job.done(outcome)
+        outcome = self._unreported
+        try:
+            if job.output is not None:
+                CURRENT.set(job.output)  # this thread's context: the run's own
+            kwargs = job.kwargs(TerminationFlag(self._flag_event))
+            self._enter()
+            outcome = call(
+                job.func, kwargs, job.now, run_coroutine=job.is_async, finished=self._leave
+            )
+        except BaseException as exc:  # around the function, not in it: out of memory, say
+            self._leave()
+            outcome = self._outcome_of_own_error(exc)
+        self._report(outcome)
 
-    def _no_more_injection(self) -> None:
-        # From here on no exception may be injected: the outcome is being built.
+    def _enter(self) -> None:
         with self._lock:
-            self._finished = True
+            self._in_task = threading.get_ident()
+
+    def _leave(self) -> None:
+        # From here on nothing is injected: the outcome is being built. One
+        # injected while this thread waited for the lock is raised as soon as
+        # it has it — swallowed here: the function is over already.
+        while True:
+            try:
+                with self._lock:
+                    self._in_task = None
+                return
+            except TaskTerminationException:
+                continue
+
+    def _outcome_of_own_error(self, exc: BaseException) -> Outcome:
+        try:
+            if isinstance(exc, TaskTerminationException):  # injected before the function began
+                return Outcome("terminate", self._job.now())
+            return self._unreported._replace(end=self._job.now())
+        except BaseException:
+            return self._unreported  # ended when it started, as far as the record can tell
+
+    def _report(self, outcome: Outcome) -> None:
+        for pause in _REPORT_PAUSES:
+            try:
+                self._job.done(outcome)
+                return
+            except MemoryError:
+                time.sleep(pause)
+        self._job.done(outcome)
 
     def stop(self) -> None:
         self._flag_event.set()
@@ -52,10 +103,8 @@ class ThreadHandle:
         # Raised at the thread's next bytecode; a thread blocked in a C call
         # (time.sleep, a socket read) only sees it when the call returns.
         with self._lock:
-            ident = self._thread.ident
-            if self._finished or ident is None:
-                return
-            _set_async_exc(ident, TaskTerminationException)
+            if self._in_task is not None:
+                _set_async_exc(self._in_task, TaskTerminationException)
 
     def is_alive(self) -> bool:
         return self._thread.is_alive()

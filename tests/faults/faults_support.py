@@ -15,6 +15,15 @@ from typing import Any
 from tests.conftest import pid_alive, wait_until
 
 
+def script_env() -> dict[str, str]:
+    """The environment of a script that runs a scheduler of its own: it
+    imports this tree's notebook_sched."""
+    env = dict(os.environ)
+    root = str(Path(__file__).resolve().parents[2])
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [root, env.get("PYTHONPATH")]))
+    return env
+
+
 def final(app: Any, name: str, timeout: float = 15.0) -> Any:
     """Wait until the latest run of ``name`` has a final record; return it."""
     wait_until(lambda: (r := app.tasks[name].last_run) is not None and r.status != "run", timeout)
