@@ -146,21 +146,28 @@ def _reap(ends: _Ends) -> None:
 def _serve(sock: socket.socket) -> None:
     wake_r, wake_w = os.pipe()
     os.set_blocking(wake_w, False)
-    signal.set_wakeup_fd(wake_w)  # SIGCHLD wakes select()
+    signal.set_wakeup_fd(wake_w)  # SIGCHLD wakes poll()
     signal.signal(signal.SIGCHLD, lambda signum, frame: None)
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     _child.prepare()
     ends = _Ends()
     own = (sock.fileno(), wake_r, wake_w)
     while True:
-        watched: list[socket.socket | int] = [sock, wake_r]
-        readable, writable, _ = select.select(watched, list(ends.unsent), [])
-        for fd in writable:
-            ends.flush(fd)
-        if wake_r in readable:
+        # poll(), not select(): it holds a result pipe per live child, whose
+        # descriptors may number past select()'s 1,024.
+        poller = select.poll()
+        poller.register(sock, select.POLLIN)
+        poller.register(wake_r, select.POLLIN)
+        for fd in ends.unsent:
+            poller.register(fd, select.POLLOUT)
+        ready = dict(poller.poll())
+        for fd in list(ends.unsent):
+            if ready.get(fd):
+                ends.flush(fd)
+        if ready.get(wake_r):
             os.read(wake_r, 4096)
             _reap(ends)
-        if sock in readable:
+        if ready.get(sock.fileno()):
             message, fds, _, _ = socket.recv_fds(sock, PACKET, MAX_FDS)
             if not message:  # the kernel is gone
                 for pid in ends.result_fds:
