@@ -46,6 +46,7 @@ def claim(core: Running) -> None:
     """Count ``core`` as running; ``RuntimeError`` naming the file if another
     running scheduler of this process has the same ``runs_db`` file."""
     keys = core.history.file_keys()
+    running()  # a scheduler whose loop was closed under it stops here, and lets go
     with _lock:
         for index, other in enumerate(_RUNNING):
             if other is not core and keys & other.history.file_keys():
@@ -67,7 +68,9 @@ def release(core: Running) -> None:
 def running() -> list[Any]:
     """The public schedulers that are running, oldest start first."""
     with _lock:
-        return [core.face for core in _RUNNING if core.face is not None]
+        faces = [core.face for core in _RUNNING if core.face is not None]
+    # Asking the state notices a loop closed under one: it stops, and is left out.
+    return [face for face in faces if face.state != "stopped"]
 
 
 def warn_if_running(stacklevel: int) -> None:

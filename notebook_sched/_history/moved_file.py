@@ -43,7 +43,17 @@ from typing import Any, Literal
 from . import schema
 from .transactions import transaction
 
-__all__ = ["Change", "Identity", "change", "drop_stale", "identity", "move", "read_out", "sidecars"]
+__all__ = [
+    "Change",
+    "Identity",
+    "change",
+    "drop_stale",
+    "identity",
+    "keys_of",
+    "move",
+    "read_out",
+    "sidecars",
+]
 
 Change = Literal["deleted", "replaced"]
 Identity = tuple[int, int]
@@ -66,6 +76,21 @@ def change(path: str, opened: Identity) -> Change | None:
     if now is None:
         return "deleted"
     return None if now == opened else "replaced"
+
+
+def keys_of(
+    given: str | None, path: str | None
+) -> tuple[frozenset[object], Identity | None, dict[str, Identity]]:
+    """For the file opened at ``path`` (asked for as ``given``): what tells it
+    from another file (its identity, its real paths), its identity, and its
+    sidecars'. Nothing in memory."""
+    if given is None or path is None:
+        return frozenset(), None, {}
+    opened = identity(path)
+    keys: set[object] = {os.path.realpath(given), os.path.realpath(path)}
+    if opened is not None:
+        keys.add(opened)
+    return frozenset(keys), opened, sidecars(path)
 
 
 def sidecars(path: str) -> dict[str, Identity]:

@@ -107,8 +107,9 @@ class RunStore:
             self._conn = schema.open_file(self.path, self.busy_timeout, self.lock_wait, self._fail)
             self._reader = schema.connect(self.path, self.busy_timeout)
         self._given = self.path  # the path asked for (``path`` may move beside it: moved_file)
-        self._opened: moved_file.Identity | None = None  # the file opened, by identity
-        self._sidecars: dict[str, moved_file.Identity] = {}  # its -wal and -shm, by identity
+        # The file opened, and its -wal and -shm, by identity (``moved_file``).
+        self._opened: moved_file.Identity | None = None
+        self._sidecars: dict[str, moved_file.Identity] = {}
         self._find_keys()
         # While the history follows a file deleted or replaced under it: what
         # that file held, ``(change, rows, last id set aside)``.
@@ -123,14 +124,7 @@ class RunStore:
         return self._keys
 
     def _find_keys(self) -> None:
-        keys: set[object] = set()
-        if self.path is not None and self._given is not None:
-            keys = {os.path.realpath(self._given), os.path.realpath(self.path)}
-            self._opened = moved_file.identity(self.path)
-            if self._opened is not None:
-                keys.add(self._opened)
-            self._sidecars = moved_file.sidecars(self.path)
-        self._keys = frozenset(keys)
+        self._keys, self._opened, self._sidecars = moved_file.keys_of(self._given, self.path)
 
     def _do(self, body: Callable[[sqlite3.Connection], T], write: bool = True) -> T:
         if not write:
@@ -148,6 +142,11 @@ class RunStore:
             raise RunStoreError(f"runs_db {self.path!r}: the file was {self._moving[0]}")
 
     # ------------------------------------------------------------ the path
+
+    def stranded(self) -> int:
+        """How many runs a file deleted or replaced under it held that are
+        not in a file at the path yet (kept in memory meanwhile)."""
+        return 0 if self._moving is None else len(self._moving[1])
 
     def follow_path(self) -> str | None:
         """If the file at ``path`` is no longer the one opened (deleted or

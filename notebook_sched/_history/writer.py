@@ -235,7 +235,8 @@ class Writer:
                 self._look_due = not last
                 self._watching = self._watching and not last
             if last:
-                log.warning("notebook_sched: %s; at the close, it is not tried again", exc)
+                if self._store.stranded() or self._starts or self._finals:  # else: none lost
+                    log.warning("notebook_sched: %s; at the close, it is not tried again", exc)
                 with self._cv:
                     self._busy = False
                     self._cv.notify_all()

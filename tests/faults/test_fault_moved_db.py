@@ -151,7 +151,8 @@ def _another_program(path: Path) -> None:
 def _another_history(path: Path) -> None:
     from notebook_sched import Scheduler
 
-    other = Scheduler(runs_db=path)
+    with pytest.warns(UserWarning, match="another Scheduler of this process is running"):
+        other = Scheduler(runs_db=path)
 
     @other.task(execution="thread")
     def elsewhere():

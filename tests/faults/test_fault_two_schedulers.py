@@ -9,6 +9,7 @@ different files, or in memory, run side by side. In a real kernel too."""
 from __future__ import annotations
 
 import asyncio
+import gc
 import os
 import re
 import warnings
@@ -46,7 +47,7 @@ def test_making_a_scheduler_while_one_runs_warns_naming_it(make_scheduler, tmp_p
         new = Scheduler()  # (stopped: nothing to clean up)
     assert len(caught) == 1 and caught[0].filename == __file__  # points at the caller
     text = str(caught[0].message)
-    assert repr(old) in text, text  # <Scheduler running: 1 tasks (...)>
+    assert "Scheduler.list_running()[0] is <Scheduler running: 1 tasks (1 " in text, text
     assert str(tmp_path / "runs.sqlite") in text
     assert "old_app.shut_down()" in text and "Scheduler.list_running()[0].shut_down()" in text
     assert Scheduler.list_running() == [old]
@@ -105,6 +106,41 @@ def test_a_second_scheduler_on_the_same_file_is_refused(make_scheduler, tmp_path
     assert first.join(10)
     assert second.start() is None and second.state == "running"  # the file is free now
     wait_until(lambda: seconds["tick"] == 1)
+
+
+def test_a_scheduler_whose_loop_was_closed_under_it_lets_go_of_the_file(tmp_path):
+    """``run_until_complete`` then ``close()`` left the first one "running":
+    the second one's start notices it is not, and starts."""
+    path = tmp_path / "runs.sqlite"
+    first = Scheduler(runs_db=path)
+    ticking(first)
+    loop = asyncio.new_event_loop()
+
+    async def main(app: Scheduler = first) -> None:
+        app.start()
+
+    loop.run_until_complete(main())
+    loop.set_exception_handler(lambda loop, context: None)  # its tasks are left pending
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ResourceWarning)
+        loop.close()
+    assert first._core.state == "running"  # not noticed yet
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # it is not running: no warning names it
+        second = Scheduler(runs_db=path)
+    second.start()
+    try:
+        assert (second.state, first.state) == ("running", "stopped")
+        assert Scheduler.list_running() == [second]
+    finally:
+        second.shut_down()
+        assert second.join(10)
+    # The closed loop's pending tasks and their never-run coroutines go now,
+    # not in a later test.
+    del first, second, loop, main
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        gc.collect()
 
 
 def test_different_files_and_memory_run_side_by_side(make_scheduler, tmp_path):
