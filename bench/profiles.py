@@ -6,7 +6,7 @@
     .venv/bin/python -m bench.profiles capture  # a printing burst's CPU, captured or not
     .venv/bin/python -m bench.profiles batch [N] # where a queued process run's time goes
 
-``burst`` times each scheduler step and profiles from the step that launches
+``burst`` times each slice of the scheduler's loop and profiles from the one that launches
 the burst for 0.2 s; ``panel`` profiles 3 s of a running scheduler with a
 panel (widgets without a kernel: no messages are sent, the Python side is
 what is measured) and prints the runs per second reached with and without it.
@@ -28,12 +28,12 @@ def burst() -> None:
 
     profile = cProfile.Profile()
     steps: list[tuple[float, float, bool]] = []
-    original = engine_loop.SchedulingLoop._step
+    original = engine_loop.SchedulingLoop._slice
     started = {"on": False}
 
-    async def step(self: Any, loop: Any, gen: int) -> Any:
+    def step(self: Any, loop: Any) -> Any:
         t0 = time.perf_counter()
-        launched = await original(self, loop, gen)
+        launched = original(self, loop)
         steps.append((time.time(), time.perf_counter() - t0, launched))
         if launched and not started["on"]:
             started["on"] = True
@@ -41,13 +41,13 @@ def burst() -> None:
             asyncio.get_running_loop().call_later(0.2, profile.disable)
         return launched
 
-    engine_loop.SchedulingLoop._step = step  # type: ignore[method-assign]
+    engine_loop.SchedulingLoop._slice = step  # type: ignore[method-assign]
     result = asyncio.run(ns_script.burst(1000, 1))
     print("start latency", result["start_latency_s"])
     for at, took, launched in steps:
         if took > 0.001:
             print(
-                f"step at {at:.3f} took {took * 1000:.1f} ms (slices included), launched={launched}"
+                f"slice at {at:.3f} took {took * 1000:.1f} ms, launched={launched}"
             )
     pstats.Stats(profile).sort_stats("tottime").print_stats(20)
 

@@ -44,6 +44,7 @@ from .pools import Pools
 from .queueing import Queueing
 from .retries import Retries
 from .run import Run
+from .share import LoopShare
 from .starting import Starter
 from .task import Task
 from .task_desk import TaskDesk
@@ -73,6 +74,7 @@ class Core:
         self.started_at = clock.time()
         self._gen = 0
         self.agenda = Agenda()
+        self.share = LoopShare()  # the loop's time the scheduler takes: at most half
         self.watchdog = Watchdog(clock)
         self.host = Host(self)
         self.bus = EventBus(self.host.on_loop, self.host.post, clock)
@@ -84,6 +86,8 @@ class Core:
             self.bus,
             self.host.post,
             self._runs_ended,
+            self.share,
+            self.host.post_later,
         )
         self.errors = ConditionErrors(self._condition_failed)
         self.pools = Pools(config.pools)
@@ -97,7 +101,7 @@ class Core:
         self._prioritized: set[str] = set()  # tasks whose priority is not 0
         self._any_retries = False  # a task was defined with retries: ends are looked at
         self.loop = SchedulingLoop(
-            self, self.tasks, self.agenda, self.ledger, clock, config, self.errors
+            self, self.tasks, self.agenda, self.ledger, clock, config, self.errors, self.share
         )
         self._short_of_ids: set[str] = set()
         # Runs asked for by hand (Task.run()) that found no run id at hand:

@@ -68,6 +68,21 @@ class Host:
             except RuntimeError:  # the loop closed in between
                 callback()
 
+    def post_later(self, delay: float, callback: Callable[[], None]) -> bool:
+        """Run ``callback`` on the loop ``delay`` seconds from now; ``False``
+        (and nothing done) where no loop serves."""
+        loop = self.loop
+        if loop is None or loop.is_closed():
+            return False
+        if self.on_loop():
+            loop.call_later(delay, callback)
+            return True
+        try:
+            loop.call_soon_threadsafe(loop.call_later, delay, callback)
+        except RuntimeError:  # the loop closed in between
+            return False
+        return True
+
     # ------------------------------------------------------------ starting
 
     def enter(self, loop: asyncio.AbstractEventLoop, own_thread: bool = False) -> int:

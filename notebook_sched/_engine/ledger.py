@@ -3,8 +3,11 @@ conditions and the panel need to know of the ended ones.
 
 Runs start here (``launch``) and end here (``report``, from any thread). A
 start makes the run's record at once (its id comes from the history's
-reserved block) and hands it to the history's writer; an end is recorded in
-a batch per turn of the loop. Nothing here waits for the file: the state
+reserved block) and hands it to the history's writer; ends are recorded in
+batches on the loop, for a slice's time at most, the rest after the
+scheduler's pause (``share.py``: a thousand runs ending at once are
+recorded over a few turns, the kernel answering in between). Nothing here
+waits for the file: the state
 conditions read (last start, last end per outcome, live runs) and the panel
 reads (last record, counts) is kept in memory, seeded from the file once,
 when the scheduler is constructed; every start and end, which status
@@ -14,6 +17,7 @@ conditions count, is loaded on a thread (``occurrences.py``).
 from __future__ import annotations
 
 import threading
+from collections import deque
 from collections.abc import Callable, Sequence
 from dataclasses import replace
 from typing import TYPE_CHECKING
@@ -26,6 +30,7 @@ from .clock import to_datetime
 from .events import EventBus, RunFinished, RunStarted, RunTerminating
 from .occurrences import FINAL, Occurrences
 from .run import Run
+from .share import LoopShare
 from .timers import Watchdog
 
 if TYPE_CHECKING:
@@ -34,6 +39,8 @@ if TYPE_CHECKING:
 __all__ = ["FINAL", "Ended", "Ledger"]
 
 Ended = tuple[Run, RunRecord, float]  # a run, its final record, its end (epoch seconds)
+
+ENDS_PER_BATCH = 64  # ends recorded under the lock at a time (threads reporting wait no longer)
 
 
 class Ledger:
@@ -46,6 +53,8 @@ class Ledger:
         bus: EventBus,
         post: Callable[[Callable[[], None]], None],
         ended: Callable[[list[Ended]], None],
+        share: LoopShare,
+        post_later: Callable[[float, Callable[[], None]], bool],
     ) -> None:
         self.history = history
         self._agenda = agenda
@@ -53,6 +62,8 @@ class Ledger:
         self._lock = lock
         self._bus = bus
         self._post = post  # run a callback on the scheduler's loop, soon
+        self._post_later = post_later  # ... after a delay; False where no loop serves
+        self._share = share
         self._ended = ended  # runs ended: the scheduler looks at its state, retries, pools
         self.live: dict[str, Run] = {}  # each task's newest live run
         # The older live runs of multilaunch tasks, oldest first (a task is
@@ -79,7 +90,7 @@ class Ledger:
         # reason of its own was ended by it (an async run that the end of the
         # loop under the scheduler cancelled, say: ``loop_end.py``).
         self.forced = False
-        self._reported: list[tuple[Run, Outcome]] = []
+        self._reported: deque[tuple[Run, Outcome]] = deque()
         self._record_pending = False
         self._held = 0
 
@@ -242,11 +253,28 @@ class Ledger:
         self._post(self.record_reported)
 
     def record_reported(self) -> None:
-        with self._lock:
-            reported, self._reported = self._reported, []
-            self._record_pending = False
-            if reported:
-                self._finalize(reported)
+        """Record the ends reported so far, in order: for one slice's time,
+        the rest after the scheduler's pause (all now where no loop serves)."""
+        share = self._share
+        pause = share.pause()
+        if pause > 0 and self._post_later(pause, self.record_reported):
+            return  # the scheduler has had its share: the loop is someone else's for now
+        began = share.now()
+        reported = self._reported
+        while True:
+            with self._lock:
+                batch = [reported.popleft() for _ in range(min(len(reported), ENDS_PER_BATCH))]
+                if batch:
+                    self._finalize(batch)
+                if not reported:
+                    self._record_pending = False
+                    break
+            if share.over(began):
+                share.spent(began)
+                if self._post_later(share.pause(), self.record_reported):
+                    return
+                began = share.now()
+        share.spent(began)
 
     def _finalize(self, ended: list[tuple[Run, Outcome]]) -> None:
         """Give ``ended`` runs their final records (under the lock)."""

@@ -3,9 +3,15 @@
 The loop does not poll. Each task has one "check at" time on the agenda —
 when its start condition (or, while a run is alive, its end condition) may
 next change — and events (a run started or ended, a task defined or enabled)
-mark tasks to look at. A step evaluates what is due in slices of a few
-milliseconds, giving the loop back between slices, so even the first step
-with ten thousand tasks never holds the kernel's loop for long. Deadlines of
+mark tasks to look at. What is due is queued and evaluated in slices of a
+few milliseconds (and at most 64 starts), the loop given back between
+slices, and once the scheduler has been busy for a while it keeps to half
+of the loop (``share.py``): even the first look at ten thousand tasks, or
+more due than it can ever start, never holds the kernel's loop for long.
+A round is what was due when it began, and what came due while it ran:
+every task in it has its turn, in order of priority and then of arrival,
+and starts once, however many due moments it missed meanwhile; the ends of
+the round's runs are recorded when it is over. Deadlines of
 runs live on the watchdog thread, not here. The agenda's times are wall
 times: a step of the wall clock (seen as a change of wall minus monotonic
 time) has every task looked at again.
@@ -16,7 +22,6 @@ from __future__ import annotations
 import asyncio
 import logging
 import threading
-import time
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Protocol
 
@@ -27,6 +32,7 @@ from .condition_errors import ConditionErrors
 from .config import SessionConfig
 from .context import EngineContext
 from .ledger import Ledger
+from .share import LoopShare
 
 if TYPE_CHECKING:
     from .catchup import CatchUp
@@ -36,12 +42,13 @@ if TYPE_CHECKING:
     from .run import Run
     from .task import Task
 
-__all__ = ["SLICE", "SchedulingLoop", "Steering"]
+__all__ = ["SchedulingLoop", "Steering"]
 
 log = logging.getLogger("notebook_sched")
 
-SLICE = 0.005  # seconds of evaluation before the loop is given back
-BATCH = 128  # runs started at most before the loop is given back (they start to run then)
+# Runs started at most in one slice, after its evaluations (they start to run
+# after it): ~20-50 us each, so that a slice stays within a few ms.
+BATCH = 64
 MAX_BACKLOG = 2_000  # records not yet in the file past which no new run starts (~2 MB)
 BACKLOG_WAIT = 0.02  # seconds before due tasks are looked at again meanwhile
 # How far the wall clock may move against the monotonic one between two steps
@@ -85,8 +92,12 @@ class SchedulingLoop:
         clock: Clock,
         config: SessionConfig,
         errors: ConditionErrors,
+        share: LoopShare,
     ) -> None:
         self._steer = steering
+        self._share = share
+        self._queue: list[str] = []  # due, not looked at yet: popped from the end
+        self._holding = False  # a round of starts is under way: ends wait for its end
         self._tasks = tasks
         self._agenda = agenda
         self._ledger = ledger
@@ -105,7 +116,7 @@ class SchedulingLoop:
         # Multilaunch tasks: when their start condition may start (or queue)
         # another run, a cycle after the last (see _relaunch_at).
         self._relaunch: dict[str, float] = {}
-        self.cycles = 0  # steps since the scheduler started (Rocketry's cycles)
+        self.cycles = 0  # looks at what is due since the scheduler started (Rocketry's)
 
     async def serve(self, gen: int) -> None:
         """Run until the scheduler stops or a newer session takes over."""
@@ -113,6 +124,7 @@ class SchedulingLoop:
         loop = self._loop = asyncio.get_running_loop()
         wake = self._wake = asyncio.Event()
         self._behind = False
+        self._queue = []  # the session's start marked every task
 
         def on_jump() -> None:
             loop.call_soon_threadsafe(wake.set)
@@ -127,10 +139,14 @@ class SchedulingLoop:
                 wake.clear()
                 if self._wall_stepped():
                     self._look_at_all()
-                launched = await self._step(loop, gen)
-                if launched:
-                    continue  # a main run may have taken time: look again before sleeping
-                if steer.generation() == gen and steer.state != "stopped":
+                launched = self._slice(loop)
+                if steer.generation() != gen or steer.state == "stopped":
+                    break
+                if self._queue or launched:
+                    # More is due (or a main run may have taken time): the
+                    # next slice after the scheduler's pause (``share.py``).
+                    await _give_back(self._share)
+                else:
                     await self._sleep(wake, self._next_wake())
         except Exception as exc:  # a bug of the scheduler itself: stop, but lose nothing
             log.exception("notebook_sched: the scheduler failed; shutting down (forced)")
@@ -140,6 +156,11 @@ class SchedulingLoop:
                 await wake.wait()
         finally:
             self._clock.remove_listener(on_jump)
+            if self._queue:  # looked at again by whichever session comes next
+                with steer.lock:
+                    self._agenda.mark(self._queue)
+                self._queue = []
+            self._end_round()
 
     def _wall_stepped(self) -> bool:
         offset = self._clock.time() - self._clock.monotonic()
@@ -162,11 +183,14 @@ class SchedulingLoop:
         if self._wake is not None and loop is not None and not loop.is_closed():
             self._wake.set()
 
-    # ------------------------------------------------------------ a step
+    # ------------------------------------------------------------ a slice
 
-    async def _step(self, loop: asyncio.AbstractEventLoop, gen: int) -> bool:
-        """Evaluate what is due, slice by slice; ``True`` if runs started."""
-        steer = self._steer
+    def _slice(self, loop: asyncio.AbstractEventLoop) -> bool:
+        """Look at what is due for one slice's time, start the runs it
+        found; ``True`` if runs started. What is due and not looked at yet
+        stays queued, behind nothing newer: every due task has its turn."""
+        steer, share = self._steer, self._share
+        began = share.now()
         now = self._clock.time()
         shut = self._config.shut_cond
         if (
@@ -175,44 +199,57 @@ class SchedulingLoop:
             and steer.holds(shut, now, None, "shut_cond")
         ):
             steer.begin_shutdown(self._config.instant_shutdown)
-        due = list(self._agenda.take_due(now))
-        if due and self._ledger.history.backlog > MAX_BACKLOG:
-            self._wait_for_the_writer(due, now)
-            return False
-        if steer.prioritized:  # popped from the end: the highest priority first
-            due.sort(key=self._priority)
-        launched = False
-        ledger = self._ledger
-        ledger.hold()  # runs that end while others are being started are recorded after
-        try:
-            while due:
-                began = time.perf_counter()
-                ready: list[Task] = []
-                with steer.lock:
-                    ctx = steer.context(now, None)
-                    while due and len(ready) < BATCH:
-                        name = due.pop()
-                        ctx.task = name
-                        if (task := self._evaluate(name, ctx)) is not None:
-                            ready.append(task)
-                        # The time after each: a first look at a cron or window
-                        # condition may cost a millisecond.
-                        if time.perf_counter() - began > SLICE:
-                            break
-                    runs = steer.launch(ready, now) if ready else []
-                for run in runs:
-                    steer.start_run(run, loop)
-                launched = launched or bool(runs)
-                if due:
-                    await _give_back()
-                    if steer.generation() != gen or steer.state == "stopped":
-                        self._agenda.mark(due)
-                        return launched
-                    now = self._clock.time()
-        finally:
-            ledger.release()
+        queue = self._queue
+        fresh = self._agenda.take_due(now)
+        if fresh:
+            if queue:  # behind the tasks that were due before (popped from the end)
+                waiting = set(queue)
+                queue[:0] = [name for name in fresh if name not in waiting]
+            else:
+                queue.extend(fresh)
+            if steer.prioritized:  # stable: the highest priority at the end, in turn
+                queue.sort(key=self._priority)
+        if not queue:
             self.cycles += 1
-        return launched
+            return False
+        if self._ledger.history.backlog > MAX_BACKLOG:
+            self._wait_for_the_writer(queue, now)
+            queue.clear()
+            self._end_round()
+            return False
+        ledger = self._ledger
+        if not self._holding:  # a round begins: its runs' ends are recorded after it
+            self._holding = True
+            ledger.hold()
+        try:
+            ready: list[Task] = []
+            with steer.lock:
+                ctx = steer.context(now, None)
+                while queue and len(ready) < BATCH:
+                    name = queue.pop()
+                    ctx.task = name
+                    if (task := self._evaluate(name, ctx)) is not None:
+                        ready.append(task)
+                    # The time after each: a first look at a cron or window
+                    # condition may cost a millisecond.
+                    if share.over(began):
+                        break
+                runs = steer.launch(ready, now) if ready else []
+            for run in runs:
+                steer.start_run(run, loop)
+        finally:
+            if not queue:
+                self._end_round()
+                self.cycles += 1
+            share.spent(began)
+        return bool(runs)
+
+    def _end_round(self) -> None:
+        """Every task due in this round has had its turn: the ends held
+        meanwhile are recorded now (they mark their tasks for the next)."""
+        if self._holding:
+            self._holding = False
+            self._ledger.release()
 
     def _priority(self, name: str) -> float:
         task = self._tasks.get(name)
@@ -359,14 +396,18 @@ class SchedulingLoop:
             handle.cancel()
 
 
-async def _give_back() -> None:
-    """Let everything else on the loop run, timers that came due included.
+async def _give_back(share: LoopShare) -> None:
+    """Let everything else on the loop run, timers that came due included,
+    until the scheduler's pause is over (``share.py``; the recording of ends
+    may have lengthened it meanwhile).
 
     ``sleep(0)`` would resume this step before the timers that came due
     during the slice (the loop moves them to its queue after the step's
     resumption), so a timer would wait two slices; a timer of our own comes
     after them."""
-    await asyncio.sleep(_TINY)
+    await asyncio.sleep(max(share.pause(), _TINY))
+    while (pause := share.pause()) > _TINY:
+        await asyncio.sleep(pause)
 
 
 _TINY = 1e-6

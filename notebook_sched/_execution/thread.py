@@ -1,15 +1,21 @@
 """``execution="thread"``: a worker thread. Terminated by its flag first, then
 by ``TaskTerminationException`` injected into the thread.
 
-An injected exception goes to a thread by its ident, and idents are reused:
-injected into a run thread that has ended, it lands in whichever thread got
-the ident next — the watchdog's own, or another run's. So the run thread and
-the injector agree under one lock: the ident is there to be injected into
-only while the thread is in the task's own function (``_enter`` to
-``_leave``), and the thread cannot end before it has left. The run thread
-must also end with a report whatever happens around the function — when the
-task filled memory, building that report can fail; then the report made when
-the run started is the one sent.
+The thread is one kept for the next run (``waiters.py``), not a new one per
+run: starting a thread makes the scheduler's loop wait until the new thread
+has run, which under the GIL pressure of a busy scheduler (thousands of
+thread runs a second) was milliseconds per run, on the loop.
+
+An injected exception goes to a thread by its ident, and a worker serves
+one run after another (and idents of ended threads are reused): injected
+after its run's function, it would land in the worker's next run, or in
+whichever thread got the ident. So the worker and the injector agree under
+one lock: the ident is there to be injected into only while the worker is
+in this run's function (``_enter`` to ``_leave``), and one injected while
+the worker waited to leave is swallowed there. The worker must also report
+whatever happens around the function — when the task filled memory,
+building that report can fail; then the report made when the run started is
+the one sent.
 """
 
 from __future__ import annotations
@@ -23,6 +29,7 @@ from ..exc import TaskTerminationException
 from .base import Executor, Job, Outcome
 from .call import call
 from .capture import CURRENT
+from .waiters import wait_in_thread
 
 __all__ = ["start"]
 
@@ -42,17 +49,25 @@ class ThreadHandle:
         self._in_task: int | None = None  # the run thread's ident, while in the task's function
         # Made now: when the run ends there may be no memory left to make it.
         self._unreported = Outcome("fail", job.now(), error=UNREPORTED)
-        self._thread = threading.Thread(
-            target=self._body, name=f"notebook_sched:{job.task}:{job.run_id}", daemon=True
-        )
-        self._thread.start()
+        self._over = threading.Event()  # the worker is done with this run
+        wait_in_thread(self._body)
 
     def _body(self) -> None:
         job = self._job
+        worker = threading.current_thread()
+        name, worker.name = worker.name, f"notebook_sched:{job.task}:{job.run_id}"
+        token = CURRENT.set(job.output)  # this run's (None: not captured)
+        try:
+            self._serve()
+        finally:
+            CURRENT.reset(token)  # the worker serves other runs next
+            worker.name = name
+            self._over.set()
+
+    def _serve(self) -> None:
+        job = self._job
         outcome = self._unreported
         try:
-            if job.output is not None:
-                CURRENT.set(job.output)  # this thread's context: the run's own
             kwargs = job.kwargs(TerminationFlag(self._flag_event))
             self._enter()
             outcome = call(
@@ -107,7 +122,7 @@ class ThreadHandle:
                 _set_async_exc(self._in_task, TaskTerminationException)
 
     def is_alive(self) -> bool:
-        return self._thread.is_alive()
+        return not self._over.is_set()
 
 
 start: Executor = ThreadHandle

@@ -43,6 +43,11 @@ class Feed:
         self.sent: dict[str, dict[str, Any]] = {}  # the row each task last had, as sent
         self.order: list[str] = []
         self.stale: set[str] = set(app.tasks)
+        # The rows of the present round of diffs, not yet sent: a round takes
+        # the rows stale when it begins; rows made stale meanwhile wait for
+        # the next round, so a busy scheduler's rounds end (and the panel
+        # keeps to its rhythm) however fast its rows change.
+        self.round: list[str] = []
         self.everything: bool = True
         self.finished: dict[int, RunRecord] = {}
         self.started: dict[int, RunRecord] = {}
@@ -127,7 +132,7 @@ class Feed:
 
     @property
     def pending(self) -> bool:
-        return bool(self.everything or self.stale or self.finished or self.started)
+        return bool(self.everything or self.stale or self.round or self.finished or self.started)
 
     def diff(self) -> dict[str, Any]:
         """The changes since the last diff: ``rows`` ({name: changed fields,
@@ -156,11 +161,12 @@ class Feed:
         return {"rows": rows, "order": order if reordered else None, "runs": runs}
 
     def _rows(self, tasks: Any, rows: dict[str, Any]) -> None:
-        """Bring up to ``ROWS_PER_DIFF`` stale rows up to date (the rest stay stale)."""
+        """Bring up to ``ROWS_PER_DIFF`` rows of the round up to date (a new
+        round, of the stale rows, if none is under way)."""
         state = self._app.state
-        names = list(self.stale)
-        take, rest = names[:ROWS_PER_DIFF], names[ROWS_PER_DIFF:]
-        self.stale = set(rest)
+        if not self.round:
+            self.round, self.stale = list(self.stale), set()
+        take, self.round = self.round[:ROWS_PER_DIFF], self.round[ROWS_PER_DIFF:]
         for name in take:
             task = tasks.get(name)
             if task is None:

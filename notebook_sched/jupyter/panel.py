@@ -48,6 +48,7 @@ log: logging.Logger = logging.getLogger("notebook_sched")
 FLUSH_INTERVAL = 0.25  # seconds between two diffs, at most
 BUSY_INTERVAL = 1.0  # ... after a big diff: a busy scheduler is shown once a second
 BUSY_DIFF = 40  # changed rows (plus a quarter of the runs) that make a round big
+MESSAGES_PER_S = 4  # diffs a second, at most, over a round and the pause after it
 SWEEP_INTERVAL = 0.5  # seconds between two re-reads of a few rows
 SWEEP_ROWS = 100  # rows re-read per sweep
 WATCHED = 8  # live runs whose detail is re-sent while their output grows
@@ -131,6 +132,7 @@ class SchedulerPanel(AnyWidget):
         self._last_flush = 0.0
         self._interval = FLUSH_INTERVAL
         self._cycle = 0  # rows (and a quarter of the runs) sent in this round of diffs
+        self._diffs = 0  # diffs sent in this round
         self._sweep_at = 0
         self._seq = 0
         self._forced = False
@@ -182,17 +184,21 @@ class SchedulerPanel(AnyWidget):
             self._cycle += len(diff["rows"]) + len(diff["runs"]) // 4
             if diff["rows"] or diff["runs"] or diff["order"] is not None:
                 self._seq += 1
+                self._diffs += 1
                 self.send({"kind": "diff", "seq": self._seq, "now": time.time(), **diff})
                 self._sync_rows(diff["rows"], diff["order"])
         self._show_header()
-        if feed.stale and self._loop is not None:  # the rest of a big table: next turn
+        if feed.round and self._loop is not None:  # the rest of a big table: next turn
             self._flush_handle = self._loop.call_later(0, _weak(self, "flush"))
             return
         # A round that changed many rows costs the kernel tens of ms (JSON,
-        # the socket): while such rounds come, one a second; a calm
-        # scheduler is shown at once.
-        self._interval = BUSY_INTERVAL if self._cycle > BUSY_DIFF else FLUSH_INTERVAL
-        self._cycle = 0
+        # the socket): while such rounds come, one a second — or less often,
+        # so that a round of many diffs (a table of hundreds of busy rows)
+        # still costs at most a few messages a second; a calm scheduler is
+        # shown at once.
+        interval = BUSY_INTERVAL if self._cycle > BUSY_DIFF else FLUSH_INTERVAL
+        self._interval = max(interval, self._diffs / MESSAGES_PER_S)
+        self._cycle = self._diffs = 0
 
     def _sync_rows(self, changed: dict[str, Any], order: list[str] | None) -> None:
         if order is not None:

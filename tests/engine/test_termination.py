@@ -183,11 +183,11 @@ def test_fatal_error_forces_shutdown(make_scheduler, tmp_path, execution):
     out = tmp_path / "out"
     app.task(execution=execution, name="slow")(slow_writer(execution, out, 3.0))
 
-    async def broken_step(loop, gen):  # stands in for a bug inside the scheduler's loop
+    def broken_slice(loop):  # stands in for a bug inside the scheduler's loop
         raise RuntimeError("scheduler bug")
 
     def trigger(app):
-        app._core.loop._step = broken_step
+        app._core.loop._slice = broken_slice
         app._core.wake()
 
     _forced(app, out, trigger)

@@ -201,10 +201,11 @@ def test_a_second_shutdown_call_abandons_a_stuck_thread_and_its_late_end_changes
         assert not returned.is_set()
         app.start()  # running again when the old thread comes back
         await until(returned.is_set, 10)
-        thread = _thread_named(f"notebook_sched:blocked:{record.run_id}")
-        if thread is not None:
-            await until(lambda: not thread.is_alive(), 5)
-        # The thread queued its report before it ended: one turn of the loop
+        name = f"notebook_sched:blocked:{record.run_id}"
+        thread = _thread_named(name)
+        if thread is not None:  # done with the run (a kept worker then goes by another name)
+            await until(lambda: not thread.is_alive() or thread.name != name, 5)
+        # The thread queued its report before it was done: one turn of the loop
         # would apply a (wrong) late finish.
         await asyncio.sleep(0)
         await asyncio.sleep(0)
