@@ -283,3 +283,26 @@ def test_two_processes_sharing_a_deleted_file_both_put_their_runs_back(app_on_fi
     assert [r for r in rows if r[1] != "beside"] == [r for r in app_rows(app) if r[1] != "beside"]
     assert len({run_id for run_id, _, _ in rows}) == len(rows)
     assert {status for _, _, status in rows} == {"success"}
+
+
+def test_the_path_is_looked_at_on_the_writers_thread_only(app_on_file, monkeypatch):
+    """The look (an ``os.stat``) is made every second while the scheduler
+    runs — on the writer's thread, never on the loop's or the caller's."""
+    from notebook_sched._history import moved_file
+
+    app = app_on_file[0]
+    looks: list[str] = []
+    real = moved_file.change
+
+    def change(at: str, opened: moved_file.Identity) -> moved_file.Change | None:
+        looks.append(threading.current_thread().name)
+        return real(at, opened)
+
+    monkeypatch.setattr(moved_file, "change", change)
+    began = time.monotonic()
+    wait_until(lambda: len(looks) >= 3, 10)
+    assert time.monotonic() - began > 1.5  # about one a second, not a busy loop
+    assert set(looks) == {"notebook_sched-writer"}, looks
+    app.shut_down()
+    assert app.join(10)
+    assert app.state == "stopped"
