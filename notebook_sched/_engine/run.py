@@ -128,6 +128,19 @@ class Run:
     def requested(self, reason: Reason) -> None:
         self.on_terminating(self, reason)
 
+    # Its timeout, for an executor that enforces it too (``base.Timeout``)
+
+    @property
+    def grace(self) -> float:
+        return self.termination.grace
+
+    def real_time_left(self) -> float | None:
+        deadline = self.termination.deadline
+        return None if deadline is None else self._watchdog.real_wait_until(deadline)
+
+    def reached(self) -> None:
+        self.terminate("timeout")
+
     def abandon(self, waited: float) -> None:
         # A forced shutdown must end: a thread stuck in a C call cannot be
         # stopped, so give up on it with a final record that says so.

@@ -94,6 +94,7 @@ class Starter:
             run.output,
             definition.progress_params,
             run.progress_sink,
+            run if run.termination.deadline is not None else None,
         )
         try:
             handle = _EXECUTORS[_method(definition)](job)

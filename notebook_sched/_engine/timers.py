@@ -67,6 +67,11 @@ class Watchdog:
         """The present on the wall clock (epoch seconds), for records."""
         return self._clock.time()
 
+    def real_wait_until(self, when: float) -> float | None:
+        """Real seconds from now to ``when`` on the watchdog's clock (``None``:
+        only a move of a manual clock gets there)."""
+        return self._clock.real_wait(when - self._clock.monotonic())
+
     def call_at(self, when: float, callback: Callable[[], None]) -> Timer:
         timer = Timer(when, callback, self)
         with self._cv:
@@ -164,7 +169,7 @@ class Watchdog:
                     self._thread = None
                     return None
                 when, _, timer = self._heap[0]
-                delay = self._clock.real_wait(when - self._clock.monotonic())
+                delay = self.real_wait_until(when)
                 if delay is None or delay > 0:
                     self._cv.wait(delay)
                     continue

@@ -22,6 +22,7 @@ __all__ = [
     "Outcome",
     "RunHandle",
     "Status",
+    "Timeout",
     "failure_text",
     "on_loop",
     "outcome_of_error",
@@ -71,6 +72,9 @@ class Job:
     progress_params: tuple[str, ...] = ()
     #: Where the run's ``Progress()`` reports go.
     progress: ProgressSink | None = None
+    #: The run's timeout, when it has one: for an executor that can enforce it
+    #: away from the kernel as well (a process run's zygote).
+    timeout: Timeout | None = None
 
     def kwargs(self, flag: TerminationFlag | None) -> dict[str, object]:
         """What the function is called with: the run's flag, its progress
@@ -81,6 +85,30 @@ class Job:
         if self.args:
             kwargs.update(self.args)
         return kwargs
+
+
+class Timeout(Protocol):
+    """A run's timeout, as an executor that enforces it itself sees it.
+
+    The kernel's watchdog takes the steps at the deadline — unless a thread
+    of the kernel holds the GIL (a C call that never lets go of it), which the
+    watchdog needs too; an executor that can take them where the GIL is not
+    needed does, and says so with ``reached()``."""
+
+    @property
+    def grace(self) -> float:
+        """Seconds between the polite step and the forced one."""
+        ...
+
+    def real_time_left(self) -> float | None:
+        """Real seconds from now to the deadline (``None``: real time does
+        not bring it, the scheduler's clock is a manual one)."""
+        ...
+
+    def reached(self) -> None:
+        """The run was ended at its deadline by the executor: it is recorded
+        as terminated for ``"timeout"`` (unless a reason came first)."""
+        ...
 
 
 @runtime_checkable

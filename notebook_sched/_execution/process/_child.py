@@ -103,13 +103,21 @@ def _die_with_parent(parent_pid: int) -> None:
 
 
 def _on_sigterm(flag: PipeFlagEvent):  # type: ignore[no-untyped-def]
+    raised = False
+
     def handler(signum: int, frame: object) -> None:
+        nonlocal raised
         if not flag.is_set():
             # Not the scheduler (it sets the flag before it signals): die of the
             # signal, as the sender meant, so the run is recorded as killed by it.
             signal.signal(signal.SIGTERM, signal.SIG_DFL)
             os.kill(os.getpid(), signal.SIGTERM)
             return
+        if raised:
+            # Once: the kernel and the zygote may both signal at the deadline,
+            # and a second exception would cut the task's finally blocks short.
+            return
+        raised = True
         from notebook_sched.exc import TaskTerminationException
 
         raise TaskTerminationException(f"terminated by the scheduler (signal {signum})")

@@ -17,17 +17,23 @@ packet and comes through a pipe, the last descriptor attached:
                pipe (the child reads it); attached: the result pipe to write,
                the termination flag to read and, when output is captured,
                the output to write
+  ``D``/``d``  the same for a run with a timeout: the packet begins with its
+               deadline and grace (``_deadlines.pack``), and the termination
+               flag's write end is attached after its read end — the zygote
+               ends the run at its deadline itself (``_deadlines``)
 The zygote keeps a copy of each run's result pipe. When the child exits, it
 kills the child's whole process group and then writes the last message on
 that pipe, ``("exited", exit code)`` — so the kernel learns the end of a run
 on the one pipe it reads anyway, and only once nothing of the run is left
-(``("exited", "why")`` if it could not fork at all). End of file on the
+(``("exited", "why")`` if it could not fork at all) — after
+``("deadline", None)`` when the zygote ended it at its deadline. End of file on the
 socket means the kernel is gone: every child's group is killed.
 """
 
 from __future__ import annotations
 
 import contextlib
+import math
 import os
 import pickle
 import select
@@ -39,11 +45,11 @@ import traceback
 # Preloaded so that children start fast.
 import cloudpickle  # noqa: F401
 
-from notebook_sched._execution.process import _child
+from notebook_sched._execution.process import _child, _deadlines
 from notebook_sched._execution.process.channel import frame
 
 PACKET = 1 << 16  # the largest message read in one packet (the kernel keeps within it)
-MAX_FDS = 4
+MAX_FDS = 5
 
 
 def _end_group(pid: int) -> None:
@@ -80,8 +86,10 @@ class _Ends:
         self.result_fds: dict[int, int] = {}  # by child pid
         self.unsent: dict[int, bytes] = {}  # by result fd
 
-    def send_last(self, fd: int, message: object) -> None:
+    def send_last(self, fd: int, message: object, at_deadline: bool = False) -> None:
         data = frame("exited", message)
+        if at_deadline:
+            data = frame("deadline", None) + data
         # Nothing of the run writes on the pipe any more: no one else minds
         # that it does not block.
         os.set_blocking(fd, False)
@@ -103,14 +111,25 @@ class _Ends:
             os.close(fd)
 
 
-def _fork(kind: bytes, data: bytes, fds: list[int], ends: _Ends, own: tuple[int, ...]) -> None:
-    payload: bytes | int = data if kind == b"S" else fds.pop()
+def _fork(
+    kind: bytes,
+    data: bytes,
+    fds: list[int],
+    ends: _Ends,
+    deadlines: _deadlines.Deadlines,
+    own: tuple[int, ...],
+) -> None:
+    deadline, flag_w = None, -1
+    if kind in (b"D", b"d"):
+        deadline = _deadlines.unpack(data[: _deadlines.HEAD])
+        data, flag_w = data[_deadlines.HEAD :], fds.pop(2)
+    payload: bytes | int = data if kind in (b"S", b"D") else fds.pop()
     result_fd, flag_fd, *output = fds
     output_fd = output[0] if output else -1
     try:
         pid = os.fork()
     except OSError as exc:
-        for fd in (flag_fd, output_fd, payload):
+        for fd in (flag_fd, output_fd, payload, flag_w):
             if isinstance(fd, int) and fd >= 0:
                 os.close(fd)
         ends.send_last(result_fd, f"could not fork: {exc!r}")
@@ -118,18 +137,23 @@ def _fork(kind: bytes, data: bytes, fds: list[int], ends: _Ends, own: tuple[int,
     if pid == 0:
         signal.set_wakeup_fd(-1)
         signal.signal(signal.SIGCHLD, signal.SIG_DFL)
-        # Not the child's: the zygote's own, and the other runs' result pipes.
-        for fd in (*own, *ends.result_fds.values(), *ends.unsent):
-            os.close(fd)
+        # Not the child's: the zygote's own, the other runs' result pipes and
+        # flags, and its own flag's write end.
+        others = (*ends.result_fds.values(), *ends.unsent, *deadlines.fds())
+        for fd in (*own, *others, flag_w):
+            if fd >= 0:
+                os.close(fd)
         _child.run_child(payload, result_fd, flag_fd, os.getppid(), output_fd)
         os._exit(0)  # not reached: run_child exits
     for fd in (flag_fd, output_fd, payload):
         if isinstance(fd, int) and fd >= 0:
             os.close(fd)
     ends.result_fds[pid] = result_fd
+    if deadline is not None:
+        deadlines.add(pid, *deadline, flag_w)
 
 
-def _reap(ends: _Ends) -> None:
+def _reap(ends: _Ends, deadlines: _deadlines.Deadlines) -> None:
     while ends.result_fds:
         try:
             pid, status = os.waitpid(-1, os.WNOHANG)
@@ -138,9 +162,10 @@ def _reap(ends: _Ends) -> None:
         if pid == 0:
             return
         _end_group(pid)
+        at_deadline = deadlines.forget(pid)
         fd = ends.result_fds.pop(pid, None)
         if fd is not None:
-            ends.send_last(fd, os.waitstatus_to_exitcode(status))
+            ends.send_last(fd, os.waitstatus_to_exitcode(status), at_deadline)
 
 
 def _serve(sock: socket.socket) -> None:
@@ -151,6 +176,7 @@ def _serve(sock: socket.socket) -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     _child.prepare()
     ends = _Ends()
+    deadlines = _deadlines.Deadlines()
     own = (sock.fileno(), wake_r, wake_w)
     while True:
         # poll(), not select(): it holds a result pipe per live child, whose
@@ -160,13 +186,17 @@ def _serve(sock: socket.socket) -> None:
         poller.register(wake_r, select.POLLIN)
         for fd in ends.unsent:
             poller.register(fd, select.POLLOUT)
-        ready = dict(poller.poll())
+        wait = deadlines.wait()
+        ready = dict(poller.poll(None if wait is None else math.ceil(wait * 1000)))
         for fd in list(ends.unsent):
             if ready.get(fd):
                 ends.flush(fd)
         if ready.get(wake_r):
             os.read(wake_r, 4096)
-            _reap(ends)
+            _reap(ends, deadlines)
+        if deadlines.due():
+            _reap(ends, deadlines)  # first: a child that has exited is past its steps
+            deadlines.take_due()
         if ready.get(sock.fileno()):
             message, fds, _, _ = socket.recv_fds(sock, PACKET, MAX_FDS)
             if not message:  # the kernel is gone
@@ -174,8 +204,8 @@ def _serve(sock: socket.socket) -> None:
                     _end_group(pid)
                 return
             kind, data = message[:1], message[1:]
-            if kind in (b"S", b"s"):
-                _fork(kind, data, fds, ends, own)
+            if kind in (b"S", b"s", b"D", b"d"):
+                _fork(kind, data, fds, ends, deadlines, own)
             elif kind == b"C":
                 _take_context(data)
             elif kind == b"c":

@@ -5,7 +5,8 @@ length-prefixed pickle of ``(kind, value)``: from the child ``("pid", pid)``
 first, ``("progress", (fraction, message))`` any number of times, then
 ``("report", (status, error, result))`` once; and last, from the zygote once
 the child has exited and its process group is gone, ``("exited", exit
-code)``. Its output pipe — file descriptors 1 and 2 of the child, when output
+code)`` — after ``("deadline", None)`` if the zygote ended the run at its
+deadline (``_deadlines``). Its output pipe — file descriptors 1 and 2 of the child, when output
 is captured — carries raw bytes: whatever the child, C code in it and
 processes it starts write.
 
@@ -41,6 +42,7 @@ class Ended(NamedTuple):
 
     report: Any  # the child's report, or None if it sent none
     exit: int | str | None  # its exit code; why it never started (str); None: the zygote died
+    at_deadline: bool = False  # the zygote ended it at its deadline
 
 
 def read_child(
@@ -78,7 +80,7 @@ def read_child(
         for fd in (result_fd, output_fd):
             if fd >= 0:
                 os.close(fd)
-    return Ended(reader.report, reader.exit)
+    return Ended(reader.report, reader.exit, reader.at_deadline)
 
 
 def _read_output(fd: int, on_output: Callable[[bytes], object] | None) -> bool:
@@ -107,6 +109,7 @@ class _Messages:
         self._buffer = bytearray()
         self.report: Any = None
         self.exit: int | str | None = None
+        self.at_deadline = False
         self.over = False
 
     def take(self, chunk: bytes) -> None:
@@ -124,5 +127,7 @@ class _Messages:
                 self._on_progress(*value)
             elif kind == "report" and self.report is None:
                 self.report = value
+            elif kind == "deadline":
+                self.at_deadline = True
             elif kind == "exited":
                 self.exit, self.over = value, True

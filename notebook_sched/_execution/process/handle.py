@@ -4,7 +4,9 @@ forked by the zygote (a few milliseconds, where a new interpreter costs tens).
 The function travels with cloudpickle (``payload.py``), so functions, lambdas
 and closures defined in a notebook cell work. Termination: the flag is set and
 SIGTERM sent at once (the child raises ``TaskTerminationException``, so
-``finally`` blocks run), SIGKILL after the grace period. A waiter thread per
+``finally`` blocks run), SIGKILL after the grace period. A run's timeout is
+also the zygote's to enforce (``_deadlines``): on time, even while a thread
+of the kernel holds the GIL that the kernel's watchdog needs. A waiter thread per
 live run (``waiters.py``: kept for the next run) starts the child and waits
 for it, so nothing ever blocks the scheduler's loop on ``join()``.
 """
@@ -16,6 +18,7 @@ import os
 import pickle
 import signal
 import threading
+import time
 
 from ..base import Executor, Job, Outcome
 from ..call import Report, outcome_of_report
@@ -65,7 +68,7 @@ class ProcessHandle:
         output_r, output_w = os.pipe() if job.output is not None else (-1, -1)
         given = (result_w, flag_r, output_w)
         try:
-            zygote_fd = zygote.spawn(payload, *given)
+            zygote_fd = zygote.spawn(payload, *given, deadline=self._deadline(flag_w))
         except Exception as exc:
             for fd in (result_r, output_r):
                 if fd >= 0:
@@ -82,7 +85,11 @@ class ProcessHandle:
         end = job.now()  # the child has exited, and its process group is gone
         with self._lock:
             self._exited = True
+            if ended.at_deadline:
+                self._stop_requested = True  # by the zygote: a signal it died of was ours
         self._close_flag()
+        if ended.at_deadline and job.timeout is not None:
+            job.timeout.reached()
         if ended.exit is None:
             # The zygote, which ends a run's process group, is gone: the child
             # died with it (PDEATHSIG); what it forked is ended from here.
@@ -94,6 +101,15 @@ class ProcessHandle:
             job.done(Outcome("crash", end, error=f"could not start the child: {ended.exit}"))
         else:
             job.done(self._outcome(ended.report, ended.exit, end))
+
+    def _deadline(self, flag_w: int) -> tuple[float, float, int] | None:
+        """What the zygote needs to end the run at its deadline itself."""
+        timeout = self._job.timeout
+        left = timeout.real_time_left() if timeout is not None else None
+        if timeout is None or left is None:
+            return None
+        # time.monotonic() is CLOCK_MONOTONIC: the zygote's clock too.
+        return time.monotonic() + left, timeout.grace, flag_w
 
     def _started(self, pid: int) -> None:
         """The child runs (its first message): signals asked for before go now."""

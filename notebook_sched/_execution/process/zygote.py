@@ -20,6 +20,7 @@ import threading
 from pathlib import Path
 
 from ..capture import log_levels
+from . import _deadlines
 
 __all__ = ["ZygoteError", "spawn", "stop", "zygote_pid"]
 
@@ -59,9 +60,10 @@ class _Zygote:
     def alive(self) -> bool:
         return not self._broken and self.process.poll() is None
 
-    def spawn(self, payload: bytes, fds: tuple[int, ...]) -> None:
+    def spawn(self, payload: bytes, fds: tuple[int, ...], deadline: bytes = b"") -> None:
         """Ask for a child running ``payload``, with those pipe ends; what it
-        does comes back on the result pipe (the first of ``fds``)."""
+        does comes back on the result pipe (the first of ``fds``).
+        ``deadline``: the run's (``_deadlines.pack``), which the zygote keeps."""
         # Read each time (a few microseconds; only a change is sent): a
         # child starts where the kernel is now, as a fresh process would.
         context = (list(sys.path), os.getcwd(), _environment(), log_levels())
@@ -70,18 +72,19 @@ class _Zygote:
                 if context != self._context:
                     self._send(b"C", pickle.dumps(context), ())
                     self._context = context
-                self._send(b"S", payload, fds)
+                self._send(b"D" if deadline else b"S", payload, fds, deadline)
         except OSError:
             self._broken = True
             raise
 
-    def _send(self, kind: bytes, data: bytes, fds: tuple[int, ...]) -> None:
+    def _send(self, kind: bytes, data: bytes, fds: tuple[int, ...], head: bytes = b"") -> None:
+        # ``head`` travels in the packet whatever the size of ``data``.
         if len(data) <= INLINE:
-            socket.send_fds(self.sock, [kind, data], list(fds))
+            socket.send_fds(self.sock, [kind, head, data], list(fds))
             return
         read, write = os.pipe()
         try:
-            socket.send_fds(self.sock, [kind.lower()], [*fds, read])
+            socket.send_fds(self.sock, [kind.lower(), head], [*fds, read])
         finally:
             os.close(read)
         try:
@@ -124,15 +127,27 @@ def prestart() -> None:
         threading.Thread(target=_get, name="notebook_sched-zygote-start", daemon=True).start()
 
 
-def spawn(payload: bytes, result_w: int, flag_r: int, output_w: int = -1) -> int:
+def spawn(
+    payload: bytes,
+    result_w: int,
+    flag_r: int,
+    output_w: int = -1,
+    deadline: tuple[float, float, int] | None = None,
+) -> int:
     """Fork a child that runs ``payload`` (``_child.run_child``), writing its
     messages on ``result_w`` (``output_w``, if given, becomes its file
     descriptors 1 and 2); returns the zygote's pidfd, which becomes readable
-    if the zygote dies."""
+    if the zygote dies. ``deadline``: ``(at, grace, flag_w)`` — the zygote
+    ends the run at ``at`` (``time.monotonic()``) itself, setting its flag
+    through ``flag_w`` (``_deadlines``)."""
     zygote = _get()
     fds = (result_w, flag_r) if output_w < 0 else (result_w, flag_r, output_w)
+    head = b""
+    if deadline is not None:
+        at, grace, flag_w = deadline
+        fds, head = (*fds[:2], flag_w, *fds[2:]), _deadlines.pack(at, grace)
     try:
-        zygote.spawn(payload, fds)
+        zygote.spawn(payload, fds, head)
     except OSError as exc:
         raise ZygoteError(f"could not reach the zygote: {exc!r}") from exc
     return zygote.pidfd
