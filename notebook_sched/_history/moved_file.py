@@ -94,22 +94,24 @@ def keys_of(
 
 
 def sidecars(path: str) -> dict[str, Identity]:
-    """The identities of the ``-wal`` and ``-shm`` beside ``path`` now."""
+    """The ``-wal`` and ``-shm`` of the file at ``path`` now, by their paths
+    (beside the file a symbolic link leads to: SQLite names them so)."""
+    real = os.path.realpath(path)
     found = {}
     for suffix in ("-wal", "-shm"):
-        known = identity(path + suffix)
+        known = identity(real + suffix)
         if known is not None:
-            found[suffix] = known
+            found[real + suffix] = known
     return found
 
 
-def drop_stale(path: str, opened: dict[str, Identity]) -> None:
-    """Unlink the sidecars beside ``path`` that are still those of the file
-    opened (``opened``, from ``sidecars``); leave any other."""
-    for suffix, known in opened.items():
-        if identity(path + suffix) == known:
+def drop_stale(opened: dict[str, Identity]) -> None:
+    """Unlink the sidecars (from ``sidecars``) that are still those of the
+    file opened; leave any other that took their names."""
+    for path, known in opened.items():
+        if identity(path) == known:
             with contextlib.suppress(FileNotFoundError):
-                os.unlink(path + suffix)
+                os.unlink(path)
 
 
 def read_out(conn: sqlite3.Connection) -> tuple[sqlite3.Connection, list[tuple[Any, ...]], int]:

@@ -168,7 +168,7 @@ class RunStore:
                     old, self._reader = self._reader, copy
                 old.close()
                 self._conn.close()  # before the path's new file is opened: see moved_file
-                moved_file.drop_stale(self.path, self._sidecars)
+                moved_file.drop_stale(self._sidecars)
                 self._moving = (change, rows, seq)
             change, rows, seq = self._moving
             try:

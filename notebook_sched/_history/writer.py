@@ -131,8 +131,8 @@ class Writer:
         deadline = time.monotonic() + timeout
         with self._cv:
             self._urgent += 1
-            if self._thread is not None:  # it wrote: the records must be in the file at the path
-                self._look_due = True
+            if self._thread is not None and self._store.path is not None:
+                self._look_due = True  # it wrote: the records must be in the file at the path
             self._cv.notify_all()
             try:
                 while self._starts or self._finals or self._busy or self._look_due:
