@@ -219,10 +219,14 @@ def move(
             "into a new file at the same path, and recording goes on there"
         )
     else:
+        lacked = (
+            f"the {added} of its {n} runs it lacked are written into it"
+            if added
+            else f"it already holds its {n} runs"
+        )
         done = (
             f"runs_db {path!r} was {change} while open; the file now at the path is a run "
-            f"history that agrees with this one: the {added} of its {n} runs it lacked are "
-            "written into it, and recording goes on there"
+            f"history that agrees with this one: {lacked}, and recording goes on there"
         )
     return conn, reader, target, done
 
