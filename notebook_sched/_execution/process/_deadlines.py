@@ -49,7 +49,7 @@ def _signal_group(pid: int, sig: signal.Signals) -> None:
 
 
 class _Run:
-    __slots__ = ("flag_w", "grace", "over", "pid", "reached")
+    __slots__ = ("flag_w", "grace", "over", "pid", "queued", "reached")
 
     def __init__(self, pid: int, grace: float, flag_w: int) -> None:
         self.pid = pid
@@ -57,6 +57,7 @@ class _Run:
         self.flag_w = flag_w
         self.reached = False  # its deadline came while it lived
         self.over = False  # reaped: a step still queued for it is void (its pid may be reused)
+        self.queued = True  # a step of it is in the heap
 
 
 class Deadlines:
@@ -67,6 +68,7 @@ class Deadlines:
         self._runs: dict[int, _Run] = {}
         self._steps: list[tuple[float, int, _Run, signal.Signals]] = []
         self._seq = itertools.count()
+        self._void = 0  # steps in the heap of runs that are over
 
     def add(self, pid: int, at: float, grace: float, flag_w: int) -> None:
         os.set_blocking(flag_w, False)  # the zygote never waits on a child
@@ -92,7 +94,9 @@ class Deadlines:
         now = time.monotonic()
         while self._steps and self._steps[0][0] <= now:
             when, _, run, sig = heapq.heappop(self._steps)
+            run.queued = False
             if run.over:
+                self._void -= 1
                 continue
             if sig == signal.SIGTERM:
                 run.reached = True
@@ -102,6 +106,7 @@ class Deadlines:
                     os.write(run.flag_w, b"x")
                 kill = (when + run.grace, next(self._seq), run, signal.SIGKILL)
                 heapq.heappush(self._steps, kill)
+                run.queued = True
             _signal_group(run.pid, sig)
 
     def forget(self, pid: int) -> bool:
@@ -111,4 +116,12 @@ class Deadlines:
             return False
         run.over = True
         os.close(run.flag_w)
+        if run.queued:
+            self._void += 1
+            # Most runs end long before their deadline: their steps go in
+            # bulk, so the heap holds live runs, not hours of ended ones.
+            if self._void > 64 and self._void * 2 > len(self._steps):
+                self._steps = [step for step in self._steps if not step[2].over]
+                heapq.heapify(self._steps)
+                self._void = 0
         return run.reached
