@@ -136,10 +136,22 @@ app.task(name="lam", execution="process")(lambda: f"{FACTOR}-{times(2)}")
 def broken():
     return {"a": 1}["missing key"]
 
+class Point:  # made in the cell: its instances come back by value
+    def __init__(self, x):
+        self.x = x
+
+@app.task(execution="process")
+def point():
+    return Point(FACTOR), 2.5
+
 app.start()
 assert app.tasks["compute"].run() and app.tasks["lam"].run() and app.tasks["broken"].run()
+assert app.tasks["point"].run()
 """
     )
+    assert wait_record(kernel, "point") == ["success", None]
+    came = "(lambda v: [type(v[0]).__name__, v[0].x, v[1]])(app.tasks['point'].result)"
+    assert kernel.json(came) == ["Point", 7, 2.5]
     assert wait_record(kernel, "compute") == ["success", None]
     assert wait_record(kernel, "lam") == ["success", None]
     assert wait_record(kernel, "broken") == ["fail", None]
