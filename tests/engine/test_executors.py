@@ -207,3 +207,29 @@ def test_waiter_threads_are_kept_for_the_next_run():
     assert all(e.wait(5) for e in started)
     release.set()
     assert len(waiters()) >= 2
+
+
+def test_a_forced_step_after_its_run_reaches_no_other_run(loop):
+    """A thread run's worker serves the next run once this one is over: an
+    exception injected for the first (its handle forced late, as a watchdog
+    may) must not land in the second, which runs in the same worker."""
+    first: list[Outcome] = []
+    ended = thread.start(job(loop, lambda flag: "first", first))
+    wait_until(lambda: first, timeout=5)
+    workers = []
+
+    def spin(flag: Any) -> str:
+        workers.append(threading.get_ident())
+        deadline = time.monotonic() + 0.5
+        while time.monotonic() < deadline:  # pure Python: an injection lands at once
+            sum(range(50))
+        return "second"
+
+    second: list[Outcome] = []
+    thread.start(job(loop, spin, second))
+    wait_until(lambda: workers, timeout=5)
+    while not second:
+        ended.force()
+        time.sleep(0.01)
+    assert second[0].status == "success", second[0]
+    assert first[0].result == "'first'"
