@@ -218,7 +218,7 @@ class SchedulingLoop:
             self._end_round()
             return False
         ledger = self._ledger
-        if not self._holding:  # a round begins: its runs' ends are recorded after it
+        if not self._holding:  # its runs' ends are recorded after the round (or the slice)
             self._holding = True
             ledger.hold()
         try:
@@ -234,14 +234,19 @@ class SchedulingLoop:
                     # condition may cost a millisecond.
                     if share.over(began):
                         break
-                runs = steer.launch(ready, now) if ready else []
+                # Stamped now: the evaluations took time (or the GIL was away).
+                runs = steer.launch(ready, self._clock.time()) if ready else []
             for run in runs:
                 steer.start_run(run, loop)
         finally:
+            share.spent(began)
             if not queue:
                 self._end_round()
                 self.cycles += 1
-            share.spent(began)
+            elif share.pause() > 0:
+                # Saturated: the ends are recorded in the pause, so that the
+                # runs of a long round do not pile up in memory meanwhile.
+                self._end_round()
         return bool(runs)
 
     def _end_round(self) -> None:
