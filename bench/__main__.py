@@ -45,6 +45,7 @@ MODULES = {
     "apscheduler": "bench.aps_script",
     "batch": "bench.batch_bench",
     "capture": "bench.capture_bench",
+    "overload": "bench.overload_bench",
 }
 ROCKETRY_CONFIGS = {"default": None, "cs0.01": 0.01}
 
@@ -218,6 +219,13 @@ def plan(quick: bool) -> list[Job]:
     capture("capture/kernel", 240 if q else 600, scenario="capture_kernel", tasks=100,
             interval=0.1, requests=100 if q else 300, gap=0.01, pairs=2 if q else 3,
             phase_limit=8 if q else 30)  # fmt: skip
+
+    # 12. A saturated scheduler in a kernel (~40 s: not in quick mode).
+    if not q:
+        jobs.append(
+            Job("overload/kernel", "notebook_sched", MODULES["overload"],
+                {"requests": 300, "gap": 0.01, "phase_limit": 8}, 300)
+        )  # fmt: skip
     return jobs
 
 

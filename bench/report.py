@@ -493,6 +493,9 @@ def table_rows(results: dict[str, Any]) -> list[dict[str, str]]:
     from bench.report_capture import capture_rows  # figure 11
 
     capture_rows(r, add)
+    from bench.report_overload import overload_rows  # figure 12
+
+    overload_rows(r, add)
     return rows
 
 
