@@ -110,8 +110,13 @@ class Run:
         return self.termination.request(reason, abandon=abandon)
 
     def mark_finished(self) -> bool:
-        """Note the end of the run; ``False`` if it was already final."""
-        return self.termination.end()
+        """Note the end of the run; ``False`` if it was already final. Its
+        handle is let go: the handle's job reports to this run (a cycle the
+        garbage collector would have to find; see ``Termination.end``)."""
+        if not self.termination.end():
+            return False
+        self.handle = None
+        return True
 
     # The steps of the termination (``termination.Steps``)
 

@@ -34,6 +34,26 @@ class Steps(Protocol):
     def requested(self, reason: Reason) -> None: ...
 
 
+class _NoSteps:
+    """The steps of a run that has ended: a step asked for just as it ended
+    does nothing."""
+
+    def polite(self) -> None:
+        pass
+
+    def force(self) -> None:
+        pass
+
+    def abandon(self, waited: float) -> None:
+        pass
+
+    def requested(self, reason: Reason) -> None:
+        pass
+
+
+_NO_STEPS = _NoSteps()
+
+
 class Termination:
     """When and why one run is to end, and the steps that end it. Its times
     (``deadline``, ``requested_at``, ``abandon_at``) are monotonic."""
@@ -107,11 +127,17 @@ class Termination:
         self._steps.abandon(2 * self.grace + 1.0)
 
     def end(self) -> bool:
-        """The run is over: no step follows. ``False`` if it already was."""
+        """The run is over: no step follows. ``False`` if it already was.
+
+        The run is let go (its steps are its run: a cycle), so that the
+        run's objects are freed the moment the scheduler drops them, not by
+        the garbage collector — thousands of runs a second would otherwise
+        fill its old generation, whose full collections stop the kernel."""
         with self._lock:
             if self.ended:
                 return False
             self.ended = True
+            self._steps = _NO_STEPS
             timers, self._timers = self._timers, []
         for timer in timers:
             timer.cancel()
