@@ -74,7 +74,7 @@ class Core:
         self.started_at = clock.time()
         self._gen = 0
         self.agenda = Agenda()
-        self.share = LoopShare()  # the loop's time the scheduler takes: at most half
+        self.share = LoopShare()  # the loop's time it takes: a quarter when saturated
         self.watchdog = Watchdog(clock)
         self.host = Host(self)
         self.bus = EventBus(self.host.on_loop, self.host.post, clock)

@@ -5,7 +5,7 @@ when its start condition (or, while a run is alive, its end condition) may
 next change — and events (a run started or ended, a task defined or enabled)
 mark tasks to look at. What is due is queued and evaluated in slices of a
 few milliseconds (and at most 64 starts), the loop given back between
-slices, and once the scheduler has been busy for a while it keeps to half
+slices, and once the scheduler has been busy for a while it keeps to a quarter
 of the loop (``share.py``): even the first look at ten thousand tasks, or
 more due than it can ever start, never holds the kernel's loop for long.
 A round is what was due when it began, and what came due while it ran:

@@ -1,5 +1,5 @@
 """The scheduler's share of its loop: in slices of a few ms, and at most
-half of the loop once it has been busy for a while.
+a quarter of the loop once it has been busy for a while.
 
 In a kernel the scheduler's loop is the kernel's: every millisecond the
 scheduler works on it, a ``1+1`` the user just sent waits. So its work is
@@ -33,7 +33,7 @@ __all__ = ["BURST", "RATE", "SLICE", "LoopShare"]
 
 SLICE = 0.002  # seconds of evaluation in one slice, at most (then its starts: loop.BATCH)
 BURST = 0.25  # seconds of work the scheduler may do back to back
-RATE = 0.5  # the share of the loop it takes beyond that
+RATE = 0.25  # the share of the loop it takes beyond that
 
 
 class LoopShare:
