@@ -145,7 +145,7 @@ class SchedulingLoop:
                 if self._queue or launched:
                     # More is due (or a main run may have taken time): the
                     # next slice after the scheduler's pause (``share.py``).
-                    await _give_back(self._share)
+                    await self._share.give_back()
                 else:
                     await self._sleep(wake, self._next_wake())
         except Exception as exc:  # a bug of the scheduler itself: stop, but lose nothing
@@ -399,20 +399,3 @@ class SchedulingLoop:
         await wake.wait()
         if handle is not None:
             handle.cancel()
-
-
-async def _give_back(share: LoopShare) -> None:
-    """Let everything else on the loop run, timers that came due included,
-    until the scheduler's pause is over (``share.py``; the recording of ends
-    may have lengthened it meanwhile).
-
-    ``sleep(0)`` would resume this step before the timers that came due
-    during the slice (the loop moves them to its queue after the step's
-    resumption), so a timer would wait two slices; a timer of our own comes
-    after them."""
-    await asyncio.sleep(max(share.pause(), _TINY))
-    while (pause := share.pause()) > _TINY:
-        await asyncio.sleep(pause)
-
-
-_TINY = 1e-6

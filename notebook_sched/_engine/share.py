@@ -27,6 +27,7 @@ fewer runs, which is what relieves the GIL.
 
 from __future__ import annotations
 
+import asyncio
 import time
 
 __all__ = ["BURST", "RATE", "SLICE", "LoopShare"]
@@ -34,6 +35,7 @@ __all__ = ["BURST", "RATE", "SLICE", "LoopShare"]
 SLICE = 0.002  # seconds of evaluation in one slice, at most (then its starts: loop.BATCH)
 BURST = 0.25  # seconds of work the scheduler may do back to back
 RATE = 0.25  # the share of the loop it takes beyond that
+_TINY = 1e-6
 
 
 class LoopShare:
@@ -67,3 +69,16 @@ class LoopShare:
     def over(self, began: float) -> bool:
         """Whether a slice that began at ``began`` has used its time."""
         return self._clock() - began > SLICE
+
+    async def give_back(self) -> None:
+        """Let everything else on the loop run, timers that came due
+        included, until the pause is over (the recording of ends may
+        lengthen it meanwhile).
+
+        ``sleep(0)`` would resume the caller before the timers that came due
+        during its slice (the loop moves them to its queue after the
+        resumption), so a timer would wait two slices; a timer of our own
+        comes after them."""
+        await asyncio.sleep(max(self.pause(), _TINY))
+        while (pause := self.pause()) > _TINY:
+            await asyncio.sleep(pause)
