@@ -266,11 +266,12 @@ class SchedulingLoop:
         stays bounded; the loop itself goes on. Warned once per session."""
         if not self._behind:
             self._behind = True
+            path = self._ledger.history.path
             log.warning(
                 "notebook_sched: the run history is %d records behind (runs start faster "
-                "than %r takes them); new runs wait until it catches up",
+                "than %s takes them); new runs wait until it catches up",
                 self._ledger.history.backlog,
-                self._ledger.history.path,
+                "the in-memory history" if path is None else repr(path),
             )
         for name in due:
             self._agenda.check_at(name, now + BACKLOG_WAIT)

@@ -5,6 +5,7 @@ in memory with what is in the file."""
 from __future__ import annotations
 
 import asyncio
+import logging
 import sqlite3
 import subprocess
 import sys
@@ -210,10 +211,15 @@ def test_runs_short_of_run_ids_start_as_soon_as_ids_are_set_aside(
     assert app._core.history._block > 4  # it grew
 
 
-def test_no_new_run_starts_while_the_history_is_far_behind(make_scheduler, tmp_path, monkeypatch):
+def test_no_new_run_starts_while_the_history_is_far_behind(
+    make_scheduler, tmp_path, monkeypatch, caplog
+):
     """Records wait in memory while the file is locked; past a bound, new
-    runs wait too (memory stays bounded), and they go on once it is free."""
+    runs wait too (memory stays bounded, said once, naming the file), and
+    they go on once it is free."""
     from notebook_sched._engine import loop
+
+    caplog.set_level(logging.WARNING, logger="notebook_sched")
 
     monkeypatch.setattr(loop, "MAX_BACKLOG", 50)
     path = tmp_path / "runs.sqlite"
@@ -239,4 +245,6 @@ def test_no_new_run_starts_while_the_history_is_far_behind(make_scheduler, tmp_p
         holder.close()
     assert 50 <= held <= 50 + 2 * 5 + loop.BATCH, held  # bounded while the file was locked
     assert left == 0
+    behind = [r.getMessage() for r in caplog.records if "records behind" in r.getMessage()]
+    assert len(behind) == 1 and f"than {str(path)!r} takes them" in behind[0], behind
     wait_until(lambda: len(_statuses_in_file(path)) == len(app.runs()), 10)
