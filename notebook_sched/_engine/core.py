@@ -37,6 +37,7 @@ from .events import (
 )
 from .force_after import ForceAfter
 from .hosting import Host
+from .id_waits import IdWaits
 from .ledger import Ended, Ledger
 from .lifecycle import Lifecycle
 from .loop import SchedulingLoop
@@ -103,10 +104,7 @@ class Core:
         self.loop = SchedulingLoop(
             self, self.tasks, self.agenda, self.ledger, clock, config, self.errors, self.share
         )
-        self._short_of_ids: set[str] = set()
-        # Runs asked for by hand (Task.run()) that found no run id at hand:
-        # they start when ids come (_ids_arrived), as a queued run would.
-        self._asked_for_ids: list[Task] = []
+        self.id_waits = IdWaits()  # runs that found no run id at hand
         self.history.on_ids = self._ids_arrived
         self.face: Any = None  # the public Scheduler: kept alive with the core while it runs
         self.phrases = Phrases()  # @app.cond("is ready"): what strings may name
@@ -213,7 +211,7 @@ class Core:
             self.history.short_of_ids(exc)  # ids follow within milliseconds, or the file is stuck
             runs = []
         for task in fresh[len(runs) :]:
-            self._short_of_ids.add(task.name)  # no run id at hand yet: see _ids_arrived
+            self.id_waits.short.add(task.name)  # no run id at hand yet: see _ids_arrived
             self.agenda.check_at(task.name, now + IDS_RETRY)
         if len(runs) < len(fresh):
             self.queueing.not_started(definitions[len(runs) :])
@@ -222,35 +220,14 @@ class Core:
                 self.retries.started(run.task)
         return runs
 
-    def wait_for_id(self, task: Task) -> bool:
-        """Whether ``task``'s run asked for by hand (under the lock) found no
-        run id at hand: then it is kept, and starts when ids come."""
-        if task.name not in self._short_of_ids:
-            return False
-        if task._definition.multilaunch or task not in self._asked_for_ids:
-            self._asked_for_ids.append(task)
-        return True
-
-    def waits_for_id(self, name: str) -> bool:
-        return any(task.name == name for task in self._asked_for_ids)
-
-    def drop_asked(self, name: str) -> bool:
-        """Forget the runs of ``name`` waiting for a run id (under the lock):
-        they have no record yet, so nothing else is left of them."""
-        kept = [task for task in self._asked_for_ids if task.name != name]
-        dropped = len(kept) < len(self._asked_for_ids)
-        self._asked_for_ids = kept
-        return dropped
-
     def _ids_arrived(self) -> None:
         def look_again() -> None:
             runs: list[Run] = []
             with self._lock:
-                names, self._short_of_ids = self._short_of_ids, set()
+                names, asked = self.id_waits.take()
                 self.agenda.mark(names)
                 if self.pools.waiting:
                     self.queueing.fill_soon()
-                asked, self._asked_for_ids = self._asked_for_ids, []
                 if asked and self._state == "running":
                     now = self.clock.time()
                     asked = [
@@ -262,7 +239,7 @@ class Core:
                     ]
                     runs = self.launch(asked, now)
                     for task in asked:  # still none at hand: they wait for the next ids
-                        self.wait_for_id(task)
+                        self.id_waits.keep(task)
             loop = self.host.loop
             if loop is not None:
                 for run in runs:
@@ -309,7 +286,7 @@ class Core:
         # its queue with a record, and so does a catching up.
         self.retries.clear()
         self.catchup.clear()
-        self._asked_for_ids.clear()
+        self.id_waits.clear()
         self.queueing.drain("shutdown", self.clock.time())
         if force and not self._forced:
             self._forced = self.ledger.forced = True

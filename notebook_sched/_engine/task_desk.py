@@ -28,6 +28,7 @@ from .context import EngineContext
 from .definition import TaskDefinition
 from .events import EventBus, TaskDefined, TaskDisabled, TaskEnabled
 from .hosting import Host
+from .id_waits import IdWaits
 from .ledger import Ledger
 from .lifecycle import Lifecycle
 from .pools import Pools
@@ -61,6 +62,7 @@ class Desked(Protocol):
     lifecycle: Lifecycle
     arguments: Resolver
     errors: ConditionErrors
+    id_waits: IdWaits
     agenda: Agenda
     bus: EventBus
 
@@ -73,9 +75,6 @@ class Desked(Protocol):
     def launch(self, tasks: list[Task], now: float) -> list[Run]: ...
     def start_run(self, run: Run, loop: asyncio.AbstractEventLoop) -> None: ...
     def wake(self) -> None: ...
-    def wait_for_id(self, task: Task) -> bool: ...
-    def waits_for_id(self, name: str) -> bool: ...
-    def drop_asked(self, name: str) -> bool: ...
 
 
 class TaskDesk:
@@ -150,7 +149,7 @@ class TaskDesk:
             if core.state != "running" or task.disabled:
                 return False
             if not task._definition.multilaunch and (
-                name in core.ledger.live or name in core.pools.waiting or core.waits_for_id(name)
+                name in core.ledger.live or name in core.pools.waiting or core.id_waits.waits(name)
             ):
                 return False  # one run at a time: it is alive, or waits for a slot or an id
             now = core.clock.time()
@@ -165,7 +164,7 @@ class TaskDesk:
             if not runs:
                 # Queued: it starts when a pool's slot frees, or when run ids
                 # come (the runs_db file held them back: locked, full).
-                return name in core.pools.waiting or core.wait_for_id(task)
+                return name in core.pools.waiting or core.id_waits.keep(task)
             core.wake()  # its end condition is to be watched from now on
         loop = core.host.loop
         assert loop is not None
@@ -182,7 +181,7 @@ class TaskDesk:
         runs = core.ledger.runs_of(name)
         ended = any([run.terminate(reason) for run in runs]) if runs else False
         with core.lock:
-            dropped = core.drop_asked(name)
+            dropped = core.id_waits.drop(name)
             left = core.queueing.leave(name, reason, core.clock.time())
         return ended or left or dropped
 
