@@ -42,14 +42,22 @@ _REPORT_PAUSES = (0.01, 0.1, 1.0)  # what the task held is being freed meanwhile
 
 
 class ThreadHandle:
+    # Slots, a flag's event only when the function takes a flag, and a plain
+    # attribute for "over": each object a run holds is one more for the
+    # garbage collector to move to its old generation while the run lives,
+    # and thousands of thread runs a second fill that generation fast enough
+    # to make the interpreter's full collections — pauses of the whole
+    # kernel — several a second (figure 12).
+    __slots__ = ("_flag_event", "_in_task", "_job", "_lock", "_over", "_unreported")
+
     def __init__(self, job: Job) -> None:
         self._job = job
-        self._flag_event = threading.Event()
+        self._flag_event = threading.Event() if job.flag_params else None
         self._lock = threading.Lock()
         self._in_task: int | None = None  # the run thread's ident, while in the task's function
         # Made now: when the run ends there may be no memory left to make it.
         self._unreported = Outcome("fail", job.now(), error=UNREPORTED)
-        self._over = threading.Event()  # the worker is done with this run
+        self._over = False  # the worker is done with this run (set once, by the worker)
         wait_in_thread(self._body)
 
     def _body(self) -> None:
@@ -62,13 +70,14 @@ class ThreadHandle:
         finally:
             CURRENT.reset(token)  # the worker serves other runs next
             worker.name = name
-            self._over.set()
+            self._over = True
 
     def _serve(self) -> None:
         job = self._job
         outcome = self._unreported
         try:
-            kwargs = job.kwargs(TerminationFlag(self._flag_event))
+            event = self._flag_event
+            kwargs = job.kwargs(TerminationFlag(event) if event is not None else None)
             self._enter()
             outcome = call(
                 job.func, kwargs, job.now, run_coroutine=job.is_async, finished=self._leave
@@ -112,7 +121,8 @@ class ThreadHandle:
         self._job.done(outcome)
 
     def stop(self) -> None:
-        self._flag_event.set()
+        if self._flag_event is not None:
+            self._flag_event.set()
 
     def force(self) -> None:
         # Raised at the thread's next bytecode; a thread blocked in a C call
@@ -122,7 +132,7 @@ class ThreadHandle:
                 _set_async_exc(self._in_task, TaskTerminationException)
 
     def is_alive(self) -> bool:
-        return not self._over.is_set()
+        return not self._over
 
 
 start: Executor = ThreadHandle
