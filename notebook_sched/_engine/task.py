@@ -78,6 +78,7 @@ class TaskHost(Protocol):
     def catchup(self) -> Missed: ...
 
     def live_run(self, name: str) -> LiveRun | None: ...
+    def waits_for_id(self, name: str) -> bool: ...
     def timeout_of(self, definition: TaskDefinition) -> float | None: ...
     def next_start(self, task: Task) -> float | None: ...
     def end_cond_state(self, task: Task) -> bool | None: ...
@@ -187,13 +188,27 @@ class Task:
     @property
     def status(self) -> TaskStatus:
         """``"idle" | "waiting" | "running" | "terminating" | "disabled"``;
-        ``"waiting"`` while a due run waits for a slot of its pool."""
+        ``"waiting"`` while a due run waits for a slot of its pool, or for a
+        run id that the ``runs_db`` file cannot set aside yet (it takes no
+        writes: locked, full)."""
         run = self._host.live_run(self.name)
         if run is not None:
             return "terminating" if run.reason is not None else "running"
-        if self.name in self._host.pools.waiting:
+        if self.waits_for is not None:
             return "waiting"
         return "disabled" if self._disabled else "idle"
+
+    @property
+    def waits_for(self) -> Literal["slot", "run id"] | None:
+        """While the status is ``"waiting"``, what the run waits for: ``"slot"``
+        (of its pool; ``queue_position`` is its place in line) or ``"run id"``
+        (the ``runs_db`` file takes no writes, so none can be set aside; it
+        starts when the file takes writes again). Else ``None``."""
+        if self.name in self._host.pools.waiting:
+            return "slot"
+        if self._host.waits_for_id(self.name):
+            return "run id"
+        return None
 
     @property
     def queue_position(self) -> int | None:

@@ -98,6 +98,9 @@ class TaskDesk:
     def live_run(self, name: str) -> Run | None:
         return self._core.ledger.live.get(name)
 
+    def waits_for_id(self, name: str) -> bool:
+        return self._core.id_waits.waits(name)
+
     def timeout_of(self, definition: TaskDefinition) -> float | None:
         return definition.effective_timeout(self._core.config)
 

@@ -86,6 +86,8 @@ def why_not_run(task: Task, state: str, end_true: bool | None) -> str:
     if task.is_alive() and not task.multilaunch:
         return "a run of it is alive"
     if task.status == "waiting":
+        if task.waits_for == "run id":
+            return "a run of it waits for a run id (the run history takes no writes)"
         return "a run of it waits for a slot of its pool"
     if end_true:
         return "its end condition is true"
@@ -159,6 +161,7 @@ def row_view(task: Task, state: str, stats: TaskStats) -> dict[str, Any]:
         "why_not_run": blocked,
         "can_terminate": status == "running" or waiting,
         "queue": task.queue_position if waiting else None,
+        "waits_for": task.waits_for if waiting else None,
         # A retry that waits for its time: its attempt number and when it starts.
         "retry": [retry.attempt, retry.at.timestamp()] if retry is not None else None,
         "missed": task.missed_runs,

@@ -99,14 +99,20 @@ def _define(app, release: Path) -> None:
 
 def _run_quick(app, times: int) -> int:
     """``quick.run()`` ``times`` times, one run after the other, each call
-    answered at once; how many started (a run with no run id at hand waits)."""
+    answered at once; how many ``run()`` said started (a run with no run id at
+    hand is queued, and its task says it waits: then the asking stops)."""
+    quick = app.tasks["quick"]
     started = 0
     for _ in range(times):
         began = time.monotonic()
-        if app.tasks["quick"].run():
+        if quick.run():
             started += 1
         assert time.monotonic() - began < 0.5, "Task.run() waited for the file"
-        wait_until(lambda: app.tasks["quick"].status == "idle", 10)
+        wait_until(lambda: quick.status in ("idle", "waiting"), 10)
+        if quick.status == "waiting":
+            assert quick.waits_for == "run id"
+            assert quick.queue_position is None
+            break
     return started
 
 
@@ -130,6 +136,7 @@ def test_a_disk_that_fills_while_a_process_run_lives(make_scheduler, small_fs, t
     # The run asked for once the ids ran out is queued (run() said True): it
     # has no record until ids come, and a second ask is refused meanwhile.
     assert len(records) == started
+    assert (app.tasks["quick"].status, app.tasks["quick"].waits_for) == ("waiting", "run id")
     assert app.tasks["quick"].run() is False
     assert all(r.status == "success" for r in records), {r.status for r in records}
     assert file_rows(db) == [("slow", "run")]  # the disk took none of it
@@ -141,6 +148,7 @@ def test_a_disk_that_fills_while_a_process_run_lives(make_scheduler, small_fs, t
     wait_until(lambda: len(file_rows(db)) == len(records) + 1, 15)  # the queued run too
     assert {status for _, status in file_rows(db)} == {"success"}
     wait_until(lambda: "takes records again; none was lost" in caplog.text, 5)
+    assert (app.tasks["quick"].status, app.tasks["quick"].waits_for) == ("idle", None)
     assert _run_quick(app, 3) == 3
     app.shut_down()
     assert app.join(15)
@@ -217,7 +225,9 @@ def test_a_run_waiting_for_a_run_id_can_be_terminated(make_scheduler, small_fs, 
     filler = fill(small_fs)
     started = _run_quick(app, 300)
     assert len(app.runs()) == started  # the last one asked for waits for an id
+    assert app.tasks["quick"].status == "waiting"
     assert app.tasks["quick"].terminate() is True
+    assert app.tasks["quick"].status == "idle"
     assert app.tasks["quick"].terminate() is False  # nothing is left of it
     filler.unlink()
     wait_until(lambda: len(file_rows(db)) == started, 15)

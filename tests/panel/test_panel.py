@@ -468,7 +468,7 @@ def test_a_pending_retry_and_a_waiting_run_show_in_their_rows():
         return view
 
     view = asyncio.run(scenario())
-    assert (view["pool"], view["queue"]) == ("gpu", 1)
+    assert (view["pool"], view["queue"], view["waits_for"]) == ("gpu", 1, "slot")
     assert "pool" in view["why_not_run"]
 
 

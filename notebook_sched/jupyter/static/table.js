@@ -159,7 +159,8 @@ function tickRow(row, now) {
   setText(el.countdown, timed ? clockDur(v.deadline - now) : "");
   setText(el.left, timed ? " left" : live ? " · no timeout" : "");
   let extra = "";
-  if (v.status === "waiting") extra = `waiting for a slot of pool ${v.pool}` + (v.queue ? ` · #${v.queue} in line` : "");
+  if (v.waits_for === "run id") extra = "waiting for a run id: the run history takes no writes";
+  else if (v.status === "waiting") extra = `waiting for a slot of pool ${v.pool}` + (v.queue ? ` · #${v.queue} in line` : "");
   else if (v.retry) extra = `retry (attempt ${v.retry[0]}) ` + (v.retry[1] - now < 1 ? "now" : relTime(v.retry[1], now));
   else if (v.missed) extra = `caught up: ${v.missed} missed run${v.missed === 1 ? "" : "s"}`;
   setText(el.extra, extra);
