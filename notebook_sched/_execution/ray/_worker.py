@@ -1,88 +1,20 @@
-"""What runs inside a Ray worker: the run itself, and the actor that carries
-termination flags from the kernel to the workers.
+"""What runs inside a Ray worker: the run itself, and its side of the
+termination flag and of its progress (both carried by the connection's
+``FlagBoard`` actor, see ``board.py``).
 
 The run reports like a process child does: ``(status, error, result)`` as
 plain strings, so an unpicklable return value or exception is never a
 problem, and the error keeps the task's own traceback.
-
-The flag: a worker cannot read a pipe of the kernel's, so one ``FlagBoard``
-actor per connection holds the flags. A run asks it ``wait(key)`` before its
-function starts; the kernel's ``set(key)`` answers that call with ``True``
-(the polite step of termination), and ``release(key)`` with ``False`` when
-the run is over. Calls from one caller reach an actor in order, so a run's
-``release`` never overtakes its ``wait``.
 """
 
 from __future__ import annotations
 
-import asyncio
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from ..call import Report
 
-__all__ = ["FlagBoard", "RemoteFlagEvent", "run_remote"]
-
-
-class FlagBoard:
-    """The termination flags of the runs on the cluster, and their progress
-    reports (an async actor).
-
-    Progress: a run's worker calls ``progress(key, ...)`` (coalesced to ten a
-    second); the kernel asks ``next_progress(key, seen)``, which answers when
-    a report newer than ``seen`` is there — one call per report, none while
-    nothing changes — and ``None`` once the run is released."""
-
-    def __init__(self) -> None:
-        self._waiting: dict[str, asyncio.Future[bool]] = {}
-        self._set: set[str] = set()
-        self._reports: dict[str, tuple[int, tuple[float, str]]] = {}
-        self._watchers: dict[str, asyncio.Future[tuple[int, tuple[float, str]] | None]] = {}
-
-    async def progress(self, key: str, fraction: float, message: str) -> None:
-        seen = self._reports.get(key, (0, (0.0, "")))[0]
-        self._reports[key] = report = (seen + 1, (fraction, message))
-        watcher = self._watchers.pop(key, None)
-        if watcher is not None and not watcher.done():
-            watcher.set_result(report)
-
-    async def next_progress(self, key: str, seen: int) -> tuple[int, tuple[float, str]] | None:
-        report = self._reports.get(key)
-        if report is not None and report[0] > seen:
-            return report
-        watcher = self._watchers.get(key)
-        if watcher is None:
-            watcher = self._watchers[key] = asyncio.get_running_loop().create_future()
-        return await watcher
-
-    async def wait(self, key: str) -> bool:
-        if key in self._set:
-            return True
-        future = self._waiting.get(key)
-        if future is None:
-            future = self._waiting[key] = asyncio.get_running_loop().create_future()
-        return await future
-
-    async def set(self, key: str) -> None:
-        self._set.add(key)
-        self._answer(key, True)
-
-    async def release(self, key: str) -> None:
-        self._set.discard(key)
-        self._answer(key, False)
-        self._reports.pop(key, None)
-        watcher = self._watchers.pop(key, None)
-        if watcher is not None and not watcher.done():
-            watcher.set_result(None)
-
-    def _answer(self, key: str, value: bool) -> None:
-        future = self._waiting.pop(key, None)
-        if future is not None and not future.done():
-            future.set_result(value)
-
-    async def size(self) -> int:
-        """Keys still held (a test checks that finished runs leave none)."""
-        return len(self._waiting) + len(self._set) + len(self._reports) + len(self._watchers)
+__all__ = ["RemoteFlagEvent", "run_remote"]
 
 
 class RemoteFlagEvent:
@@ -116,6 +48,7 @@ def run_remote(
     """Run a task's function on this worker: its report ``(status, error,
     result, value)``, and what it wrote when ``capture`` (the kernel's output
     limit and logger levels) asks for that."""
+    import itertools
     import pickle
 
     from notebook_sched._execution import capture as capturing
@@ -138,7 +71,10 @@ def run_remote(
         if args:
             kwargs.update(pickle.loads(args))  # made by payload.serialize_args
         if board is not None and (names := params_with_default(func, Progress)):
-            progress = Coalescer(lambda value: board.progress.remote(key, *value))
+            # Numbered as sent (the coalescer sends under its lock): the board
+            # keeps the newest, whatever order the reports reach it in.
+            numbers = itertools.count(1)
+            progress = Coalescer(lambda value: board.progress.remote(key, next(numbers), *value))
             kwargs.update(dict.fromkeys(names, Progress(progress)))
         report = call_away(func, kwargs)
     finally:

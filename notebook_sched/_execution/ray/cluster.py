@@ -52,9 +52,9 @@ class RayConnection:
         it costs a worker process)."""
         with self._lock:
             if self._board is None:
-                from . import _worker
+                from .board import FlagBoard
 
-                actor = self.ray.remote(num_cpus=0, max_concurrency=100_000)(_worker.FlagBoard)
+                actor = self.ray.remote(num_cpus=0, max_concurrency=100_000)(FlagBoard)
                 self._board = actor.remote()
             return self._board
 
