@@ -10,10 +10,11 @@ deadline (``_deadlines``). Its output pipe — file descriptors 1 and 2 of the c
 is captured — carries raw bytes: whatever the child, C code in it and
 processes it starts write.
 
-The kernel's waiter thread reads both with one ``select`` until the
+The kernel's waiter thread reads both with one ``poll`` until the
 zygote's last message — not until end of file, which a grandchild that
 inherited a pipe could hold off long after the run is over — or until the
-zygote is gone (its pidfd, watched too).
+zygote is gone (its pidfd, watched too). ``poll``, not ``select``: a kernel
+holding more than 1,024 open files gets descriptors that ``select`` refuses.
 """
 
 from __future__ import annotations
@@ -58,13 +59,15 @@ def read_child(
     ``-1`` when the output is not captured. Both descriptors are closed on
     return."""
     reader = _Messages(on_progress, on_pid)
-    watched = [fd for fd in (result_fd, output_fd) if fd >= 0]
-    watched.append(zygote_fd)
+    watched = select.poll()
+    for fd in (result_fd, output_fd, zygote_fd):
+        if fd >= 0:
+            watched.register(fd, select.POLLIN)
     try:
         while not reader.over:
-            readable, _, _ = select.select(watched, [], [])
+            readable = {fd for fd, _ in watched.poll()}
             if output_fd in readable and not _read_output(output_fd, on_output):
-                watched.remove(output_fd)
+                watched.unregister(output_fd)
             if result_fd in readable:
                 chunk = os.read(result_fd, 1 << 20)
                 if not chunk:  # the zygote is gone (it holds the pipe until its last message)

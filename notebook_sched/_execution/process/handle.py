@@ -81,7 +81,11 @@ class ProcessHandle:
                 if fd >= 0:
                     os.close(fd)
         output = job.output.write_bytes if job.output is not None else None
-        ended = read_child(result_r, output_r, zygote_fd, output, job.progress, self._started)
+        try:
+            ended = read_child(result_r, output_r, zygote_fd, output, job.progress, self._started)
+        except Exception as exc:  # a bug here must not leave the run alive for good
+            self._lost(exc)
+            return
         end = job.now()  # the child has exited, and its process group is gone
         with self._lock:
             self._exited = True
@@ -101,6 +105,18 @@ class ProcessHandle:
             job.done(Outcome("crash", end, error=f"could not start the child: {ended.exit}"))
         else:
             job.done(self._outcome(ended.report, ended.exit, end))
+
+    def _lost(self, exc: Exception) -> None:
+        """Reading the child failed: it is killed (with what it started),
+        and the run ends as a crash saying why."""
+        with self._lock:
+            pid, self._exited = self._pid, True
+        if pid is not None:
+            with contextlib.suppress(OSError):
+                os.killpg(pid, signal.SIGKILL)
+        self._close_flag()
+        error = f"the child process could not be followed, so it was killed: {exc!r}"
+        self._job.done(Outcome("crash", self._job.now(), error=error))
 
     def _deadline(self, flag_w: int) -> tuple[float, float, int] | None:
         """What the zygote needs to end the run at its deadline itself."""
