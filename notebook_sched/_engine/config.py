@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import difflib
 import math
 import os
 from collections.abc import Mapping
@@ -74,8 +75,10 @@ def build_config(config: Mapping[str, Any] | None, kwargs: Mapping[str, Any]) ->
     known = SessionConfig.__dataclass_fields__
     for key in merged:
         if key not in known:
+            close = difflib.get_close_matches(str(key), known, n=1)
+            hint = f" (did you mean {close[0]!r}?)" if close else ""
             raise ValueError(
-                f"unknown config key {key!r}; the keys are: {', '.join(sorted(known))}"
+                f"unknown config key {key!r}{hint}; the keys are: {', '.join(sorted(known))}"
             )
     values: dict[str, Any] = {}
     if (timeout := merged.get("timeout")) is not None:

@@ -58,7 +58,8 @@ def test_process_task_must_pickle():
 @pytest.mark.parametrize(
     ("config", "fragment"),
     [
-        ({"timout": 1}, "'timout'"),
+        ({"timout": 1}, "'timout' (did you mean 'timeout'?)"),
+        ({"runsdb": "x.sqlite"}, "'runsdb' (did you mean 'runs_db'?)"),
         ({"timeout": "soon"}, "'soon'"),
         ({"timeout": 0}, "0"),
         ({"instant_shutdown": "yes"}, "'yes'"),
