@@ -17,6 +17,8 @@ import time
 from collections.abc import Callable
 from datetime import UTC, datetime
 
+from .._history.records import to_datetime
+
 __all__ = ["Clock", "ManualClock", "SystemClock", "to_datetime"]
 
 
@@ -182,10 +184,3 @@ class ManualClock(Clock):
 
     def __repr__(self) -> str:
         return f"ManualClock({self.now().isoformat()!r}, monotonic={self._mono!r})"
-
-
-def to_datetime(epoch: float | None) -> datetime | None:
-    """Epoch seconds as a timezone-aware local datetime (``None`` stays ``None``)."""
-    if epoch is None:
-        return None
-    return datetime.fromtimestamp(epoch, tz=UTC).astimezone()

@@ -3,19 +3,12 @@
 from __future__ import annotations
 
 import sqlite3
-from datetime import UTC, datetime
 from typing import Any
 
-from .records import RunRecord, new_record
+from .records import RunRecord, new_record, to_datetime
 from .schema import COLUMNS
 
 __all__ = ["counts", "events", "last_per_task", "last_times", "select_runs", "to_datetime"]
-
-
-def to_datetime(epoch: float | None) -> datetime | None:
-    if epoch is None:
-        return None
-    return datetime.fromtimestamp(epoch, tz=UTC).astimezone()
 
 
 def record(row: tuple[Any, ...]) -> RunRecord:
