@@ -16,9 +16,8 @@ only pretend to be, so such tasks are refused when they are defined.
 
 from __future__ import annotations
 
-import inspect
 import os
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 from .. import args
@@ -59,13 +58,10 @@ class ArgumentFailed(Exception):
         )
 
 
-def argument_params(func: Callable[..., Any]) -> ArgumentParams:
-    """The parameters of ``func`` whose defaults are arguments."""
-    try:
-        params = inspect.signature(func).parameters.values()
-    except (TypeError, ValueError):
-        return ()
-    return tuple((p.name, p.default) for p in params if isinstance(p.default, args.Argument))
+def argument_params(defaults: Iterable[tuple[str, object]]) -> ArgumentParams:
+    """Of a function's ``(parameter, default)`` pairs, those whose defaults
+    are arguments."""
+    return tuple((name, d) for name, d in defaults if isinstance(d, args.Argument))
 
 
 def refuse_live(params: ArgumentParams, execution: str, label: str) -> None:

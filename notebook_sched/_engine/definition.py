@@ -13,7 +13,7 @@ from typing import Any
 
 from .._conditions.base import Condition
 from .._conditions.phrases import Phrases
-from .._execution.call import params_with_default
+from .._execution.call import parameter_defaults, params_with_default
 from .._execution.ray.options import Resources, parse_resources, require_ray
 from ..args import Progress, TerminationFlag
 from .arguments import ArgumentParams, argument_params, refuse_live
@@ -142,7 +142,9 @@ def define_task(
             stacklevel=4,
         )
 
-    arg_params = argument_params(func)
+    defaults = parameter_defaults(func)
+    arg_params = argument_params(defaults)
+    flag_params = params_with_default(defaults, TerminationFlag)
     if execution in ("process", "ray"):
         refuse_live(arg_params, execution, label)
 
@@ -151,7 +153,7 @@ def define_task(
         from .._execution.payload import serialize
 
         try:
-            payload = serialize(func, _flag_params(func))
+            payload = serialize(func, flag_params)
         except Exception as exc:
             where = "a child process" if execution == "process" else "a Ray worker"
             raise TypeError(
@@ -162,8 +164,8 @@ def define_task(
         from .._execution.process import zygote
 
         zygote.prestart()  # boot the zygote now, not at the first run's expense
-    progress_params = params_with_default(func, Progress)
-    if execution == "ray" and (_flag_params(func) or progress_params):
+    progress_params = params_with_default(defaults, Progress)
+    if execution == "ray" and (flag_params or progress_params):
         from .._execution.ray import cluster
 
         cluster.want_flags()  # the flag board's actor starts with Ray, not at a deadline
@@ -176,7 +178,7 @@ def define_task(
         end_cond=end,
         timeout=seconds,
         timeout_set=timeout_set,
-        flag_params=_flag_params(func),
+        flag_params=flag_params,
         progress_params=progress_params,
         is_async=is_async,
         payload=payload,
@@ -204,10 +206,6 @@ def check_phase_task(
                 f"{'starts' if key == 'on_startup' else 'shuts down'}, so it takes no "
                 f"start condition (got {start_cond!r})"
             )
-
-
-def _flag_params(func: Callable[..., Any]) -> tuple[str, ...]:
-    return params_with_default(func, TerminationFlag)
 
 
 def bare_use(arg: object) -> bool:

@@ -26,6 +26,7 @@ __all__ = [
     "call_async",
     "call_away",
     "outcome_of_report",
+    "parameter_defaults",
     "params_with_default",
     "report",
 ]
@@ -143,14 +144,25 @@ def _restored(value: bytes | str | None, result: str | None) -> object:
         return result
 
 
-def params_with_default(func: Callable[..., Any], kind: type) -> tuple[str, ...]:
-    """The names of ``func``'s parameters whose default is a ``kind``
-    (``TerminationFlag``, ``Progress``: what the scheduler passes in)."""
+def parameter_defaults(func: Callable[..., Any]) -> tuple[tuple[str, object], ...]:
+    """``(name, default)`` of each of ``func``'s parameters that has a default
+    (none when its signature cannot be read). Read once per definition: a
+    signature costs tens of microseconds, and a cell may define thousands."""
     try:
         params = inspect.signature(func).parameters.values()
     except (TypeError, ValueError):
         return ()
-    return tuple(p.name for p in params if isinstance(p.default, kind))
+    return tuple((p.name, p.default) for p in params if p.default is not p.empty)
+
+
+def params_with_default(
+    func: Callable[..., Any] | tuple[tuple[str, object], ...], kind: type
+) -> tuple[str, ...]:
+    """The names of the parameters whose default is a ``kind``
+    (``TerminationFlag``, ``Progress``: what the scheduler passes in), of a
+    function or of its ``parameter_defaults``."""
+    defaults = func if isinstance(func, tuple) else parameter_defaults(func)
+    return tuple(name for name, default in defaults if isinstance(default, kind))
 
 
 def _no_clock() -> float:
