@@ -30,6 +30,7 @@ import pickle
 import select
 import signal
 import sys
+import threading
 from collections.abc import Callable
 from typing import Any
 
@@ -78,20 +79,33 @@ def prepare() -> None:
 
 class PipeFlagEvent:
     """The child's side of the run's termination flag: set once the parent
-    writes to (or closes) the flag pipe."""
+    writes to (or closes) the flag pipe. ``on_set`` is called when a wait
+    first finds it set."""
 
     def __init__(self, fd: int) -> None:
         self._fd = fd
         self._set = False
+        self.on_set: Callable[[], None] | None = None
 
     def is_set(self) -> bool:
         return self.wait(0)
 
     def wait(self, timeout: float | None = None) -> bool:
-        if not self._set:
-            readable, _, _ = select.select([self._fd], [], [], timeout)
-            self._set = bool(readable)
+        if not self._set and self._readable(timeout):
+            self._set = True
+            if self.on_set is not None:
+                self.on_set()
         return self._set
+
+    def seen(self) -> bool:
+        """Whether it is set, without calling ``on_set``."""
+        if not self._set:
+            self._set = self._readable(0)
+        return self._set
+
+    def _readable(self, timeout: float | None) -> bool:
+        readable, _, _ = select.select([self._fd], [], [], timeout)
+        return bool(readable)
 
 
 def _die_with_parent(parent_pid: int) -> None:
@@ -102,27 +116,53 @@ def _die_with_parent(parent_pid: int) -> None:
         os._exit(1)
 
 
-def _on_sigterm(flag: PipeFlagEvent):  # type: ignore[no-untyped-def]
-    raised = False
+class _Termination:
+    """How the scheduler's termination reaches the task: the flag, then
+    SIGTERM, which raises ``TaskTerminationException`` in the main thread —
+    once, however many SIGTERMs arrive (the kernel and the zygote may both
+    signal at the deadline, and a second exception would cut the task's
+    finally blocks short).
 
-    def handler(signum: int, frame: object) -> None:
-        nonlocal raised
-        if not flag.is_set():
+    The main thread finding the flag set raises it too, while ``handler`` is
+    SIGTERM's: the flag is set just before the signal is sent, so the signal
+    is on its way, and a main thread that the flag woke from ``flag.wait()``
+    would otherwise run ahead of it into the task's next blocking call. A
+    signal that lands just before a system call begins does not interrupt
+    it: its Python handler waits until the call returns — ``time.sleep(60)``
+    after the flag's wait was a run SIGKILLed a grace later, its ``finally``
+    blocks not run (2 runs in 200 under load).
+    """
+
+    def __init__(self, flag: PipeFlagEvent) -> None:
+        self._flag = flag
+        self._raised = False
+        self.handler = self._on_sigterm  # one bound method: what getsignal() gives back
+        flag.on_set = self._on_flag
+
+    def _on_sigterm(self, signum: int, frame: object) -> None:
+        if not self._flag.seen():
             # Not the scheduler (it sets the flag before it signals): die of the
             # signal, as the sender meant, so the run is recorded as killed by it.
             signal.signal(signal.SIGTERM, signal.SIG_DFL)
             os.kill(os.getpid(), signal.SIGTERM)
             return
-        if raised:
-            # Once: the kernel and the zygote may both signal at the deadline,
-            # and a second exception would cut the task's finally blocks short.
+        self._raise(f"signal {signum}")
+
+    def _on_flag(self) -> None:
+        # Not where the task made SIGTERM its own, nor in a thread of its
+        # own (the signal raises in the main thread).
+        if signal.getsignal(signal.SIGTERM) is self.handler and threading.current_thread() is (
+            threading.main_thread()
+        ):
+            self._raise("its flag is set")
+
+    def _raise(self, why: str) -> None:
+        if self._raised:
             return
-        raised = True
+        self._raised = True
         from notebook_sched.exc import TaskTerminationException
 
-        raise TaskTerminationException(f"terminated by the scheduler (signal {signum})")
-
-    return handler
+        raise TaskTerminationException(f"terminated by the scheduler ({why})")
 
 
 class Messages:
@@ -197,7 +237,7 @@ def run_child(
     _die_with_parent(parent_pid)
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # a kernel interrupt is not for us
     flag_event = PipeFlagEvent(flag_fd)
-    signal.signal(signal.SIGTERM, _on_sigterm(flag_event))
+    signal.signal(signal.SIGTERM, _Termination(flag_event).handler)
     messages = Messages(result_fd)
     if output_fd >= 0:
         _capture_output(output_fd)
