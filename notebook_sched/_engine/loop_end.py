@@ -13,8 +13,10 @@ that the loop's end cancelled is recorded as ended by that shutdown, the
 shutdown tasks run, and only then may the loop close. A loop closed without
 that warning (``run_until_complete()`` then ``close()``) is noticed the next
 time the scheduler is used: there is no loop left to run anything on, so its
-async runs are over at once and the shutdown tasks are skipped. Either way
-the state ends at ``"stopped"`` and ``start()`` works again.
+async runs are over at once (the coroutine of one that never took a step is
+closed, so no "never awaited" warning follows) and the shutdown tasks are
+skipped. Either way the state ends at ``"stopped"`` and ``start()`` works
+again.
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ import logging
 import threading
 from typing import Protocol
 
+from .._execution.async_ import AsyncHandle
 from .._execution.base import Outcome
 from .clock import Clock
 from .ledger import Ledger
@@ -66,5 +69,7 @@ def loop_ended(core: Stoppable, gen: int, closed: bool) -> bool:
             now = core.clock.time()
             for run in core.ledger.all_live():
                 if run.definition.execution == "async":
+                    if isinstance(run.handle, AsyncHandle):
+                        run.handle.loop_closed()
                     core.ledger.report(run, Outcome("terminate", now))
         return core.state != "stopped"

@@ -4,6 +4,7 @@ by cancellation."""
 from __future__ import annotations
 
 import asyncio
+import inspect
 import threading
 
 from ..args import TerminationFlag
@@ -53,6 +54,17 @@ class AsyncHandle:
     def force(self) -> None:
         # The coroutine swallowed the first CancelledError: cancel again.
         on_loop(self._job.loop, self._task.cancel)
+
+    def loop_closed(self) -> None:
+        """Its loop was closed under it: the task will never take a step
+        again. A coroutine that never took its first one is closed here —
+        else the garbage collector, whenever it finds it, warns that it "was
+        never awaited", a warning about the scheduler's own coroutine that
+        the user can do nothing about. One that started is left to be closed
+        with its task, as any suspended coroutine is (no warning then)."""
+        coro = self._task.get_coro()
+        if inspect.iscoroutine(coro) and inspect.getcoroutinestate(coro) == inspect.CORO_CREATED:
+            coro.close()
 
 
 start: Executor = AsyncHandle
