@@ -87,8 +87,14 @@ def make_scheduler() -> Iterator[Callable[..., Scheduler]]:
 
     yield make
     for app in made:
-        if app.state != "stopped":
-            app.shut_down(force=True)
-            if app._core.host.thread is not None:  # on a thread of its own
-                assert app.join(15), f"{app!r} did not stop"
+        force_stop(app)
     wait_until(lambda: not (child_pids() - before), timeout=10)
+
+
+def force_stop(app: Scheduler) -> None:
+    """Shut ``app`` down, forced, and wait until it has stopped when it runs
+    on a thread of its own."""
+    if app.state != "stopped":
+        app.shut_down(force=True)
+        if app._core.host.thread is not None:
+            assert app.join(15), f"{app!r} did not stop"

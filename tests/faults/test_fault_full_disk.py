@@ -18,13 +18,14 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import cloudpickle
 import pytest
 
-from tests.conftest import wait_until
+from notebook_sched import Scheduler
+from tests.conftest import force_stop, wait_until
 from tests.faults.faults_support import final
 
 pytestmark = pytest.mark.faults
@@ -36,7 +37,8 @@ SIZE = "1m"
 
 @pytest.fixture
 def small_fs() -> Iterator[Path]:
-    """A fresh 1 MB tmpfs, unmounted (and its folder removed) afterwards."""
+    """A fresh 1 MB tmpfs, unmounted (and its folder removed) afterwards;
+    a file still open on it then is an error of the test."""
     if shutil.which("mount") is None or not hasattr(os, "geteuid") or os.geteuid() != 0:
         pytest.skip("mounting a small tmpfs needs root and mount(8); not available here")
     where = Path(tempfile.mkdtemp(prefix="notebook_sched-full-"))
@@ -52,9 +54,30 @@ def small_fs() -> Iterator[Path]:
     try:
         yield where
     finally:
-        if subprocess.run(["umount", str(where)], check=False).returncode != 0:
+        unmounted = subprocess.run(["umount", str(where)], check=False).returncode == 0
+        if not unmounted:
             subprocess.run(["umount", "-l", str(where)], check=False)  # a file still open
         where.rmdir()
+    assert unmounted, f"a file on {where} was still open at the test's end"
+
+
+@pytest.fixture
+def make_on_small_fs(make_scheduler, small_fs) -> Iterator[Callable[..., Scheduler]]:
+    """Build schedulers whose ``runs_db`` is ``runs.sqlite`` on the small
+    file system; each is stopped and its file closed before the file system
+    goes. (Left open, the file was deleted under it by the unmount, and the
+    interpreter's exit, which closes what is still open, said so for each.)"""
+    made: list[Scheduler] = []
+
+    def make(**config: object) -> Scheduler:
+        app = make_scheduler(runs_db=small_fs / "runs.sqlite", **config)
+        made.append(app)
+        return app
+
+    yield make
+    for app in made:
+        force_stop(app)
+        app._core.history.close()
 
 
 def fill(where: Path) -> Path:
@@ -116,11 +139,11 @@ def _run_quick(app, times: int) -> int:
     return started
 
 
-def test_a_disk_that_fills_while_a_process_run_lives(make_scheduler, small_fs, tmp_path, caplog):
+def test_a_disk_that_fills_while_a_process_run_lives(make_on_small_fs, small_fs, tmp_path, caplog):
     caplog.set_level(logging.WARNING, logger="notebook_sched")
     db = small_fs / "runs.sqlite"
     release = tmp_path / "release"
-    app = make_scheduler(runs_db=db, terminate_grace=0.5)
+    app = make_on_small_fs(terminate_grace=0.5)
     _define(app, release)
     app.start()
     assert app.tasks["slow"].run() is True
@@ -156,10 +179,10 @@ def test_a_disk_that_fills_while_a_process_run_lives(make_scheduler, small_fs, t
     wait_until(lambda: len(file_rows(db)) == len(records) + 4, 15)
 
 
-def test_a_graceful_shutdown_completes_on_a_full_disk(make_scheduler, small_fs, tmp_path, caplog):
+def test_a_graceful_shutdown_completes_on_a_full_disk(make_on_small_fs, small_fs, tmp_path, caplog):
     db = small_fs / "runs.sqlite"
     release = tmp_path / "release"
-    app = make_scheduler(runs_db=db, terminate_grace=0.5)
+    app = make_on_small_fs(terminate_grace=0.5)
     _define(app, release)
     app.start()
     app.tasks["slow"].run()
@@ -180,14 +203,14 @@ def test_a_graceful_shutdown_completes_on_a_full_disk(make_scheduler, small_fs, 
     assert final(app, "quick").status == "success"
 
 
-def test_runs_that_fill_the_disk_themselves(make_scheduler, small_fs, tmp_path, caplog):
+def test_runs_that_fill_the_disk_themselves(make_on_small_fs, small_fs, tmp_path, caplog):
     """No filler: the runs' own output fills the file system (its WAL); a
     file left there earlier is then removed, and every record lands."""
     caplog.set_level(logging.WARNING, logger="notebook_sched")
     db = small_fs / "runs.sqlite"
     earlier = small_fs / "earlier"
     earlier.write_bytes(b"e" * (600 << 10))
-    app = make_scheduler(runs_db=db, terminate_grace=0.5)
+    app = make_on_small_fs(terminate_grace=0.5)
 
     @app.task(execution="process")
     def chatty():
@@ -213,11 +236,11 @@ def test_runs_that_fill_the_disk_themselves(make_scheduler, small_fs, tmp_path, 
     assert app.join(15)
 
 
-def test_a_run_waiting_for_a_run_id_can_be_terminated(make_scheduler, small_fs, tmp_path):
+def test_a_run_waiting_for_a_run_id_can_be_terminated(make_on_small_fs, small_fs, tmp_path):
     """``Task.run()`` on a full disk once the ids set aside are used: queued
     (``True``); ``terminate()`` drops it, so it never starts when ids come."""
     db = small_fs / "runs.sqlite"
-    app = make_scheduler(runs_db=db, terminate_grace=0.5)
+    app = make_on_small_fs(terminate_grace=0.5)
     _define(app, tmp_path / "release")
     app.start()
     assert app.tasks["quick"].run() is True
