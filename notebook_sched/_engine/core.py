@@ -11,6 +11,7 @@ take ``lock`` and hand work to the loop with ``Host.post``.
 from __future__ import annotations
 
 import asyncio
+import sys
 import threading
 from collections.abc import Coroutine
 from datetime import tzinfo
@@ -334,6 +335,7 @@ class Core:
         self._state = "stopped"
         self.deadline.cancel()
         in_process.release(self)
+        _let_go_of_kept_children()
         self.history.watch_file(False)
         self.watchdog.let_go()
         self.host.release()
@@ -381,3 +383,12 @@ class Core:
             self.agenda.watch(name, refs)
             self.desk.task_changed(task, "defined")
             return task
+
+
+def _let_go_of_kept_children() -> None:
+    """A scheduler stopped: the process children kept for the next runs end
+    now, not when they have been idle a while. Only if a process run may
+    have started here (its module is loaded): never an import on the loop."""
+    zygote = sys.modules.get("notebook_sched._execution.process.zygote")
+    if zygote is not None:
+        zygote.let_go_of_free()

@@ -65,13 +65,13 @@ def test_a_child_the_kernel_cannot_follow_is_killed_and_its_run_is_a_crash(
     real = handle.read_child
     pids: list[int] = []
 
-    def read_child(result_fd, output_fd, zygote_fd, on_output, on_progress, on_pid):
+    def read_child(result_fd, output_fd, zygote_fd, on_output, on_progress, on_pid, *rest):
         def started(pid: int) -> None:
             on_pid(pid)
             pids.append(pid)
             raise RuntimeError("a bug in the reader")
 
-        return real(result_fd, output_fd, zygote_fd, on_output, on_progress, started)
+        return real(result_fd, output_fd, zygote_fd, on_output, on_progress, started, *rest)
 
     monkeypatch.setattr(handle, "read_child", read_child)
     app = make_scheduler()

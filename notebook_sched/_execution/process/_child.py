@@ -1,4 +1,6 @@
-"""What a process run's child does, once the zygote has forked it.
+"""What a process run's child does, once the zygote has forked it — and
+for each next run it is handed while its runs leave nothing behind
+(``_reuse``).
 
 The zygote passes the run's payload (the function and the run's arguments,
 cloudpickled, so functions, lambdas and closures defined in a notebook's
@@ -16,8 +18,8 @@ anyway).
 What every child needs the same — the kernel's directory, environment,
 import path and log levels, the C library's ``prctl``, the streams and log
 handler of captured output — the zygote sets up once (``prepare``, and
-``_take_context`` in ``_zygote``), so that a child does only what is its
-own: a fork costs what the run needs, no more.
+``_context``), so that a child does only what is its own: a fork costs what
+the run needs, no more.
 """
 
 from __future__ import annotations
@@ -37,17 +39,15 @@ from typing import Any
 # Imported here, so that the zygote has them loaded before it forks a child.
 from ...args import Progress, TerminationFlag
 from ..call import Report, call_away
-from ..capture import LOG_FORMAT, set_log_levels
+from ..capture import LOG_FORMAT
 from ..output import Coalescer
 from ..payload import Unresolved  # noqa: F401 (a payload's pickle refers to this module)
+from . import _context, _reuse
 from .channel import frame
 
-__all__ = ["context_error", "prepare", "read_all", "run_child", "set_log_levels"]
+__all__ = ["prepare", "read_all", "run_child"]
 
 _PR_SET_PDEATHSIG = 1
-
-#: Why the kernel's directory could not be entered (set by the zygote), if it could not.
-context_error: str | None = None
 
 # Made by ``prepare`` in the zygote, once: what each child would make anew.
 _prctl: Callable[..., Any] | None = None
@@ -183,13 +183,23 @@ class Messages:
         if os.getpid() == self._owner:
             self._write(frame("progress", value))
 
+    @property
+    def own(self) -> bool:
+        """Whether this process is the run's (not a copy the task forked)."""
+        return os.getpid() == self._owner
+
     def report(self, message: Report) -> None:
-        if os.getpid() != self._owner:
+        if not self.own:
             return  # a forked copy that returned from the task: not the run's outcome
         with self.progress.lock:
             self.progress.close()
             self._write(frame("report", message))
-            os.close(self._fd)
+
+    def finish(self) -> None:
+        """The run is over and nothing of it is left (``_reuse``): the last
+        message, which the zygote sends for a child that exits."""
+        self._write(frame("exited", 0))
+        os.close(self._fd)
 
     def _write(self, data: bytes) -> None:
         view = memoryview(data)
@@ -229,13 +239,39 @@ def read_all(fd: int) -> bytes:
 
 
 def run_child(
-    payload: bytes | int, result_fd: int, flag_fd: int, parent_pid: int, output_fd: int = -1
+    payload: bytes | int,
+    result_fd: int,
+    flag_fd: int,
+    parent_pid: int,
+    output_fd: int = -1,
+    link: int = -1,
 ) -> None:
-    """Run the task in this (freshly forked) process, report, and exit.
+    """Run the task in this (freshly forked) process, report, and then serve
+    the zygote's next runs on ``link`` while each leaves nothing behind
+    (``_reuse``); exit when one does, or when the zygote says so.
     ``payload`` is the run's payload, or a pipe to read it from."""
     os.setpgid(0, 0)  # its own group: a kernel interrupt does not reach it
     _die_with_parent(parent_pid)
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # a kernel interrupt is not for us
+    worker = _reuse.Worker(link, _prctl, _streams, _log_handler) if link >= 0 else None
+    while True:
+        messages = _run(payload, result_fd, flag_fd, output_fd)
+        if worker is None or not messages.own or not worker.fit_after(flag_fd, output_fd >= 0):
+            # A copy the task forked, or a process the run left something in.
+            os._exit(0)  # threads the task left behind must not keep the child alive
+        # The zygote first, so it has this process free by the time the
+        # kernel, told next, asks for another run.
+        worker.idle()
+        messages.finish()
+        os.close(flag_fd)
+        following = worker.next_run()
+        if following is None:
+            os._exit(0)
+        payload, result_fd, flag_fd, output_fd = following
+
+
+def _run(payload: bytes | int, result_fd: int, flag_fd: int, output_fd: int) -> Messages:
+    """One run in this process, up to its report."""
     flag_event = PipeFlagEvent(flag_fd)
     signal.signal(signal.SIGTERM, _Termination(flag_event).handler)
     messages = Messages(result_fd)
@@ -243,8 +279,8 @@ def run_child(
         _capture_output(output_fd)
     message: Report
     try:
-        if context_error is not None:
-            raise OSError(f"the kernel's directory cannot be entered here:\n{context_error}")
+        if _context.error is not None:
+            raise OSError(f"the kernel's directory cannot be entered here:\n{_context.error}")
         data = payload if isinstance(payload, bytes) else read_all(payload)
         blob, args, progress_params = pickle.loads(data)  # made by handle.py
         func, flag_params = pickle.loads(blob)  # made by payload.serialize
@@ -261,4 +297,4 @@ def run_child(
     signal.signal(signal.SIGTERM, signal.SIG_IGN)  # the run is over: do not cut the report
     _flush_streams()  # what it wrote goes first: the kernel reads the output up to the report
     messages.report(message)  # nothing, in a copy the task forked
-    os._exit(0)  # the run is over: threads the task left behind must not keep the child alive
+    return messages

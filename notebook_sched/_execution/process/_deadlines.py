@@ -109,6 +109,11 @@ class Deadlines:
                 run.queued = True
             _signal_group(run.pid, sig)
 
+    def reached(self, pid: int) -> bool:
+        """Whether child ``pid``'s run met its deadline (a step was taken)."""
+        run = self._runs.get(pid)
+        return run is not None and run.reached
+
     def forget(self, pid: int) -> bool:
         """Child ``pid`` has exited; ``True`` if it was ended at its deadline."""
         run = self._runs.pop(pid, None)

@@ -1,4 +1,5 @@
-"""The zygote: a small server process that forks process runs' children.
+"""The zygote: a small server process that forks process runs' children,
+and hands a run to one it keeps when one is free (``_workers``, ``_reuse``).
 
 Started once per kernel (``python -m notebook_sched._execution.process._zygote FD``),
 it imports what children need up front, so a child is running a few
@@ -12,22 +13,26 @@ packet and comes through a pipe, the last descriptor attached:
   ``C``/``c``  the kernel's import path, directory, environment and log
                levels, sent when they change: the zygote takes them itself,
                so every child it forks has them without a word
-  ``S``/``s``  fork a child for one run, its payload (``_child.run_child``)
-               in the packet (the child has it in memory at once) or in the
-               pipe (the child reads it); attached: the result pipe to write,
+  ``S``/``s``  start a child for one run (a kept one, or a new fork), its
+               payload (``_child.run_child``) in the packet (the child has
+               it in memory at once) or in the pipe (the child reads it);
+               attached: the result pipe to write,
                the termination flag to read and, when output is captured,
                the output to write
   ``D``/``d``  the same for a run with a timeout: the packet begins with its
                deadline and grace (``_deadlines.pack``), and the termination
                flag's write end is attached after its read end — the zygote
                ends the run at its deadline itself (``_deadlines``)
+  ``R``        a scheduler stopped: the kept children that are free end now
 The zygote keeps a copy of each run's result pipe. When the child exits, it
 kills the child's whole process group and then writes the last message on
 that pipe, ``("exited", exit code)`` — so the kernel learns the end of a run
 on the one pipe it reads anyway, and only once nothing of the run is left
 (``("exited", "why")`` if it could not fork at all) — after
-``("deadline", None)`` when the zygote ended it at its deadline. End of file on the
-socket means the kernel is gone: every child's group is killed.
+``("deadline", None)`` when the zygote ended it at its deadline. A child
+kept for the next run (its run left nothing behind) writes ``("exited",
+0)`` itself, and the zygote closes its copy. End of file on the socket
+means the kernel is gone: every child's group is killed, kept ones too.
 """
 
 from __future__ import annotations
@@ -35,17 +40,15 @@ from __future__ import annotations
 import contextlib
 import math
 import os
-import pickle
 import select
 import signal
 import socket
 import sys
-import traceback
 
 # Preloaded so that children start fast.
 import cloudpickle  # noqa: F401
 
-from notebook_sched._execution.process import _child, _deadlines
+from notebook_sched._execution.process import _child, _context, _deadlines, _workers
 from notebook_sched._execution.process.channel import frame
 
 PACKET = 1 << 16  # the largest message read in one packet (the kernel keeps within it)
@@ -62,20 +65,13 @@ def _end_group(pid: int) -> None:
         os.killpg(pid, signal.SIGKILL)
 
 
-def _take_context(data: bytes) -> None:
+def _take_context(data: bytes, workers: _workers.Workers) -> None:
     """Become what the kernel is now: its import path, directory, environment
-    and log levels, for every child forked from here on. A directory that
-    cannot be entered fails those children's runs (``_child``), not this."""
-    sys_path, cwd, env, levels = pickle.loads(data)
-    sys.path[:] = sys_path
-    os.environb.clear()
-    os.environb.update(env)
-    _child.set_log_levels(levels)
-    try:
-        os.chdir(cwd)
-        _child.context_error = None
-    except OSError as exc:
-        _child.context_error = "".join(traceback.format_exception(exc)).rstrip()
+    and log levels, for every child forked from here on and every kept child
+    handed a run (``_context``). A directory that cannot be entered fails
+    those runs (``_child``), not this."""
+    _context.take(data)
+    workers.context(data)
 
 
 class _Ends:
@@ -111,50 +107,75 @@ class _Ends:
             os.close(fd)
 
 
-def _fork(
+def _start(
     kind: bytes,
     data: bytes,
     fds: list[int],
     ends: _Ends,
     deadlines: _deadlines.Deadlines,
+    workers: _workers.Workers,
     own: tuple[int, ...],
 ) -> None:
+    """Start a run: in a kept child that is free, or in a new one."""
     deadline, flag_w = None, -1
     if kind in (b"D", b"d"):
         deadline = _deadlines.unpack(data[: _deadlines.HEAD])
         data, flag_w = data[_deadlines.HEAD :], fds.pop(2)
-    payload: bytes | int = data if kind in (b"S", b"D") else fds.pop()
+    inline = kind in (b"S", b"D")
+    pid = workers.hand(b"S" if inline else b"s", data if inline else b"", fds)
+    if pid is None:
+        payload, pipes = (data, fds) if inline else (fds[-1], fds[:-1])
+        pid = _fork(payload, pipes, ends, deadlines, workers, own, flag_w)
+        if pid is None:  # it could not: the kernel is told, the pipes closed
+            return
+    for fd in fds[1:]:  # the child has its own: the flag, the output, the payload's pipe
+        os.close(fd)
+    ends.result_fds[pid] = fds[0]
+    if deadline is not None:
+        deadlines.add(pid, *deadline, flag_w)
+
+
+def _fork(
+    payload: bytes | int,
+    fds: list[int],
+    ends: _Ends,
+    deadlines: _deadlines.Deadlines,
+    workers: _workers.Workers,
+    own: tuple[int, ...],
+    flag_w: int,
+) -> int | None:
     result_fd, flag_fd, *output = fds
     output_fd = output[0] if output else -1
+    link, links_child = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
     try:
         pid = os.fork()
     except OSError as exc:
         for fd in (flag_fd, output_fd, payload, flag_w):
             if isinstance(fd, int) and fd >= 0:
                 os.close(fd)
+        link.close()
+        links_child.close()
         ends.send_last(result_fd, f"could not fork: {exc!r}")
-        return
+        return None
     if pid == 0:
         signal.set_wakeup_fd(-1)
         signal.signal(signal.SIGCHLD, signal.SIG_DFL)
         # Not the child's: the zygote's own, the other runs' result pipes and
-        # flags, and its own flag's write end.
-        others = (*ends.result_fds.values(), *ends.unsent, *deadlines.fds())
+        # flags, the links to its other children, and its own flag's write end.
+        others = (*ends.result_fds.values(), *ends.unsent, *deadlines.fds(), *workers.fds())
         for fd in (*own, *others, flag_w):
             if fd >= 0:
                 os.close(fd)
-        _child.run_child(payload, result_fd, flag_fd, os.getppid(), output_fd)
+        link.close()
+        _child.run_child(payload, result_fd, flag_fd, os.getppid(), output_fd, links_child.detach())
         os._exit(0)  # not reached: run_child exits
-    for fd in (flag_fd, output_fd, payload):
-        if isinstance(fd, int) and fd >= 0:
-            os.close(fd)
-    ends.result_fds[pid] = result_fd
-    if deadline is not None:
-        deadlines.add(pid, *deadline, flag_w)
+    links_child.close()
+    workers.forked(pid, link)
+    return pid
 
 
-def _reap(ends: _Ends, deadlines: _deadlines.Deadlines) -> None:
-    while ends.result_fds:
+def _reap(ends: _Ends, deadlines: _deadlines.Deadlines, workers: _workers.Workers) -> None:
+    while True:
         try:
             pid, status = os.waitpid(-1, os.WNOHANG)
         except ChildProcessError:
@@ -162,10 +183,28 @@ def _reap(ends: _Ends, deadlines: _deadlines.Deadlines) -> None:
         if pid == 0:
             return
         _end_group(pid)
+        workers.reaped(pid)
         at_deadline = deadlines.forget(pid)
         fd = ends.result_fds.pop(pid, None)
         if fd is not None:
             ends.send_last(fd, os.waitstatus_to_exitcode(status), at_deadline)
+
+
+def _free(
+    pid: int, ends: _Ends, deadlines: _deadlines.Deadlines, workers: _workers.Workers
+) -> None:
+    """Child ``pid`` says its run is over and left nothing (it sent the run's
+    last message itself): it waits for the next run — unless the zygote
+    took a step of the run's termination meanwhile (the run is then ended as
+    any other: its group killed, the kernel told at its reaping)."""
+    if deadlines.reached(pid):
+        workers.end(pid)
+        return
+    deadlines.forget(pid)
+    fd = ends.result_fds.pop(pid, None)
+    if fd is not None:
+        os.close(fd)
+    workers.keep(pid)
 
 
 def _serve(sock: socket.socket) -> None:
@@ -177,6 +216,7 @@ def _serve(sock: socket.socket) -> None:
     _child.prepare()
     ends = _Ends()
     deadlines = _deadlines.Deadlines()
+    workers = _workers.Workers()
     own = (sock.fileno(), wake_r, wake_w)
     while True:
         # poll(), not select(): it holds a result pipe per live child, whose
@@ -186,30 +226,39 @@ def _serve(sock: socket.socket) -> None:
         poller.register(wake_r, select.POLLIN)
         for fd in ends.unsent:
             poller.register(fd, select.POLLOUT)
-        wait = deadlines.wait()
-        ready = dict(poller.poll(None if wait is None else math.ceil(wait * 1000)))
+        links = workers.links()
+        for fd in links:
+            poller.register(fd, select.POLLIN)
+        waits = [w for w in (deadlines.wait(), workers.wait()) if w is not None]
+        ready = dict(poller.poll(math.ceil(min(waits) * 1000) if waits else None))
         for fd in list(ends.unsent):
             if ready.get(fd):
                 ends.flush(fd)
         if ready.get(wake_r):
             os.read(wake_r, 4096)
-            _reap(ends, deadlines)
+            _reap(ends, deadlines, workers)
+        for fd in links:
+            if ready.get(fd) and (pid := workers.said(fd)) is not None:
+                _free(pid, ends, deadlines, workers)
         if deadlines.due():
-            _reap(ends, deadlines)  # first: a child that has exited is past its steps
+            _reap(ends, deadlines, workers)  # first: a child that has exited is past its steps
             deadlines.take_due()
+        workers.expire()
         if ready.get(sock.fileno()):
             message, fds, _, _ = socket.recv_fds(sock, PACKET, MAX_FDS)
             if not message:  # the kernel is gone
-                for pid in ends.result_fds:
+                for pid in {*ends.result_fds, *workers.pids()}:
                     _end_group(pid)
                 return
             kind, data = message[:1], message[1:]
             if kind in (b"S", b"s", b"D", b"d"):
-                _fork(kind, data, fds, ends, deadlines, own)
+                _start(kind, data, fds, ends, deadlines, workers, own)
             elif kind == b"C":
-                _take_context(data)
+                _take_context(data, workers)
             elif kind == b"c":
-                _take_context(_child.read_all(fds[0]))
+                _take_context(_child.read_all(fds[0]), workers)
+            elif kind == b"R":
+                workers.let_go()
 
 
 if __name__ == "__main__":

@@ -6,12 +6,14 @@ first, ``("progress", (fraction, message))`` any number of times, then
 ``("report", (status, error, result))`` once; and last, from the zygote once
 the child has exited and its process group is gone, ``("exited", exit
 code)`` — after ``("deadline", None)`` if the zygote ended the run at its
-deadline (``_deadlines``). Its output pipe — file descriptors 1 and 2 of the child, when output
-is captured — carries raw bytes: whatever the child, C code in it and
+deadline (``_deadlines``) — or ``("exited", 0)`` from the child itself when
+it is kept for the next run with nothing of this one left (``_reuse``).
+Its output pipe — file descriptors 1 and 2 of the child, when output is
+captured — carries raw bytes: whatever the child, C code in it and
 processes it starts write.
 
 The kernel's waiter thread reads both with one ``poll`` until the
-zygote's last message — not until end of file, which a grandchild that
+last message — not until end of file, which a grandchild that
 inherited a pipe could hold off long after the run is over — or until the
 zygote is gone (its pidfd, watched too). ``poll``, not ``select``: a kernel
 holding more than 1,024 open files gets descriptors that ``select`` refuses.
@@ -26,8 +28,12 @@ import select
 from collections.abc import Callable
 from typing import Any, NamedTuple
 
-__all__ = ["Ended", "frame", "read_child"]
+__all__ = ["RELEASE", "Ended", "frame", "read_child"]
 
+#: Written on a run's termination flag by the kernel once the child's report
+#: has come: no signal of the run's termination follows, so the child may
+#: serve the next run (``_reuse``). Any other byte there is a termination.
+RELEASE = b"r"
 _HEADER = 8
 _CHUNK = 1 << 16
 
@@ -53,12 +59,13 @@ def read_child(
     on_output: Callable[[bytes], object] | None,
     on_progress: Callable[[float, str], None] | None,
     on_pid: Callable[[int], None],
+    on_report: Callable[[], None] | None = None,
 ) -> Ended:
-    """Read a run's pipes until the zygote's last message on them, or until
-    the zygote (whose pidfd is ``zygote_fd``) is gone. ``output_fd`` is
-    ``-1`` when the output is not captured. Both descriptors are closed on
-    return."""
-    reader = _Messages(on_progress, on_pid)
+    """Read a run's pipes until the last message on them, or until the
+    zygote (whose pidfd is ``zygote_fd``) is gone. ``output_fd`` is ``-1``
+    when the output is not captured. ``on_report`` is called when the
+    child's report has come. Both descriptors are closed on return."""
+    reader = _Messages(on_progress, on_pid, on_report)
     watched = select.poll()
     for fd in (result_fd, output_fd, zygote_fd):
         if fd >= 0:
@@ -105,10 +112,14 @@ class _Messages:
     """The messages of one result pipe, as they come in chunks."""
 
     def __init__(
-        self, on_progress: Callable[[float, str], None] | None, on_pid: Callable[[int], None]
+        self,
+        on_progress: Callable[[float, str], None] | None,
+        on_pid: Callable[[int], None],
+        on_report: Callable[[], None] | None,
     ) -> None:
         self._on_progress = on_progress
         self._on_pid = on_pid
+        self._on_report = on_report
         self._buffer = bytearray()
         self.report: Any = None
         self.exit: int | str | None = None
@@ -130,6 +141,8 @@ class _Messages:
                 self._on_progress(*value)
             elif kind == "report" and self.report is None:
                 self.report = value
+                if self._on_report is not None:
+                    self._on_report()
             elif kind == "deadline":
                 self.at_deadline = True
             elif kind == "exited":

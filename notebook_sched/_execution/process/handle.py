@@ -6,7 +6,10 @@ and closures defined in a notebook cell work. Termination: the flag is set and
 SIGTERM sent at once (the child raises ``TaskTerminationException``, so
 ``finally`` blocks run), SIGKILL after the grace period. A run's timeout is
 also the zygote's to enforce (``_deadlines``): on time, even while a thread
-of the kernel holds the GIL that the kernel's watchdog needs. A waiter thread per
+of the kernel holds the GIL that the kernel's watchdog needs. Once the
+child's report has come the run is let go of (``_release``): no signal of
+its termination is sent after that, since the zygote may hand its process
+the next run (``_reuse``). A waiter thread per
 live run (``waiters.py``: kept for the next run) starts the child and waits
 for it, so nothing ever blocks the scheduler's loop on ``join()``.
 """
@@ -25,7 +28,7 @@ from ..call import Report, outcome_of_report
 from ..payload import serialize, serialize_args
 from ..waiters import wait_in_thread
 from . import zygote
-from .channel import read_child
+from .channel import RELEASE, read_child
 
 __all__ = ["start"]
 
@@ -38,6 +41,7 @@ class ProcessHandle:
         self._lock = threading.Lock()
         self._pid: int | None = None
         self._exited = False
+        self._released = False  # the report has come: no signal is sent from here on
         self._stop_requested = False
         self._kill_requested = False
         self._flag_w = -1
@@ -82,7 +86,9 @@ class ProcessHandle:
                     os.close(fd)
         output = job.output.write_bytes if job.output is not None else None
         try:
-            ended = read_child(result_r, output_r, zygote_fd, output, job.progress, self._started)
+            ended = read_child(
+                result_r, output_r, zygote_fd, output, job.progress, self._started, self._release
+            )
         except Exception as exc:  # a bug here must not leave the run alive for good
             self._lost(exc)
             return
@@ -110,7 +116,9 @@ class ProcessHandle:
         """Reading the child failed: it is killed (with what it started),
         and the run ends as a crash saying why."""
         with self._lock:
-            pid, self._exited = self._pid, True
+            # Let go of (its report came): the process may serve another run now.
+            pid = None if self._released else self._pid
+            self._exited = True
         if pid is not None:
             with contextlib.suppress(OSError):
                 os.killpg(pid, signal.SIGKILL)
@@ -131,11 +139,20 @@ class ProcessHandle:
         """The child runs (its first message): signals asked for before go now."""
         with self._lock:
             self._pid = pid
-            stop, kill = self._stop_requested, self._kill_requested
-        if kill:
-            self._signal(signal.SIGKILL)
-        elif stop:
-            self._signal(signal.SIGTERM)
+            if self._kill_requested:
+                self._signal(signal.SIGKILL)
+            elif self._stop_requested:
+                self._signal(signal.SIGTERM)
+
+    def _release(self) -> None:
+        """The child's report has come: the run is over but for its exit.
+        From now on no signal is sent to it (the process may serve the next
+        run once it has this, ``_reuse``) and a stop asked for is moot."""
+        with self._lock:
+            self._released = True
+            if self._flag_w >= 0:
+                with contextlib.suppress(OSError):  # the child is gone already
+                    os.write(self._flag_w, RELEASE)
 
     def _outcome(self, report: Report | None, returncode: int, end: float) -> Outcome:
         if report is not None:
@@ -156,8 +173,8 @@ class ProcessHandle:
                 self._flag_w = -1
 
     def _signal(self, sig: signal.Signals) -> None:
-        with self._lock:
-            pid = None if self._exited else self._pid
+        # Under the lock: a signal is either sent before the release or not at all.
+        pid = None if self._exited or self._released else self._pid
         if pid is None:
             return
         try:
@@ -169,19 +186,17 @@ class ProcessHandle:
     def stop(self) -> None:
         with self._lock:
             self._stop_requested = True
+            if self._released:
+                return
             if self._flag_w >= 0:
                 # The child may have just exited (its end of the pipe is gone).
                 with contextlib.suppress(BrokenPipeError):
                     os.write(self._flag_w, b"x")
-            started = self._pid is not None
-        if started:
             self._signal(signal.SIGTERM)
 
     def force(self) -> None:
         with self._lock:
             self._kill_requested = True
-            started = self._pid is not None
-        if started:
             self._signal(signal.SIGKILL)
 
 

@@ -1,5 +1,6 @@
 """The kernel's side of the zygote (see ``_zygote``): start it on first use,
-tell it what the kernel is now, and ask it for children.
+tell it what the kernel is now, ask it for children (new or kept, which is
+the zygote's choice) and tell it when the kept ones may go.
 
 One zygote per Python process, shared by every scheduler in it. It never
 answers on the socket: what a run's child does, and when it has exited,
@@ -20,9 +21,10 @@ import threading
 from pathlib import Path
 
 from ..capture import log_levels
+from ..waiters import wait_in_thread
 from . import _deadlines
 
-__all__ = ["ZygoteError", "spawn", "stop", "zygote_pid"]
+__all__ = ["ZygoteError", "let_go_of_free", "spawn", "stop", "zygote_pid"]
 
 _PACKAGE_ROOT = str(Path(__file__).resolve().parents[2])
 INLINE = 48 * 1024  # data up to this size travels in the packet itself (the zygote reads 64 KiB)
@@ -76,6 +78,10 @@ class _Zygote:
         except OSError:
             self._broken = True
             raise
+
+    def let_go_of_free(self) -> None:
+        with self._send_lock, contextlib.suppress(OSError):  # gone: so are its children
+            self._send(b"R", b"", ())
 
     def _send(self, kind: bytes, data: bytes, fds: tuple[int, ...], head: bytes = b"") -> None:
         # ``head`` travels in the packet whatever the size of ``data``.
@@ -151,6 +157,16 @@ def spawn(
     except OSError as exc:
         raise ZygoteError(f"could not reach the zygote: {exc!r}") from exc
     return zygote.pidfd
+
+
+def let_go_of_free() -> None:
+    """A scheduler stopped: the children the zygote keeps for the next runs
+    (``_workers``) end now rather than when they have been idle a while.
+    Cheap, and no system call here (it may be called on the loop): the
+    message goes from a waiter thread."""
+    zygote = _zygote
+    if zygote is not None:
+        wait_in_thread(zygote.let_go_of_free)
 
 
 def _forget_after_fork() -> None:
