@@ -137,6 +137,8 @@ def row_view(task: Task, state: str, stats: TaskStats) -> dict[str, Any]:
         held = "held: end condition is true"
     elif retry is not None:
         held = "after its retry"
+    elif status == "waiting":
+        held = "after its queued run"  # it has no next start of its own meanwhile
     elif not alive:
         when = task.next_start
         next_at = round(when.timestamp(), 1) if when is not None else None

@@ -6,13 +6,16 @@ driven by Playwright through the panel's ``data-testid`` names (SPEC §8).
   the browser; timeline bars that appear, grow while alive and take their
   outcome's colour; a failure's notice (and its dismissal) and the failed
   run's detail, with its traceback from the user's frame, staying open (the
-  same element) across 20 later runs; status texts >= 4.5:1.
+  same element) across 20 later runs, in its outcome's colour and its own
+  layout (not the output area's dl and pre styles); status texts >= 4.5:1.
 - JupyterLab, dark theme, a 700 px wide window, 200 tasks: every status text
   >= 4.5:1 measured from computed styles; every row's buttons inside the
-  window with no horizontal scrolling; filter by name and status; sort; the
-  table's header sticky within its bounded height.
-- Notebook 7: a reloaded page brings the panel back live (a click acts); a
-  kernel restart turns it visibly inert (buttons disabled, countdown stopped).
+  window with no horizontal scrolling; names, schedules and outcomes that
+  fit; filter by name and status (the summary's "failing" too), which the
+  timeline follows; sort; the table's header sticky within its bounded height.
+- Notebook 7: at 700 px the rows still fit; a reloaded page brings the panel
+  back live (a click acts); a kernel restart turns it visibly inert (buttons
+  disabled, countdown stopped).
 
 Screenshots go to ``test-artifacts/``.
 """
@@ -76,7 +79,7 @@ from notebook_sched import Scheduler
 app = Scheduler()
 for i in range(200):
     kind = i % 5
-    name = f"t{i:03d}"
+    name = f"t{i:03d}" if i < 199 else "t199_refresh_customer_segments_for_the_dashboard"
     if kind == 0:
         async def f():
             return "ok"
@@ -130,6 +133,31 @@ CONTRAST_JS = """
 """
 
 
+# How a narrow panel shows its first rows: what does not fit (a cut name, a
+# hidden schedule, an outcome over more than two lines, a notice squeezed
+# beside its buttons) and the buttons not wholly inside the window.
+LAYOUT_JS = """
+(panel) => {
+  const lines = (n) => {
+    const cs = getComputedStyle(n);
+    const line = parseFloat(cs.lineHeight) || 1.25 * parseFloat(cs.fontSize);
+    return Math.round(n.getBoundingClientRect().height / line);
+  };
+  const out = [];
+  const rows = [...panel.querySelectorAll('[data-testid="ns-row"]')];
+  for (const row of [...rows.slice(0, 8), rows[rows.length - 1]]) {
+    const name = row.querySelector(".ns-name"), sched = row.querySelector(".ns-col-sched");
+    const last = row.querySelector(".ns-last");
+    if (name.scrollWidth > name.clientWidth + 1) out.push([row.dataset.task, "name cut"]);
+    if (!sched.offsetParent || !sched.textContent.trim()) out.push([row.dataset.task, "no plan"]);
+    if (lines(last) > 2) out.push([row.dataset.task, "outcome lines", lines(last)]);
+  }
+  const notice = panel.querySelector(".ns-notice-text");
+  if (notice.offsetParent && lines(notice) > 3) out.push(["notice lines", lines(notice)]);
+  return out;
+}
+"""
+
 # The buttons of the table's first rows that are not wholly inside the window.
 BUTTONS_OUTSIDE_JS = """
 (panel) => {
@@ -157,6 +185,10 @@ def countdown_seconds(text: str) -> float:
     if m := re.fullmatch(r"(\d+(?:\.\d+)?) s", text):
         return float(m.group(1))
     raise ValueError(f"not a countdown: {text!r}")
+
+
+def colour(locator: Any) -> str:
+    return locator.evaluate("n => getComputedStyle(n).color")
 
 
 def enabled(locator: Any) -> bool:
@@ -264,6 +296,16 @@ def test_buttons_timeline_failure_and_detail_in_jupyterlab(tmp_path: Path, monke
         assert trace.splitlines()[1].strip().startswith("File") and "in breaker" in trace
         assert "notebook_sched" not in trace  # it starts at the user's frame
         assert "reading the input file" in by_id(detail, "ns-output").inner_text()
+        outcome, row_outcome = (
+            detail.locator(".ns-fields dd").first,
+            by_id(panel, "ns-row", task="breaker").locator(".ns-last"),  # drawn in place
+        )
+        assert colour(outcome) == colour(row_outcome), "the outcome in its status colour"
+        # JupyterLab's own styles for an output's dl, dt, dd and pre do not reach the
+        # detail: two fields a line, a traceback broken at words only.
+        labels = detail.locator(".ns-fields dt")
+        assert abs(labels.nth(0).bounding_box()["y"] - labels.nth(1).bounding_box()["y"]) < 2
+        assert error.evaluate("e => getComputedStyle(e).wordBreak") == "normal"
         run_id = detail.get_attribute("data-run-id")
         assert run_id == failed.get_attribute("data-run-id")
         detail.evaluate("d => { d.__probe = 1; }")
@@ -327,6 +369,8 @@ def test_200_tasks_dark_theme_and_a_700_px_window(tmp_path: Path, monkeypatch):
         assert panel.evaluate("p => p.scrollWidth <= p.clientWidth + 1")
         outside = panel.evaluate(BUTTONS_OUTSIDE_JS)
         assert outside == [], outside
+        misfits = panel.evaluate(LAYOUT_JS)
+        assert misfits == [], misfits
         shot(page, panel, ARTIFACTS / "panel-dark-700.png")
 
         # Bounded height, sticky header.
@@ -349,7 +393,16 @@ def test_200_tasks_dark_theme_and_a_700_px_window(tmp_path: Path, monkeypatch):
         until_true(lambda: visible.count() == 10, "10 rows named t01*")
         names = [r.get_attribute("data-task") for r in visible.all()]
         assert names == [f"t{i:03d}" for i in range(10, 20)]
+        lanes = panel.locator(".ns-lane").evaluate_all("ls => ls.map(l => l.dataset.task)")
+        assert lanes and set(lanes) <= set(names), lanes  # the timeline follows the table
         by_id(panel, "ns-filter").fill("")
+        # The summary's "failing" shows the tasks whose last run failed, and only them.
+        by_id(panel, "ns-summary").locator("[data-filter=failed]").click()
+        assert by_id(panel, "ns-filter-status").input_value() == "failed"
+        until_true(lambda: visible.count() == 40, "the 40 failing rows")
+        outcomes = visible.locator(".ns-last").all_inner_texts()
+        assert all(o.startswith("failed") for o in outcomes), outcomes
+        assert by_id(panel, "ns-shown").inner_text() == f"{len(outcomes)} of 200 tasks"
         by_id(panel, "ns-filter-status").select_option("paused")
         until_true(lambda: visible.count() == 40, "40 paused rows")
         by_id(panel, "ns-filter-status").select_option("all")
@@ -373,6 +426,14 @@ def test_reload_and_kernel_restart_in_notebook_7(tmp_path: Path, monkeypatch):
         until_true(lambda: by_id(long_row, "ns-status").inner_text() == "running", "running")
         until_true(lambda: by_id(panel, "ns-state").inner_text() == "running", "state")
         shot(page, panel, ARTIFACTS / "panel-notebook7.png")
+        # 700 px wide: the rows' schedules still shown, every button inside the window.
+        page.set_viewport_size({"width": 700, "height": 1000})
+        until_true(lambda: panel.evaluate(BUTTONS_OUTSIDE_JS) == [], "the buttons inside")
+        assert panel.evaluate("p => p.scrollWidth <= p.clientWidth + 1")
+        misfits = panel.evaluate(LAYOUT_JS)
+        assert misfits == [], misfits
+        shot(page, panel, ARTIFACTS / "panel-notebook7-700.png")
+        page.set_viewport_size({"width": 1200, "height": 1000})
         # Saved: the file keeps the panel's output (its model id), which a
         # reloaded page draws again from the live kernel's widget.
         page.locator(".jp-Notebook .jp-Cell .jp-InputPrompt").first.click()

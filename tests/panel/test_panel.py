@@ -441,7 +441,7 @@ def test_a_pending_retry_and_a_waiting_run_show_in_their_rows():
         async def holder():
             await asyncio.sleep(3600)
 
-        @app.task(pool="gpu")
+        @app.task("every 1 hour", pool="gpu")
         async def queued():
             return None
 
@@ -469,6 +469,8 @@ def test_a_pending_retry_and_a_waiting_run_show_in_their_rows():
 
     view = asyncio.run(scenario())
     assert (view["pool"], view["queue"], view["waits_for"]) == ("gpu", 1, "slot")
+    # Its schedule says why no next start is shown (not "waits for an event").
+    assert (view["next"], view["held"]) == (None, "after its queued run")
     assert "pool" in view["why_not_run"]
 
 

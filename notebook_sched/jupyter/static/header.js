@@ -24,7 +24,7 @@ function makeHeader(ctx) {
   const explain = h("div", { class: "ns-explain", testid: "ns-explain" });
   const bar = h("div", { class: "ns-header" },
     h("span", { class: "ns-title", text: "notebook_sched" }), state, failures,
-    h("span", { class: "ns-spacer" }), start, shutdown, force);
+    h("span", { class: "ns-header-buttons" }, start, shutdown, force));
 
   const noticeText = h("span", { class: "ns-notice-text" });
   const noticeShow = h("button", {

@@ -20,10 +20,13 @@ function render({ model, el }) {
     openRun: (runId, task) => detail.show(runId, task),
     showRuns: (status) => recent.showStatus(status),
     taskNames: () => table.names(),
+    shownTasks: () => table.shownNames(),
+    tasksFiltered: () => table.filtered(),
   };
   const header = makeHeader(ctx);
   const table = makeTable(ctx);
   const timeline = makeTimeline(ctx);
+  ctx.arranged = () => timeline.arrange(); // the table's filter or order changed
   const recent = makeRecent(ctx);
   const detail = makeDetail(ctx);
   const gone = h("div", { class: "ns-gone", testid: "ns-disconnected", hidden: true,

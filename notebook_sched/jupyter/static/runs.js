@@ -129,9 +129,10 @@ function makeDetail(ctx) {
     const runtime = r.end === null ? "running for " + clockDur(now - r.start) : spanDur(r.runtime);
     fields.replaceChildren(
       ...field("outcome", r.words, "ns-c-" + (RUN_STATUS[r.status] || "muted")),
-      ...field("reason", r.reason || "—"), ...field("attempt", String(r.attempt)),
+      ...field("reason", r.reason || "—"),
       ...field("start", clockTime(r.start)), ...field("end", r.end === null ? "—" : clockTime(r.end)),
-      ...field("runtime", runtime), ...field("result", r.result === null ? "—" : r.result));
+      ...field("runtime", runtime), ...field("attempt", String(r.attempt)),
+      ...field("result", r.result === null ? "—" : r.result));
     // Keep the reader's place: follow the end only if they were at the end.
     const atEnd = output.scrollTop + output.clientHeight >= output.scrollHeight - 4;
     setText(output, r.output || (r.status === "run" ? "(nothing written yet)" : "(nothing written)"));

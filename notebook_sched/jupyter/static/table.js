@@ -24,6 +24,10 @@ const FILTERS = {
   failed: (v) => v.last && (v.last.status === "fail" || v.last.status === "crash"),
 };
 
+// The table's summary: tasks by the filters that matter at a glance.
+const SUMMARY = [["running", "running", "info"], ["waiting", "waiting", "warn"],
+  ["failed", "failing", "error"], ["paused", "paused", "muted"]];
+
 function countsText(counts) {
   const ok = counts.success || 0, bad = (counts.fail || 0) + (counts.crash || 0);
   const term = counts.terminate || 0;
@@ -38,24 +42,24 @@ function makeRow(ctx, name) {
   const send = (event) => ctx.send({ event, task: name });
   const el = {
     name: h("div", { class: "ns-name" }),
+    kindLine: h("div", { class: "ns-small ns-kind" }),
     kind: h("span"),
     resources: h("span", { class: "notebook-sched-resources" }),
     kindRest: h("span"),
-    nextNarrow: h("div", { class: "ns-small ns-narrow-only" }),
     status: badge("muted", "", "ns-status"),
     elapsed: h("span", { class: "ns-elapsed", testid: "ns-elapsed" }),
     countdown: h("span", { class: "notebook-sched-countdown", testid: "ns-countdown" }),
     left: h("span", { class: "ns-small" }),
-    extra: h("div", { class: "ns-small ns-ellipsis ns-c-warn", testid: "ns-retry" }),
+    extra: h("div", { class: "ns-small ns-c-warn", testid: "ns-retry" }),
     progressBar: h("div", { class: "ns-progress-fill" }),
     progressText: h("div", { class: "ns-small ns-ellipsis" }),
-    start: h("div", { class: "ns-small ns-ellipsis" }),
+    start: h("div", { class: "ns-small ns-clamp" }),
     next: h("div", { class: "ns-next" }),
-    condError: h("div", { class: "ns-small ns-ellipsis ns-c-error ns-cond-error", testid: "ns-cond-error" }),
+    condError: h("div", { class: "ns-small ns-clamp ns-c-error ns-cond-error", testid: "ns-cond-error" }),
     endState: h("span", { class: "notebook-sched-end-state", testid: "ns-end-state" }),
-    last: h("div", { class: "ns-last ns-ellipsis" }),
+    last: h("div", { class: "ns-last" }),
     strip: h("div", { class: "ns-strip", testid: "ns-strip" }),
-    counts: h("div", { class: "ns-small ns-ellipsis" }),
+    counts: h("div", { class: "ns-small" }),
     run: h("button", { class: "ns-button", testid: "ns-run", text: "Run", onclick: () => send("run") }),
     terminate: h("button", {
       class: "ns-button ns-danger", testid: "ns-terminate", text: "Terminate",
@@ -63,14 +67,14 @@ function makeRow(ctx, name) {
     }),
     pause: h("button", { class: "ns-button ns-quiet", testid: "ns-pause", text: "Pause" }),
   };
+  el.kindLine.append(el.kind, el.resources, el.kindRest);
   el.pause.addEventListener("click", () => send(row.v.disabled ? "resume" : "pause"));
-  el.endWrap = h("div", { class: "ns-small ns-ellipsis" }, "ends when true: ", el.endState);
+  el.endWrap = h("div", { class: "ns-small ns-clamp" }, "ends when true: ", el.endState);
   const timing = h("div", { class: "ns-small" }, el.elapsed, " ", el.countdown, el.left);
   el.progress = h("div", { class: "ns-progress", testid: "ns-progress" },
     h("div", { class: "ns-progress-track" }, el.progressBar), el.progressText);
   const tr = h("tr", { testid: "ns-row", "data-task": name },
-    h("td", { class: "ns-col-task" }, el.name,
-      h("div", { class: "ns-small ns-ellipsis" }, el.kind, el.resources, el.kindRest), el.nextNarrow),
+    h("td", { class: "ns-col-task" }, el.name, el.kindLine),
     h("td", { class: "ns-col-status" }, el.status, timing, el.progress, el.extra),
     h("td", { class: "ns-col-sched" }, el.start, el.next, el.endWrap, el.condError),
     h("td", { class: "ns-col-last" }, el.last, el.strip, el.counts),
@@ -87,7 +91,7 @@ function makeRow(ctx, name) {
 function drawRow(row, v, inert) {
   const el = row.el;
   row.v = v;
-  setText(el.name, v.name);
+  if (el.name.textContent !== v.name) el.name.replaceChildren(...breakable(v.name));
   el.name.title = v.name;
   const timeout = v.timeout === null || v.timeout === undefined ? "no timeout" : "timeout " + spanDur(v.timeout);
   const pool = v.pool ? "pool " + v.pool : "";
@@ -112,11 +116,11 @@ function drawRow(row, v, inert) {
   }
   if (v.last) {
     setText(el.last, v.last.words);
-    el.last.className = "ns-last ns-ellipsis ns-link ns-c-" + (RUN_STATUS[v.last.status] || "muted");
+    el.last.className = "ns-last ns-link ns-c-" + (RUN_STATUS[v.last.status] || "muted");
     el.last.title = v.last.words + " — click for the run's detail";
   } else {
     setText(el.last, v.status === "running" || v.status === "terminating" ? "first run in progress" : "no runs yet");
-    el.last.className = "ns-last ns-ellipsis ns-muted";
+    el.last.className = "ns-last ns-muted";
     el.last.title = "";
   }
   drawStrip(el.strip, v.strip || []);
@@ -172,7 +176,6 @@ function tickRow(row, now) {
   else if (!live && v.start !== "only when asked" && v.status !== "disabled") next = "waits for an event";
   setText(el.next, next);
   el.next.title = v.next ? clockTime(v.next) : "";
-  setText(el.nextNarrow, next);
   const ended = v.last && v.last.end ? "ended " + relTime(v.last.end, now) : "";
   const took = v.last && v.last.runtime !== null && v.last.runtime !== undefined ? "took " + spanDur(v.last.runtime) : "";
   setText(el.counts, [countsText(v.counts || {}), took, ended].filter(Boolean).join(" · "));
@@ -188,13 +191,20 @@ function makeTable(ctx) {
     ...[["defined", "in definition order"], ["name", "by name"], ["status", "by status"], ["next", "by next start"], ["last", "failed first"]]
       .map(([k, t]) => h("option", { value: k, text: t })));
   const shown = h("span", { class: "ns-small", testid: "ns-shown" });
+  const summary = h("span", { class: "ns-summary ns-small", testid: "ns-summary" });
+  summary.addEventListener("click", (e) => {
+    const which = e.target.dataset && e.target.dataset.filter;
+    if (!which) return;
+    status.value = status.value === which ? "all" : which;
+    arrange();
+  });
   const tbody = h("tbody");
   const head = h("tr", {}, ...["Task", "Status", "Schedule", "Last runs", ""].map((t, i) =>
     h("th", { class: ["ns-col-task", "ns-col-status", "ns-col-sched", "ns-col-last", "ns-col-actions"][i], text: t })));
   const empty = h("div", { class: "ns-empty", text: "No tasks yet: define one with @app.task" });
   const scroll = h("div", { class: "ns-table-scroll", testid: "ns-table" },
     h("table", { class: "ns-table" }, h("thead", {}, head), tbody), empty);
-  const tools = h("div", { class: "ns-tools" }, filter, status, sort, shown);
+  const tools = h("div", { class: "ns-tools" }, filter, status, sort, summary, shown);
   const node = h("div", { class: "ns-tasks" }, tools, scroll);
 
   function arrange() {
@@ -204,11 +214,14 @@ function makeTable(ctx) {
     const cmp = SORTS[sort.value];
     if (cmp) list = list.slice().sort(cmp);
     let visible = 0;
+    const counts = Object.fromEntries(SUMMARY.map(([k]) => [k, 0]));
     for (const row of list) {
-      const show = (!text || row.v.name.toLowerCase().includes(text)) && keep(row.v);
+      const show = (!text || row.v.name.toLowerCase().includes(text)) && !!keep(row.v);
       if (row.tr.hidden === show) row.tr.hidden = !show;
       if (show) visible++;
+      for (const [k] of SUMMARY) if (FILTERS[k](row.v)) counts[k]++;
     }
+    drawSummary(counts);
     // Move rows only where the order differs: the others stay put (hover survives).
     let at = tbody.firstChild;
     for (const row of list) {
@@ -217,6 +230,17 @@ function makeTable(ctx) {
     }
     setText(shown, rows.size ? (visible === rows.size ? `${rows.size} tasks` : `${visible} of ${rows.size} tasks`) : "");
     empty.hidden = rows.size > 0;
+    if (ctx.arranged) ctx.arranged();
+  }
+  function drawSummary(counts) {
+    const key = SUMMARY.map(([k]) => counts[k]).join(",") + status.value;
+    if (summary.dataset.key === key) return;
+    summary.dataset.key = key;
+    summary.replaceChildren(...SUMMARY.filter(([k]) => counts[k]).map(([k, word, family]) => h("span", {
+      class: "ns-link ns-c-" + family + (status.value === k ? " ns-chosen" : ""), "data-filter": k,
+      text: `${counts[k]} ${word}`,
+      title: status.value === k ? "Show every task again" : `Show only the ${word} tasks`,
+    })));
   }
   for (const input of [filter, status, sort]) input.addEventListener("input", arrange);
 
@@ -247,5 +271,11 @@ function makeTable(ctx) {
     for (const row of rows.values()) if (row.ticks && !row.tr.hidden) tickRow(row, now);
   }
   function redrawAll() { for (const row of rows.values()) drawRow(row, row.v, ctx.inert); }
-  return { node, apply, tick, redrawAll, names: () => order, row: (n) => rows.get(n) };
+  function shownNames() {
+    const names = [];
+    for (let tr = tbody.firstChild; tr; tr = tr.nextSibling) if (!tr.hidden) names.push(tr.dataset.task);
+    return names;
+  }
+  const filtered = () => !!filter.value.trim() || status.value !== "all";
+  return { node, apply, tick, redrawAll, names: () => order, shownNames, filtered, row: (n) => rows.get(n) };
 }

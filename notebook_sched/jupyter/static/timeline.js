@@ -116,9 +116,16 @@ function makeTimeline(ctx) {
   }
 
   function arrange() {
-    // Lanes in the table's order, only for tasks with bars.
-    const names = ctx.taskNames().filter((n) => laneOf.has(n) && laneOf.get(n).bars.size);
-    for (const [n, l] of laneOf) if (l.bars.size && !names.includes(n)) names.push(n);
+    // Lanes for the tasks with bars that the table shows, in its order (filtered
+    // and sorted as it is); a task no longer defined keeps its lane, last, while
+    // the table shows every task.
+    const names = ctx.shownTasks().filter((n) => laneOf.has(n) && laneOf.get(n).bars.size);
+    const filtered = ctx.tasksFiltered();
+    if (!filtered) {
+      const defined = new Set(ctx.taskNames());
+      for (const [n, l] of laneOf) if (l.bars.size && !defined.has(n)) names.push(n);
+    }
+    setText(empty, filtered ? "No runs of the tasks the table shows in this span" : "No runs in this span yet");
     const wanted = names.slice(0, MAX_LANES_SHOWN).map((n) => laneOf.get(n).node);
     let at = lanes.firstChild;
     for (const l of wanted) {
@@ -157,5 +164,5 @@ function makeTimeline(ctx) {
       arrange();
     }
   }
-  return { node, draw, update, rebuild };
+  return { node, draw, update, rebuild, arrange };
 }

@@ -32,6 +32,17 @@ function setAttr(node, name, value) {
   }
 }
 
+// A name that may break after its "_", "." and "-" where the room is narrow
+// (a <wbr> after each: its text is unchanged).
+function breakable(text) {
+  const parts = [];
+  for (const piece of String(text).split(/(?<=[_.-])/)) {
+    if (parts.length) parts.push(h("wbr"));
+    parts.push(piece);
+  }
+  return parts;
+}
+
 // A countdown or elapsed time: "12.3 s", then "0:04:59".
 function clockDur(seconds) {
   if (!(seconds > 0)) seconds = 0;
