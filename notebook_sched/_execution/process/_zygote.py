@@ -167,7 +167,12 @@ def _fork(
             if fd >= 0:
                 os.close(fd)
         link.close()
-        _child.run_child(payload, result_fd, flag_fd, os.getppid(), output_fd, links_child.detach())
+        try:
+            _child.run_child(
+                payload, result_fd, flag_fd, os.getppid(), output_fd, links_child.detach()
+            )
+        except BaseException:  # never back into the zygote's loop, in a child
+            os._exit(1)
         os._exit(0)  # not reached: run_child exits
     links_child.close()
     workers.forked(pid, link)
