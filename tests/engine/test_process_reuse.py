@@ -395,3 +395,33 @@ def test_kept_children_do_not_outlive_a_killed_interpreter(tmp_path):
             proc.wait(10)
         if noted.exists():
             kill_and_reap([int(p) for p in noted.read_text().split() if pid_alive(int(p))])
+
+
+def test_what_a_run_left_buffered_is_its_own_output(make_scheduler):
+    """A run that put another ``sys.stdout`` in place leaves a partial line
+    in the stream it replaced: a kept child flushes it into that run's
+    output, never into the next run's."""
+
+    def leaves_a_partial_line():
+        import os
+        import sys
+
+        captured = sys.stdout
+        sys.stdout = open(os.devnull, "w")  # noqa: SIM115 (the next run's stdout is put back)
+        captured.write("partial line of run a")
+        return os.getpid()
+
+    def prints():
+        import os
+
+        print("from run b")
+        return os.getpid()
+
+    app = make_scheduler()
+    app.task(execution="process", name="a")(leaves_a_partial_line)
+    app.task(execution="process", name="b")(prints)
+    app.start()
+    kept = _run(app, "a")
+    assert _run(app, "b") == kept
+    assert "partial line of run a" in app.tasks["a"].last_run.output
+    assert app.tasks["b"].last_run.output == "from run b\n"

@@ -19,8 +19,9 @@ as every child did before (the zygote kills its group):
   * no signal handler, timer or blocked signal the run set, no handler it
     added to the root logger, no logging level it changed, standard
     streams not closed.
-What a run changed that can be put back exactly is put back: file
-descriptors 1 and 2 and ``sys.stdout``/``sys.stderr`` after a captured run,
+What a run changed that can be put back exactly is put back: what it
+left buffered in the streams (Python's, the C library's) goes into its own
+output first; file descriptors 1 and 2 and ``sys.stdout``/``sys.stderr``,
 the warning filters and their once-only registries (every run shows its
 warnings), and the kernel's directory, environment and import path
 (``_context``) — or the kernel's new ones, which come with the next run.
@@ -31,6 +32,8 @@ once per worker, not once per run.
 
 from __future__ import annotations
 
+import contextlib
+import ctypes
 import logging
 import os
 import select
@@ -96,6 +99,10 @@ class Worker:
         self._children = f"/proc/{os.getpid()}/task/{os.getpid()}/children"
         self._streams = streams
         self._log_handler = log_handler
+        try:
+            self._fflush: Callable[..., Any] | None = ctypes.CDLL(None).fflush
+        except (OSError, AttributeError):
+            self._fflush = None
         # What file descriptors 1 and 2 are while no run's output is captured.
         self._stdio = (os.dup(1), os.dup(2))
         self._sys_streams = (sys.stdout, sys.stderr)
@@ -114,6 +121,13 @@ class Worker:
         return self._nothing_left()
 
     def _put_back(self, captured: bool) -> None:
+        # What is still buffered is the run's: into its pipe, before its last
+        # message (the kernel reads the output up to that), not the next run's.
+        for stream in (*(self._streams or ()), sys.stdout, sys.stderr):
+            with contextlib.suppress(Exception):  # closed, or not a stream at all
+                stream.flush()
+        if self._fflush is not None:
+            self._fflush(None)  # the C library's own buffers (C code's printf)
         if captured:
             for number, saved in zip((1, 2), self._stdio, strict=True):
                 os.dup2(saved, number)  # the output pipe's write end is closed here
