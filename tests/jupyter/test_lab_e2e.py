@@ -148,7 +148,9 @@ LAYOUT_JS = """
   for (const row of [...rows.slice(0, 8), rows[rows.length - 1]]) {
     const name = row.querySelector(".ns-name"), sched = row.querySelector(".ns-col-sched");
     const last = row.querySelector(".ns-last");
-    if (name.scrollWidth > name.clientWidth + 1) out.push([row.dataset.task, "name cut"]);
+    if (name.scrollWidth > name.clientWidth + 1 || name.scrollHeight > name.clientHeight + 1) {
+      out.push([row.dataset.task, "name cut"]);
+    }
     if (!sched.offsetParent || !sched.textContent.trim()) out.push([row.dataset.task, "no plan"]);
     if (lines(last) > 2) out.push([row.dataset.task, "outcome lines", lines(last)]);
   }
@@ -182,7 +184,7 @@ def countdown_seconds(text: str) -> float:
     if m := re.fullmatch(r"(\d+):(\d\d):(\d\d)", text):
         h, mi, s = map(int, m.groups())
         return h * 3600 + mi * 60 + s
-    if m := re.fullmatch(r"(\d+(?:\.\d+)?) s", text):
+    if m := re.fullmatch(r"(\d+(?:\.\d+)?)\s+s", text):  # a no-break space
         return float(m.group(1))
     raise ValueError(f"not a countdown: {text!r}")
 
@@ -236,6 +238,8 @@ def test_buttons_timeline_failure_and_detail_in_jupyterlab(tmp_path: Path, monke
         paused = by_id(panel, "ns-row", task="paused_job")
         assert row_buttons(panel, "paused_job") == (False, False)
         assert by_id(paused, "ns-pause").inner_text() == "Resume"
+        tops = [by_id(paused, b).bounding_box()["y"] for b in ("ns-run", "ns-pause")]
+        assert abs(tops[0] - tops[1]) < 2, tops  # its three buttons on one line
         big = by_id(panel, "ns-row", task="big_job")
         assert big.locator(".notebook-sched-resources").inner_text() == "2 CPU · 4.0 GiB"
 

@@ -196,6 +196,7 @@ function makeTable(ctx) {
     const which = e.target.dataset && e.target.dataset.filter;
     if (!which) return;
     status.value = status.value === which ? "all" : which;
+    scroll.scrollTop = 0;
     arrange();
   });
   const tbody = h("tbody");
@@ -242,7 +243,7 @@ function makeTable(ctx) {
       title: status.value === k ? "Show every task again" : `Show only the ${word} tasks`,
     })));
   }
-  for (const input of [filter, status, sort]) input.addEventListener("input", arrange);
+  for (const input of [filter, status, sort]) input.addEventListener("input", () => { scroll.scrollTop = 0; arrange(); });
 
   function apply(changes, newOrder, full) {
     if (full) {

@@ -43,10 +43,13 @@ function breakable(text) {
   return parts;
 }
 
+// A number and its unit never part at a line's end ("7.6" then "s" below).
+const U = "\u00a0";
+
 // A countdown or elapsed time: "12.3 s", then "0:04:59".
 function clockDur(seconds) {
   if (!(seconds > 0)) seconds = 0;
-  if (seconds < 60) return seconds.toFixed(1) + " s";
+  if (seconds < 60) return seconds.toFixed(1) + U + "s";
   const s = Math.floor(seconds);
   const hh = Math.floor(s / 3600), mm = Math.floor((s % 3600) / 60), ss = s % 60;
   return hh + ":" + String(mm).padStart(2, "0") + ":" + String(ss).padStart(2, "0");
@@ -55,16 +58,16 @@ function clockDur(seconds) {
 // A length of time in words: "850 ms", "4.2 s", "5 min", "1 h 30 min".
 function spanDur(seconds) {
   if (seconds === null || seconds === undefined) return "";
-  if (seconds < 1) return Math.round(seconds * 1000) + " ms";
-  if (seconds < 60) return (seconds < 10 ? seconds.toFixed(1) : Math.round(seconds)) + " s";
+  if (seconds < 1) return Math.round(seconds * 1000) + U + "ms";
+  if (seconds < 60) return (seconds < 10 ? seconds.toFixed(1) : Math.round(seconds)) + U + "s";
   const s = Math.round(seconds);
   const d = Math.floor(s / 86400), hh = Math.floor((s % 86400) / 3600);
   const mm = Math.floor((s % 3600) / 60), ss = s % 60;
   const parts = [];
-  if (d) parts.push(d + " d");
-  if (hh) parts.push(hh + " h");
-  if (mm && !d) parts.push(mm + " min");
-  if (ss && !hh && !d) parts.push(ss + " s");
+  if (d) parts.push(d + U + "d");
+  if (hh) parts.push(hh + U + "h");
+  if (mm && !d) parts.push(mm + U + "min");
+  if (ss && !hh && !d) parts.push(ss + U + "s");
   return parts.slice(0, 2).join(" ");
 }
 
