@@ -272,11 +272,17 @@ def run_child(
 
 def _run(payload: bytes | int, result_fd: int, flag_fd: int, output_fd: int) -> Messages:
     """One run in this process, up to its report."""
-    flag_event = PipeFlagEvent(flag_fd)
-    signal.signal(signal.SIGTERM, _Termination(flag_event).handler)
     messages = Messages(result_fd)
     if output_fd >= 0:
         _capture_output(output_fd)
+    flag_event = PipeFlagEvent(flag_fd)
+    # Only now, next to the try: the exception raised from here on is the
+    # run's outcome. (Raised before, it left this function with no report,
+    # and the child exited with "no result".) A SIGTERM before now kills a
+    # fresh child, as much a termination, and a kept one ignores it, as
+    # between runs: the flag, set before any SIGTERM of the run is sent, is
+    # looked at before the function is called.
+    signal.signal(signal.SIGTERM, _Termination(flag_event).handler)
     message: Report
     try:
         if _context.error is not None:
@@ -289,6 +295,9 @@ def _run(payload: bytes | int, result_fd: int, flag_fd: int, output_fd: int) -> 
             kwargs.update(pickle.loads(args))  # made by payload.serialize_args
         if progress_params:
             kwargs.update(dict.fromkeys(progress_params, Progress(messages.progress)))
+        # Terminated before it began (its SIGTERM follows the first message,
+        # and may land just before the task's first blocking call): ends here.
+        flag_event.is_set()
         message = call_away(func, kwargs)
     except BaseException as exc:  # the payload itself could not be loaded
         import traceback
