@@ -26,7 +26,11 @@ class TerminationFlag:
 
     The scheduler then passes the run's own flag. It is set at once on
     timeout, end condition, forced shutdown or ``Task.terminate()``, in thread,
-    process and async runs alike.
+    process and async runs alike. In a process run the SIGTERM that follows
+    raises ``TaskTerminationException`` in the child's main thread, and so
+    does ``wait()`` or ``is_set()`` there when it is what finds the flag set
+    (unless the task handles SIGTERM itself): the run ends the same way
+    whichever comes first.
     """
 
     __slots__ = ("_event",)
