@@ -229,12 +229,22 @@ def run_all_cells(page: Any, timeout: float = 40.0) -> None:
     kernel (``[*]`` or a number). Seen here: a Run All clicked just after
     the notebook showed its kernel idle is sometimes lost (the prompts stay
     ``[ ]`` for good), so it is asked again; a disabled menu item is not
-    clicked."""
+    clicked. Also seen under load: JupyterLab's "Select Kernel" dialog,
+    although the notebook names its kernel; it is answered with the one
+    it proposes (the notebook's)."""
+    from playwright.sync_api import TimeoutError as PlaywrightTimeout
+
     first_prompt = page.locator(".jp-Notebook .jp-Cell .jp-InputPrompt").first
+    chooser = page.locator(".jp-Dialog:has-text('Select Kernel') .jp-Dialog-button.jp-mod-accept")
     deadline = time.monotonic() + timeout
     attempts = []
     while time.monotonic() < deadline:
-        page.locator(".jp-Notebook .jp-Cell").first.click()
+        if chooser.count():
+            chooser.first.click()
+        try:
+            page.locator(".jp-Notebook .jp-Cell").first.click(timeout=5000)
+        except PlaywrightTimeout:  # covered (by that dialog): look again
+            continue
         page.locator(".lm-MenuBar-itemLabel", has_text=re.compile(r"^Run$")).click()
         item = page.locator(".lm-Menu-item", has_text=re.compile(r"^Run All Cells$"))
         enabled = "lm-mod-disabled" not in (item.get_attribute("class") or "")
