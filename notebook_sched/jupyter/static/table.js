@@ -160,8 +160,12 @@ function tickRow(row, now) {
   const live = v.status === "running" || v.status === "terminating";
   const timed = live && v.deadline;
   setText(el.elapsed, live && v.started ? "for " + clockDur(now - v.started) + (timed ? " ·" : "") : "");
-  setText(el.countdown, timed ? clockDur(v.deadline - now) : "");
-  setText(el.left, timed ? " left" : live ? " · no timeout" : "");
+  // Past its deadline a run is being stopped (a busy loop may take a moment): not "0.0 s left".
+  const over = timed && v.deadline - now <= 0;
+  setText(el.countdown, timed ? (over ? "timing out" : clockDur(v.deadline - now)) : "");
+  const cls = "notebook-sched-countdown" + (over ? " ns-c-warn" : "");
+  if (el.countdown.className !== cls) el.countdown.className = cls;
+  setText(el.left, timed ? (over ? "" : " left") : live ? " · no timeout" : "");
   let extra = "";
   if (v.waits_for === "run id") extra = "waiting for a run id: the run history takes no writes";
   else if (v.status === "waiting") extra = `waiting for a slot of pool ${v.pool}` + (v.queue ? ` · #${v.queue} in line` : "");
