@@ -39,8 +39,33 @@ class Hosted(Protocol):
     def loop_ended(self, gen: int, closed: bool) -> bool: ...
 
 
+def _let_threads_end() -> None:
+    """Load the C library's unwinder now, while memory is there to load it.
+
+    At the interpreter's exit, each daemon thread still alive (the
+    scheduler's waiters, workers and watchdog) ends in ``pthread_exit``,
+    which loads ``libgcc_s`` the first time it is needed; in a process whose
+    memory is full then (a task that filled it), the load fails and the C
+    library aborts the whole process ("libgcc_s.so.1 must be installed for
+    pthread_exit to work"). Loaded once beforehand, it is only found."""
+    global _threads_can_end
+    if _threads_can_end:
+        return
+    _threads_can_end = True
+    try:
+        import ctypes
+
+        ctypes.CDLL("libgcc_s.so.1")
+    except OSError:  # not glibc's (musl, macOS): nothing of the kind to load
+        pass
+
+
+_threads_can_end = False
+
+
 class Host:
     def __init__(self, hosted: Hosted) -> None:
+        _let_threads_end()
         self._hosted = hosted
         self.loop: asyncio.AbstractEventLoop | None = None
         self.loop_thread: int | None = None
