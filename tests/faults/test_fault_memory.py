@@ -100,7 +100,12 @@ def final(name, timeout=8.0):
 
 def run(name):
     started = time.monotonic()
-    assert app.tasks[name].run() is True
+    if app.tasks[name].run() is not True:  # say why, for the test's message
+        last = app.tasks[name].last_run
+        say(refused=name, status=app.tasks[name].status, last=repr(last),
+            alive_for=None if last is None or last.end is not None
+            else time.time() - last.start.timestamp())
+        raise SystemExit(3)
     record = final(name)
     say(task=name, status=record.status, reason=record.reason, error=record.error or "",
         took=time.monotonic() - started)
@@ -147,7 +152,9 @@ def test_thread_runs_that_exhaust_memory_end_and_the_scheduler_goes_on(tmp_path)
     lines = [json.loads(line) for line in done.stdout.splitlines()]
     if lines and "skip" in lines[-1]:
         pytest.skip(lines[-1]["skip"])
-    assert done.returncode == 0, done.stderr[-3000:]
+    # What each run did (stdout) and how the script ended (stderr), should it fail.
+    told = f"stdout:\n{done.stdout[-3000:]}\nstderr:\n{done.stderr[-3000:]}"
+    assert done.returncode == 0, told
     for bad in ("watchdog callback failed", "Exception in thread", "Fatal Python error"):
         assert bad not in done.stderr, done.stderr[-3000:]
 
