@@ -27,6 +27,15 @@ pytestmark = pytest.mark.faults
 GRACE = 0.3
 ROUNDS = 4
 
+VIRTUAL_SIZE = """
+def virtual_size():
+    with open("/proc/self/status") as f:
+        for line in f:
+            if line.startswith("VmSize:"):
+                return int(line.split()[1]) * 1024
+    raise RuntimeError("no VmSize")
+"""  # the scripts' own: their address space, as RLIMIT_AS counts it
+
 SCRIPT = """
 import faulthandler, json, resource, sys, threading, time
 from notebook_sched import Scheduler
@@ -42,13 +51,7 @@ CHUNK = 1 << 16  # the hoarder's: memory stays full, but the process can still a
 def say(**fields):
     print(json.dumps(fields), flush=True)
 
-def virtual_size():
-    with open("/proc/self/status") as f:
-        for line in f:
-            if line.startswith("VmSize:"):
-                return int(line.split()[1]) * 1024
-    raise RuntimeError("no VmSize")
-
+{virtual_size}
 def fill(held, smallest):
     # Largest first, down to ``smallest``: memory full to the last such block.
     size, total = 1 << 20, 0
@@ -141,7 +144,9 @@ def test_thread_runs_that_exhaust_memory_end_and_the_scheduler_goes_on(tmp_path)
     if not sys.platform.startswith("linux"):
         pytest.skip("RLIMIT_AS and /proc/self/status are Linux's")
     script = tmp_path / "memory.py"
-    script.write_text(textwrap.dedent(SCRIPT.format(grace=GRACE, rounds=ROUNDS)))
+    script.write_text(
+        textwrap.dedent(SCRIPT.format(grace=GRACE, rounds=ROUNDS, virtual_size=VIRTUAL_SIZE))
+    )
     done = subprocess.run(
         [sys.executable, str(script)],
         env=script_env(),
@@ -197,13 +202,7 @@ app.start()
 app.tasks["spins"].run()
 assert spinning.wait(10)
 
-def virtual_size():
-    with open("/proc/self/status") as f:
-        for line in f:
-            if line.startswith("VmSize:"):
-                return int(line.split()[1]) * 1024
-    raise RuntimeError("no VmSize")
-
+{virtual_size}
 limit = virtual_size() + (64 << 20)
 resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
 hog = []
@@ -224,7 +223,7 @@ def test_the_interpreter_exits_cleanly_with_memory_full_and_runs_alive(tmp_path)
     if not sys.platform.startswith("linux"):
         pytest.skip("RLIMIT_AS and /proc/self/status are Linux's")
     script = tmp_path / "exit_full.py"
-    script.write_text(EXIT_SCRIPT)
+    script.write_text(EXIT_SCRIPT.format(virtual_size=VIRTUAL_SIZE))
     done = subprocess.run(
         [sys.executable, str(script)], env=script_env(), capture_output=True, text=True,
         timeout=60,
